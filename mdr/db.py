@@ -1,0 +1,112 @@
+"""Engines, roles and the schema-version guard.
+
+The registry is reached as one of four database roles created by the
+migrations (see ``migrations/versions/0001_bootstrap.py``):
+
+* ``mdr_owner``   owns the schemas and runs DDL (migrations);
+* ``mdr_loader``  writes the registries, reference data and ``etl``;
+* ``mdr_api``     reads the registries and inserts into ``audit``;
+* ``mdr_analyst`` reads the ``analytics`` schema only.
+
+Each process connects *as* its role (not as a superuser that could reset it).
+With the embedded cluster the roles log in over trusted loopback; with
+``MDR_DATABASE_URL`` the same URL is used with the role's name, and the
+password comes from libpq's usual places (``~/.pgpass``, ``PGPASSFILE``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import make_url
+
+from mdr.cluster import LocalCluster
+from mdr.settings import PROJECT_ROOT, Settings
+
+
+class Role(StrEnum):
+    OWNER = "mdr_owner"
+    LOADER = "mdr_loader"
+    API = "mdr_api"
+    ANALYST = "mdr_analyst"
+
+
+class SchemaBehindError(RuntimeError):
+    """The database's migration head is older than the code's."""
+
+
+def embedded_cluster(settings: Settings) -> LocalCluster:
+    """The local cluster under ``var/pg`` that serves when no URL is configured."""
+    return LocalCluster(settings.var_dir / "pg", bindir=settings.pg_bindir, port=settings.pg_port)
+
+
+def primary_url(settings: Settings, *, start: bool = True) -> str:
+    """URL of the primary database as its administrator; starts the embedded cluster."""
+    if settings.database_url:
+        return settings.database_url
+    cluster = embedded_cluster(settings)
+    if start:
+        cluster.start()
+    return cluster.url()
+
+
+def role_url(url: str, role: Role) -> str:
+    """The same database, logged in as ``role``."""
+    return make_url(url).set(username=role.value, password=None).render_as_string(
+        hide_password=False
+    )
+
+
+def make_engine(url: str, settings: Settings, *, role: Role | None = None,
+                pool_size: int = 5) -> Engine:
+    """An engine for ``url`` (as ``role`` when given) with the configured timeouts."""
+    if role is not None:
+        url = role_url(url, role)
+    options = f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC"
+    return create_engine(
+        url,
+        connect_args={"options": options, "application_name": "mdr"},
+        pool_size=pool_size,
+        pool_pre_ping=True,
+    )
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """Alembic's configuration for this project, pointed at ``url`` when given."""
+    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    if url is not None:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def code_head() -> str:
+    """The newest migration revision this code knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "migrations/versions holds no revision"
+    return head
+
+
+def database_revision(engine: Engine) -> str | None:
+    """The migration revision the database is at (None when never migrated)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Refuse to work against a database whose schema is behind the code."""
+    current, head = database_revision(engine), code_head()
+    if current != head:
+        raise SchemaBehindError(
+            f"The database schema is at revision {current or 'none'} but this code needs "
+            f"{head}. Run `mdr db migrate` to bring it up to date."
+        )
+
+
+def migrations_dir() -> Path:
+    return PROJECT_ROOT / "migrations"

@@ -1,0 +1,69 @@
+"""Configuration: the one place that reads ``MDR_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything mdr can be told from outside, with the defaults a newcomer needs."""
+
+    database_url: str | None = None
+    """MDR_DATABASE_URL: the primary database; unset means the embedded cluster."""
+    read_database_url: str | None = None
+    """MDR_READ_DATABASE_URL: a read replica for API reads; unset means the primary."""
+    var_dir: Path = PROJECT_ROOT / "var"
+    """MDR_VAR_DIR: where the embedded cluster, reports and run files live."""
+    pg_bindir: Path | None = None
+    """MDR_PG_BINDIR: PostgreSQL server binaries; unset means pg_config / Debian's path."""
+    pg_port: int | None = None
+    """MDR_PG_PORT: port for the embedded cluster; unset means any free port."""
+    statement_timeout_ms: int = 60_000
+    """MDR_STATEMENT_TIMEOUT_MS: applied to migrations and interactive commands."""
+    lock_timeout_ms: int = 10_000
+    """MDR_LOCK_TIMEOUT_MS: how long DDL waits for a lock before giving up."""
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from the environment (or the given mapping)."""
+        env = os.environ if env is None else env
+
+        def opt(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        def integer(name: str, default: int | None) -> int | None:
+            value = opt(name)
+            if value is None:
+                return default
+            try:
+                return int(value)
+            except ValueError:
+                raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
+
+        var_dir = opt("MDR_VAR_DIR")
+        bindir = opt("MDR_PG_BINDIR")
+        return cls(
+            database_url=opt("MDR_DATABASE_URL"),
+            read_database_url=opt("MDR_READ_DATABASE_URL"),
+            var_dir=Path(var_dir).resolve() if var_dir else cls.var_dir,
+            pg_bindir=Path(bindir) if bindir else None,
+            pg_port=integer("MDR_PG_PORT", None),
+            statement_timeout_ms=integer("MDR_STATEMENT_TIMEOUT_MS", 60_000) or 0,
+            lock_timeout_ms=integer("MDR_LOCK_TIMEOUT_MS", 10_000) or 0,
+        )
+
+    @property
+    def embedded(self) -> bool:
+        """True when mdr manages its own local cluster."""
+        return self.database_url is None
+
+
+class SettingsError(ValueError):
+    """A configuration value that cannot be used; the message names the variable."""

@@ -1,0 +1,1 @@
+"""Alembic migrations: the database's one history."""

@@ -1,0 +1,99 @@
+"""Load runs and the rows they rejected: what a data steward works from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from schemas.base import Base
+
+SCHEMA = "etl"
+RUN_STATUSES = ("running", "committed", "aborted", "failed")
+
+
+class LoadRun(Base):
+    __tablename__ = "load_run"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('running', 'committed', 'aborted', 'failed')", name="status"
+        ),
+        Index("ix_load_run_registry_started_at", "registry", "started_at"),
+        {
+            "schema": SCHEMA,
+            "comment": "One row per load: what was read, what it did to the registry, and how "
+            "it ended. Written before the load starts so a killed load leaves its trace.",
+        },
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True, comment="Run id.")
+    registry: Mapped[str] = mapped_column(Text, comment="Registry loaded (ref, population, ...).")
+    source: Mapped[str] = mapped_column(Text, comment="File or folder the load read.")
+    source_sha256: Mapped[str | None] = mapped_column(Text, comment="Digest of the source.")
+    profile: Mapped[str | None] = mapped_column(Text, comment="Column-mapping profile used.")
+    effective_date: Mapped[dt.date | None] = mapped_column(
+        Date, comment="Date the loaded facts take effect, when the load was given one."
+    )
+    status: Mapped[str] = mapped_column(
+        Text, comment="running, committed (applied whole), aborted (rejected by rule, nothing "
+        "applied) or failed (stopped by an error or killed, nothing applied)."
+    )
+    started_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), comment="When the load started."
+    )
+    finished_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="When it ended; NULL while running."
+    )
+    read: Mapped[int] = mapped_column(Integer, server_default="0", comment="Rows read.")
+    inserted: Mapped[int] = mapped_column(Integer, server_default="0", comment="Rows added.")
+    updated: Mapped[int] = mapped_column(Integer, server_default="0", comment="Rows changed.")
+    unchanged: Mapped[int] = mapped_column(
+        Integer, server_default="0", comment="Rows identical to what the registry held."
+    )
+    rejected: Mapped[int] = mapped_column(Integer, server_default="0", comment="Rows rejected.")
+    rejected_by_reason: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default="{}", comment="Rejected rows counted by reason slug."
+    )
+    seconds: Mapped[float | None] = mapped_column(Double, comment="Wall-clock duration.")
+    message: Mapped[str | None] = mapped_column(Text, comment="Why the run aborted or failed.")
+
+
+class RejectedRow(Base):
+    __tablename__ = "rejected_row"
+    __table_args__ = (
+        Index("ix_rejected_row_run_id_row_number", "run_id", "row_number"),
+        {
+            "schema": SCHEMA,
+            "comment": "Rows a load rejected (or flagged), with the reason a steward can act on.",
+        },
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True, comment="Row key.")
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey(f"{SCHEMA}.load_run.id", ondelete="CASCADE"), comment="The load run."
+    )
+    source: Mapped[str | None] = mapped_column(
+        Text, comment="File within the load, when it read several."
+    )
+    row_number: Mapped[int | None] = mapped_column(
+        Integer, comment="Row (1 = first data row) or record position in the source."
+    )
+    field: Mapped[str | None] = mapped_column(Text, comment="Field the problem is in.")
+    value: Mapped[str | None] = mapped_column(Text, comment="The offending value as read.")
+    reason: Mapped[str] = mapped_column(Text, comment="Stable reason slug (invalid-check-digit, ...).")
+    message: Mapped[str] = mapped_column(Text, comment="What is wrong and how to fix it.")
