@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -95,5 +96,12 @@ class RejectedRow(Base):
     )
     field: Mapped[str | None] = mapped_column(Text, comment="Field the problem is in.")
     value: Mapped[str | None] = mapped_column(Text, comment="The offending value as read.")
-    reason: Mapped[str] = mapped_column(Text, comment="Stable reason slug (invalid-check-digit, ...).")
+    reason: Mapped[str] = mapped_column(
+        Text, comment="Stable reason slug (invalid-check-digit, unknown-admin-unit, ...)."
+    )
+    rejected: Mapped[bool] = mapped_column(
+        Boolean, server_default="true",
+        comment="True when the row was kept out of the registry; false when it was loaded "
+        "but flagged for a steward to check.",
+    )
     message: Mapped[str] = mapped_column(Text, comment="What is wrong and how to fix it.")

@@ -347,9 +347,17 @@ def upgrade() -> None:
             "reason",
             sa.Text(),
             nullable=False,
-            comment="Stable reason slug (invalid-check-digit, ...).",
+            comment="Stable reason slug (invalid-check-digit, unknown-admin-unit, ...).",
         ),
         sa.Column("message", sa.Text(), nullable=False, comment="What is wrong and how to fix it."),
+        sa.Column(
+            "rejected",
+            sa.Boolean(),
+            server_default="true",
+            nullable=False,
+            comment="True when the row was kept out of the registry; false when it was loaded "
+            "but flagged for a steward to check.",
+        ),
         sa.ForeignKeyConstraint(
             ["run_id"],
             ["etl.load_run.id"],

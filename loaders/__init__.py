@@ -1,0 +1,1 @@
+"""Loaders: extract → normalise → validate → stage → merge, one module per registry."""

@@ -1,0 +1,1 @@
+"""Rules every loader shares: text normalisation and identifier checks."""
