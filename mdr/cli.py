@@ -175,3 +175,184 @@ def existing_path(value: str) -> Path:
     if not path.exists():
         raise typer.BadParameter(f"{value} does not exist")
     return path
+
+
+def print_load_result(result: Any, as_json: bool) -> None:
+    """The load summary of DESIGN.md §5: JSON on stdout, or a short table on stderr."""
+    summary = result.as_dict()
+    if as_json:
+        emit_json(summary)
+        return
+    err.print(
+        f"[bold]{summary['registry']}[/bold] load {summary['run_id']}: {summary['status']} — "
+        f"read {summary['read']}, inserted {summary['inserted']}, updated {summary['updated']}, "
+        f"unchanged {summary['unchanged']}, rejected {summary['rejected']}, "
+        f"flagged {summary['flagged']} in {summary['seconds']} s"
+        + (f" ({summary['rows_per_second']} rows/s)" if summary["rows_per_second"] else ""),
+        highlight=False,
+    )
+    for label, counts in (("rejected", summary["rejected_by_reason"]),
+                          ("flagged", summary["flagged_by_reason"])):
+        for slug, n in counts.items():
+            err.print(f"  {label} {slug}: {n}", highlight=False)
+    if summary["rejected"] or summary["flagged"]:
+        err.print(f"  details: SELECT * FROM etl.rejected_row WHERE run_id = {summary['run_id']}",
+                  highlight=False)
+
+
+@load_app.command("ref")
+@friendly_errors
+def load_ref(as_json: JsonFlag = False) -> None:
+    """Load the reference data shipped in fixtures/ (units, crosswalk, code lists)."""
+    from loaders.reference import load_reference
+
+    cfg = settings()
+    engine = role_engine(cfg, db.Role.LOADER)
+    try:
+        result = load_reference(engine)
+    finally:
+        engine.dispose()
+    print_load_result(result, as_json)
+
+
+def _lookup(fn: Callable[..., list[dict[str, Any]]], *args: Any) -> list[dict[str, Any]]:
+    """Run a reference look-up as the least-privileged reading role."""
+    cfg = settings()
+    engine = role_engine(cfg, db.Role.API)
+    try:
+        with engine.connect() as conn:
+            return fn(conn, *args)
+    finally:
+        engine.dispose()
+
+
+def _print_units(units: list[dict[str, Any]]) -> None:
+    for u in units:
+        period = f"{u['valid_from'] or '…'} – {u['valid_to'] or '…'}"
+        parent = f" in {u['parent_code']}" if u.get("parent_code") else ""
+        out.print(f"{u['code']:>5}  {u['level']:8} {u['full_name']}{parent}  [{period})",
+                  highlight=False)
+
+
+@ref_app.command("units")
+@friendly_errors
+def ref_units(
+    as_of: Annotated[str, typer.Option("--as-of", help="Date, e.g. 2025-07-01.")],
+    level: Annotated[str | None, typer.Option(help="province, district or commune.")] = None,
+    parent: Annotated[str | None, typer.Option(help="Code of the parent unit.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Administrative units in force on a date."""
+    from mdr.reference import units_as_of
+
+    day = parse_date(as_of)
+    units = _lookup(units_as_of, day, level, parent)
+    if as_json:
+        emit_json({"as_of": day, "level": level, "parent": parent, "count": len(units),
+                   "units": units})
+    else:
+        _print_units(units)
+        err.print(f"{len(units)} unit(s) in force on {day}.")
+
+
+@ref_app.command("successors")
+@friendly_errors
+def ref_successors(
+    code: Annotated[str, typer.Argument(help="Unit code (2 digits province, 5 commune).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """What a unit code became (and came from) at each reorganisation."""
+    from mdr.reference import successors
+
+    versions = _lookup(successors, code)
+    if as_json:
+        emit_json({"code": code, "versions": versions})
+        return
+    if not versions:
+        err.print(f"No unit has code {code}.")
+        raise typer.Exit(1)
+    for v in versions:
+        _print_units([v])
+        for label, links in (("became", v["successors"]), ("came from", v["predecessors"])):
+            for link in links:
+                whole = {True: "whole", False: "part", None: "unclear"}[link["whole_unit"]]
+                out.print(f"        {label} {link['code']} {link['full_name']} "
+                          f"({link['change_type']}, {whole}, {link['effective_date']})",
+                          highlight=False)
+
+
+@ref_app.command("locate")
+@friendly_errors
+def ref_locate(
+    lon: Annotated[float, typer.Argument(help="Longitude (EPSG:4326).")],
+    lat: Annotated[float, typer.Argument(help="Latitude (EPSG:4326).")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date; default today.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The commune and province containing a point on a date."""
+    from mdr.reference import boundaries_in_force, locate
+
+    day = parse_date(as_of) if as_of else dt.date.today()
+    units = _lookup(locate, lon, lat, day)
+    if not units and not _lookup(lambda c, d: [{"n": boundaries_in_force(c, d)}], day)[0]["n"]:
+        err.print(f"No boundaries are held for the units in force on {day}; "
+                  "boundaries are loaded for the units in force since 2025-07-01.")
+    if as_json:
+        emit_json({"lon": lon, "lat": lat, "as_of": day, "units": units})
+    else:
+        _print_units(units)
+        if not units:
+            err.print("No unit contains that point.")
+
+
+@app.command("demo")
+@friendly_errors
+def demo(as_json: JsonFlag = False) -> None:
+    """The main job end to end, as far as it is built: database, schema, reference data."""
+    from loaders.reference import load_reference
+    from mdr.reference import locate, successors, units_as_of
+
+    cfg = settings()
+    url = db.primary_url(cfg)
+    err.print(f"1. Database: {url}")
+    alembic_command.upgrade(db.alembic_config(url), "head")
+    err.print(f"2. Schema at migration {db.code_head()}")
+    loader = role_engine(cfg, db.Role.LOADER)
+    try:
+        result = load_reference(loader)
+    finally:
+        loader.dispose()
+    err.print("3. Reference data loaded:")
+    print_load_result(result, as_json=False)
+    reader = role_engine(cfg, db.Role.API)
+    try:
+        with reader.connect() as conn:
+            counts = {
+                str(day): {level: len(units_as_of(conn, day, level))
+                           for level in ("province", "district", "commune")}
+                for day in (dt.date(2020, 1, 1), dt.date(2025, 7, 1))
+            }
+            province_15 = successors(conn, "15")
+            hanoi = locate(conn, 105.8542, 21.0285, dt.date(2025, 7, 1))
+    finally:
+        reader.dispose()
+    summary = {"database": url, "revision": db.code_head(), "load": result.as_dict(),
+               "units_in_force": counts, "successors_of_15": province_15,
+               "located_105.8542_21.0285": hanoi}
+    if as_json:
+        emit_json(summary)
+        return
+    out.print("\n[bold]What the registry holds[/bold]")
+    for day, by_level in counts.items():
+        out.print(f"  units in force on {day}: " +
+                  ", ".join(f"{n} {level}s" for level, n in by_level.items()), highlight=False)
+    out.print("  province code 15 over time:")
+    for version in province_15:
+        became = ", ".join(f"{s['code']} {s['full_name']}" for s in version["successors"])
+        came = ", ".join(f"{p['code']} {p['full_name']}" for p in version["predecessors"])
+        out.print(f"    {version['full_name']} [{version['valid_from'] or '…'} – "
+                  f"{version['valid_to'] or '…'})" + (f" → became {became}" if became else "")
+                  + (f" ← formed from {came}" if came else ""), highlight=False)
+    out.print("  the point 105.8542 E, 21.0285 N on 2025-07-01 lies in: " +
+              " / ".join(u["full_name"] for u in hanoi), highlight=False)
+    out.print("\nTry: .venv/bin/mdr ref units --as-of 2020-01-01 --level province", highlight=False)

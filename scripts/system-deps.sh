@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs the PostgreSQL server and PostGIS from the OS packages when they are
+# missing (Debian/Ubuntu). Idempotent: does nothing when both are present.
+# It never creates or starts a system-wide cluster: mdr runs its own under var/.
+set -euo pipefail
+
+bindir=""
+if command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/postgres" ]; then
+  bindir=$(pg_config --bindir)
+else
+  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k4 -n -r); do
+    if [ -x "$dir/postgres" ]; then bindir=$dir; break; fi
+  done
+fi
+
+packages=()
+if [ -n "$bindir" ]; then
+  major=$("$bindir/postgres" --version | grep -oE '[0-9]+' | head -n1)
+  if ls /usr/share/postgresql/"$major"/extension/postgis.control >/dev/null 2>&1; then
+    exit 0
+  fi
+  packages=("postgresql-$major-postgis-3")
+else
+  packages=(postgresql postgis)
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  sudo=(sudo)
+else
+  echo "mdr needs PostgreSQL with PostGIS. Install them as root, then run make again:" >&2
+  echo "    apt-get update && apt-get install -y ${packages[*]}" >&2
+  exit 1
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "mdr needs PostgreSQL with PostGIS (${packages[*]}); install them with your" \
+       "system's package manager, or set MDR_PG_BINDIR / MDR_DATABASE_URL." >&2
+  exit 1
+fi
+
+echo "Installing ${packages[*]} from the OS packages..." >&2
+# Debian's server package would otherwise create and start a system-wide cluster.
+"${sudo[@]}" mkdir -p /etc/postgresql-common
+if ! grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf; then
+  echo "create_main_cluster = false" | "${sudo[@]}" tee -a /etc/postgresql-common/createcluster.conf >/dev/null
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q >/dev/null
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${packages[@]}" >/dev/null
+echo "Installed ${packages[*]}." >&2
