@@ -147,7 +147,7 @@ def copy_rows(conn: Connection, table: str, columns: tuple[str, ...],
     raw = conn.connection.driver_connection
     assert raw is not None
     count = 0
-    with raw.cursor() as cur, cur.copy(  # type: ignore[attr-defined]
+    with raw.cursor() as cur, cur.copy(
         f"COPY {table} ({', '.join(columns)}) FROM STDIN"
     ) as copy:
         for row in rows:

@@ -144,7 +144,7 @@ class LocalCluster:
             kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C.UTF-8"
-        result = subprocess.run(
+        result: subprocess.CompletedProcess[str] = subprocess.run(
             [str(self.bindir / args[0]), *args[1:]],
             cwd=self.root, env=env, capture_output=True, text=True,
             **kwargs,  # type: ignore[call-overload]

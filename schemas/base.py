@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 from sqlalchemy import Date, DateTime, MetaData, String, Text, func
-from sqlalchemy.orm import DeclarativeBase, mapped_column
+from sqlalchemy.orm import DeclarativeBase, MappedColumn, mapped_column
 
 # Constraint names are predictable, so migrations can name what they alter.
 NAMING_CONVENTION = {
@@ -32,8 +32,8 @@ Name = Annotated[str, mapped_column(Text)]
 Day = Annotated[dt.date, mapped_column(Date)]
 
 
-def recorded_at_column(comment: str = "When the registry recorded this row.") -> dt.datetime:
+def recorded_at_column(comment: str = "When the registry recorded this row.") -> MappedColumn[Any]:
     """Record time: set by the database when the row is written."""
-    return mapped_column(  # type: ignore[no-any-return]
+    return mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now(), comment=comment
     )

@@ -43,7 +43,10 @@ class LoadRun(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True, comment="Run id.")
-    registry: Mapped[str] = mapped_column(Text, comment="Registry loaded (ref, population, ...).")
+    # The attribute is not called "registry": that name belongs to SQLAlchemy's base class.
+    registry_name: Mapped[str] = mapped_column(
+        "registry", Text, comment="Registry loaded (ref, population, ...)."
+    )
     source: Mapped[str] = mapped_column(Text, comment="File or folder the load read.")
     source_sha256: Mapped[str | None] = mapped_column(Text, comment="Digest of the source.")
     profile: Mapped[str | None] = mapped_column(Text, comment="Column-mapping profile used.")

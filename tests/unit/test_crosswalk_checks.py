@@ -67,7 +67,7 @@ def test_conflicting_flags_and_one_sided_pairs_are_reported(tmp_path: Path) -> N
     assert ("unmapped-unit", "10003") in slugs
     # "Hoà" and "Hòa" are one name written two ways: no mismatch is reported for it.
     assert not any(i.slug == "crosswalk-name-mismatch" and i.value == "Xã Hoà" for i in issues)
-    assert [i for i in issues if i.value == "99999→10002"][0].rejected
+    assert next(i for i in issues if i.value == "99999→10002").rejected
     assert isinstance(changes[0], ChangeRow)
 
 

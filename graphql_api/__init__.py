@@ -1,0 +1,1 @@
+"""The GraphQL API (strawberry): verification, look-ups, audit."""

@@ -1,0 +1,1 @@
+"""Data-quality suites per registry and across registries."""
