@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,9 +33,28 @@ TEST_ROOT = PROJECT_ROOT / "var" / "test"
 def run_dir() -> Iterator[Path]:
     """A folder of this run under var/ (the server's OS user must reach it; /tmp's
     per-user pytest folders are private to root)."""
+    # Clusters of earlier runs that were interrupted would otherwise keep running.
+    for stale in TEST_ROOT.glob("run-*"):
+        if _process_alive(int(stale.name.removeprefix("run-") or 0)):
+            continue  # another test run, still going
+        for pg in (stale / "pg", stale / "embedded" / "pg"):
+            if (pg / "data").exists():
+                LocalCluster(pg).destroy()
+        shutil.rmtree(stale, ignore_errors=True)
     path = TEST_ROOT / f"run-{os.getpid()}"
     path.mkdir(parents=True, exist_ok=True)
     yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return pid > 0
+    return pid > 0
 
 
 @pytest.fixture(scope="session")
