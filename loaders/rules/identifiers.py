@@ -97,11 +97,10 @@ def check_enterprise_code(code: str) -> list[Violation]:
                                "sequence number."))
     expected = enterprise_check_digit(main[:9])
     if expected is None or int(main[9]) != expected:
+        wanted = "none: no valid code starts so" if expected is None else str(expected)
         found.append(Violation("invalid-check-digit", "code",
                                f"The check digit of {main} does not hold (last digit "
-                               f"{main[9]}, expected "
-                               f"{'none: no valid code starts so' if expected is None else expected}"
-                               "); the code was probably mistyped."))
+                               f"{main[9]}, expected {wanted}); the code was probably mistyped."))
     if branch == "000":
         found.append(Violation("invalid-enterprise-code", "code",
                                "Branch suffixes run from 001 to 999; 000 is not a branch."))
