@@ -10,6 +10,7 @@ registry marks it failed.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -166,6 +167,4 @@ def timed(result: LoadResult) -> Iterator[None]:
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(value, ensure_ascii=False)

@@ -6,7 +6,6 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
@@ -170,12 +169,6 @@ def parse_date(value: str) -> dt.date:
         raise typer.BadParameter(f"{value!r} is not a date like 2025-07-01") from None
 
 
-def existing_path(value: str) -> Path:
-    path = Path(value)
-    if not path.exists():
-        raise typer.BadParameter(f"{value} does not exist")
-    return path
-
 
 def print_load_result(result: Any, as_json: bool) -> None:
     """The load summary of DESIGN.md §5: JSON on stdout, or a short table on stderr."""
@@ -215,7 +208,7 @@ def load_ref(as_json: JsonFlag = False) -> None:
     print_load_result(result, as_json)
 
 
-def _lookup(fn: Callable[..., list[dict[str, Any]]], *args: Any) -> list[dict[str, Any]]:
+def _lookup(fn: Callable[..., R], *args: Any) -> R:
     """Run a reference look-up as the least-privileged reading role."""
     cfg = settings()
     engine = role_engine(cfg, db.Role.API)
@@ -294,7 +287,7 @@ def ref_locate(
 
     day = parse_date(as_of) if as_of else dt.date.today()
     units = _lookup(locate, lon, lat, day)
-    if not units and not _lookup(lambda c, d: [{"n": boundaries_in_force(c, d)}], day)[0]["n"]:
+    if not units and not _lookup(boundaries_in_force, day):
         err.print(f"No boundaries are held for the units in force on {day}; "
                   "boundaries are loaded for the units in force since 2025-07-01.")
     if as_json:

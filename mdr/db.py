@@ -17,7 +17,6 @@ password comes from libpq's usual places (``~/.pgpass``, ``PGPASSFILE``).
 from __future__ import annotations
 
 from enum import StrEnum
-from pathlib import Path
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -107,6 +106,3 @@ def require_current_schema(engine: Engine) -> None:
             f"{head}. Run `mdr db migrate` to bring it up to date."
         )
 
-
-def migrations_dir() -> Path:
-    return PROJECT_ROOT / "migrations"

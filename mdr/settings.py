@@ -16,8 +16,6 @@ class Settings:
 
     database_url: str | None = None
     """MDR_DATABASE_URL: the primary database; unset means the embedded cluster."""
-    read_database_url: str | None = None
-    """MDR_READ_DATABASE_URL: a read replica for API reads; unset means the primary."""
     var_dir: Path = PROJECT_ROOT / "var"
     """MDR_VAR_DIR: where the embedded cluster, reports and run files live."""
     pg_bindir: Path | None = None
@@ -51,7 +49,6 @@ class Settings:
         bindir = opt("MDR_PG_BINDIR")
         return cls(
             database_url=opt("MDR_DATABASE_URL"),
-            read_database_url=opt("MDR_READ_DATABASE_URL"),
             var_dir=Path(var_dir).resolve() if var_dir else cls.var_dir,
             pg_bindir=Path(bindir) if bindir else None,
             pg_port=integer("MDR_PG_PORT", None),
