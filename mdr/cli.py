@@ -11,6 +11,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from alembic import command as alembic_command
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from mdr import db
 from mdr.cluster import ClusterError
@@ -307,7 +308,8 @@ def demo(as_json: JsonFlag = False) -> None:
 
     cfg = settings()
     url = db.primary_url(cfg)
-    err.print(f"1. Database: {url}")
+    shown = make_url(url).render_as_string(hide_password=True)
+    err.print(f"1. Database: {shown}")
     alembic_command.upgrade(db.alembic_config(url), "head")
     err.print(f"2. Schema at migration {db.code_head()}")
     loader = role_engine(cfg, db.Role.LOADER)
@@ -329,7 +331,7 @@ def demo(as_json: JsonFlag = False) -> None:
             hanoi = locate(conn, 105.8542, 21.0285, dt.date(2025, 7, 1))
     finally:
         reader.dispose()
-    summary = {"database": url, "revision": db.code_head(), "load": result.as_dict(),
+    summary = {"database": shown, "revision": db.code_head(), "load": result.as_dict(),
                "units_in_force": counts, "successors_of_15": province_15,
                "located_105.8542_21.0285": hanoi}
     if as_json:
