@@ -156,11 +156,16 @@ class LocalCluster:
             )
         return result
 
-    def _give_to_server_user(self) -> None:
+    def _give_to_server_user(self, *paths: Path) -> None:
+        """Hand the folders (and any file mdr wrote) to the server's OS user.
+
+        The data folder's contents are created by the server itself, so only what
+        mdr creates as root needs handing over; no walk over the data.
+        """
         user = self._os_user()
         if user is None:
             return
-        for path in [self.root, *self.root.rglob("*")]:
+        for path in (self.root, self.root / "log", *paths):
             with contextlib.suppress(FileNotFoundError):
                 os.lchown(path, user.pw_uid, user.pw_gid)
         # The server must be able to reach its folder through every parent.
@@ -191,7 +196,7 @@ class LocalCluster:
 
     def _write_port(self, port: int) -> None:
         self._port_file.write_text(f"# written by mdr: the port of this cluster\nport = {port}\n")
-        self._give_to_server_user()
+        self._give_to_server_user(self._port_file)
 
     def _pid(self) -> int | None:
         """The postmaster's pid if one is really running for this data folder."""
