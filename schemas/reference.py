@@ -234,3 +234,39 @@ class Currency(CodeListEntry, Base):
     __tablename__ = "currency"
 
     numeric: Mapped[str | None] = mapped_column(String(3), comment="ISO 4217 numeric code.")
+
+
+class Sex(CodeListEntry, Base):
+    """Sex as recorded in the population registry."""
+
+    __tablename__ = "sex"
+
+
+class PersonStatus(CodeListEntry, Base):
+    """Whether a person is alive or deceased."""
+
+    __tablename__ = "person_status"
+
+
+class ResidenceKind(CodeListEntry, Base):
+    """Kinds of residence registration (permanent, temporary)."""
+
+    __tablename__ = "residence_kind"
+
+
+class HouseholdRelation(CodeListEntry, Base):
+    """A household member's relation to the head of the household."""
+
+    __tablename__ = "household_relation"
+
+
+class FamilyRelation(CodeListEntry, Base):
+    """Family links the registry keeps between persons (father, mother, spouse)."""
+
+    __tablename__ = "family_relation"
+
+
+class LifeEventType(CodeListEntry, Base):
+    """Kinds of civil-status and residence events."""
+
+    __tablename__ = "life_event_type"
