@@ -6,6 +6,7 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
@@ -351,3 +352,48 @@ def demo(as_json: JsonFlag = False) -> None:
     out.print("  the point 105.8542 E, 21.0285 N on 2025-07-01 lies in: " +
               " / ".join(u["full_name"] for u in hanoi), highlight=False)
     out.print("\nTry: .venv/bin/mdr ref units --as-of 2020-01-01 --level province", highlight=False)
+
+
+@load_app.command("population")
+@friendly_errors
+def load_population_cmd(
+    path: Annotated[Path, typer.Argument(help="Snapshot or event file (.csv, .jsonl, .gz).",
+                                         exists=True, dir_okay=False)],
+    profile: Annotated[str | None, typer.Option(help="Column-mapping profile (name or path).")]
+    = None,
+    effective_date: Annotated[str | None, typer.Option(
+        "--effective-date", help="Date the file speaks for; default today.")] = None,
+    kind: Annotated[str | None, typer.Option(help="snapshot or events; default: from the "
+                                             "file's columns.")] = None,
+    reject_threshold: Annotated[float, typer.Option(
+        help="Abort without changes when more than this share of rows is rejected.")] = 0.10,
+    as_json: JsonFlag = False,
+) -> None:
+    """Load a population snapshot or event file (commits whole or not at all)."""
+    from rich.progress import Progress
+
+    from loaders.population import Options, load_population
+    from loaders.sources.readers import SourceError
+
+    if kind not in (None, "snapshot", "events"):
+        raise typer.BadParameter("--kind is snapshot or events")
+    options = Options(effective_date=parse_date(effective_date) if effective_date
+                      else dt.date.today(), reject_threshold=reject_threshold,
+                      profile=profile, kind=kind)
+    cfg = settings()
+    engine = role_engine(cfg, db.Role.LOADER)
+    try:
+        with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task(f"loading {path.name}", total=None)
+            result = load_population(engine, path, options,
+                                     progress=lambda n: bar.update(task, completed=n))
+    except SourceError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    print_load_result(result, as_json)
+    if result.status != "committed":
+        if not as_json and result.message:
+            err.print(result.message, highlight=False)
+        raise typer.Exit(1)

@@ -1,0 +1,104 @@
+"""Set-based bitemporal merge: "from this day on, the facts are these".
+
+A source speaks for a subject (a person, a person's permanent residence, ...)
+from some day on — its *scope* — and states the versions valid from then. The
+merge compares what the registry currently believes for that stretch of time
+with what the source says; only where they differ does it supersede the
+registry's rows (record time ends now), keep their part before the scope's day
+(re-recorded with a closed validity), and record the new versions. A source
+that says the same thing again therefore changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+
+@dataclass(frozen=True)
+class Versioned:
+    """One bitemporal table and the queries that give its scope and new versions."""
+
+    table: str
+    subject: tuple[str, ...]
+    """Columns naming the subject; the first is the person's national_id."""
+    values: tuple[str, ...]
+    """Columns whose values are versioned."""
+    scope: str
+    """SELECT subject..., since — from which day the source speaks for the subject."""
+    versions: str
+    """SELECT subject..., values..., valid_from, valid_to — what it says from then on."""
+
+
+def apply_versions(conn: Connection, fact: Versioned, params: dict[str, Any],
+                   changed_table: str) -> int:
+    """Merge one fact; adds the national ids whose history changed to ``changed_table``."""
+    subj = ", ".join(fact.subject)
+    vals = ", ".join(fact.values)
+    on = " AND ".join(f"a.{c} = b.{c}" for c in fact.subject)
+
+    def run(sql: str) -> Any:
+        return conn.execute(text(sql), params)
+
+    run(f"""CREATE TEMP TABLE v_versions ON COMMIT DROP AS
+            SELECT * FROM ({fact.versions}) AS v({subj}, {vals}, valid_from, valid_to)""")
+    run(f"""CREATE TEMP TABLE v_scope ON COMMIT DROP AS
+            SELECT {subj}, min(since) AS since
+            FROM ({fact.scope}) AS s({subj}, since) GROUP BY {subj}""")
+    # Each version ends where the next one (or a later scope day, such as a death) begins.
+    run(f"""
+        WITH cuts AS (
+            SELECT {subj}, at, lead(at) OVER (PARTITION BY {subj} ORDER BY at) AS next
+            FROM (SELECT {subj}, valid_from AS at FROM v_versions
+                  UNION SELECT {subj}, since FROM v_scope) AS c)
+        UPDATE v_versions a SET valid_to = b.next
+        FROM cuts b
+        WHERE {on} AND b.at = a.valid_from AND b.next IS NOT NULL
+          AND (a.valid_to IS NULL OR a.valid_to > b.next)""")
+    run("DELETE FROM v_versions WHERE valid_to IS NOT NULL AND valid_to <= valid_from")
+    run(f"""
+        CREATE TEMP TABLE v_changed ON COMMIT DROP AS
+        WITH want AS (
+            SELECT {', '.join(f'a.{c}' for c in fact.subject)},
+                   array_agg(ROW({', '.join(f'b.{c}' for c in fact.values)},
+                                 b.valid_from, b.valid_to)::text
+                             ORDER BY b.valid_from) FILTER (WHERE b.valid_from IS NOT NULL) AS w
+            FROM v_scope a LEFT JOIN v_versions b ON {on}
+            GROUP BY {', '.join(f'a.{c}' for c in fact.subject)}),
+        have AS (
+            SELECT {', '.join(f'a.{c}' for c in fact.subject)},
+                   array_agg(ROW({', '.join(f'b.{c}' for c in fact.values)},
+                                 GREATEST(b.valid_from, a.since), b.valid_to)::text
+                             ORDER BY b.valid_from) AS h
+            FROM v_scope a JOIN {fact.table} b ON {on}
+            WHERE b.superseded_at IS NULL AND (b.valid_to IS NULL OR b.valid_to > a.since)
+            GROUP BY {', '.join(f'a.{c}' for c in fact.subject)})
+        SELECT a.* FROM v_scope a
+        JOIN want b ON {on}
+        LEFT JOIN have c ON {' AND '.join(f'c.{c} = b.{c}' for c in fact.subject)}
+        WHERE b.w IS DISTINCT FROM c.h""")
+    changed = int(run("SELECT count(*) FROM v_changed").scalar_one())
+    if changed:
+        run(f"""
+            CREATE TEMP TABLE v_cut ON COMMIT DROP AS
+            WITH cut AS (
+                UPDATE {fact.table} a SET superseded_at = now()
+                FROM v_changed b
+                WHERE {on} AND a.superseded_at IS NULL
+                  AND (a.valid_to IS NULL OR a.valid_to > b.since)
+                RETURNING {', '.join(f'a.{c}' for c in (*fact.subject, *fact.values))},
+                          a.valid_from, a.valid_to, b.since)
+            SELECT * FROM cut""")
+        # What the registry knew about the time before the scope's day still holds.
+        run(f"""INSERT INTO {fact.table} ({subj}, {vals}, valid_from, valid_to)
+                SELECT {subj}, {vals}, valid_from, since FROM v_cut WHERE valid_from < since""")
+        run(f"""INSERT INTO {fact.table} ({subj}, {vals}, valid_from, valid_to)
+                SELECT {', '.join(f'a.{c}' for c in (*fact.subject, *fact.values))},
+                       a.valid_from, a.valid_to
+                FROM v_versions a JOIN v_changed b ON {on}""")
+        run(f"INSERT INTO {changed_table} SELECT DISTINCT {fact.subject[0]} FROM v_changed")
+        run("DROP TABLE v_cut")
+    run("DROP TABLE v_versions, v_scope, v_changed")
+    return changed

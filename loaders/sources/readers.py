@@ -1,0 +1,156 @@
+"""Readers of source files: CSV and JSON Lines (optionally gzip), mapped by a profile.
+
+A profile (YAML, in ``loaders/sources/profiles/`` or any path) maps a source layout
+to the registry's canonical fields:
+
+    name: province-export-2024
+    format: csv            # csv or jsonl; default from the file name
+    delimiter: ";"         # csv only; default ","
+    encoding: utf-8-sig    # default utf-8-sig (a BOM is skipped)
+    columns:               # source column -> canonical field
+      SoDinhDanh: national_id
+      HoTen: full_name     # split into family, middle and given name
+    values:                # per canonical field: source value -> canonical value
+      sex: {Nam: male, "Nữ": female}
+    defaults:              # canonical field -> value when the source has none
+      nationality: VN
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
+
+
+class SourceError(ValueError):
+    """A source file or profile that cannot be read at all (not a row problem)."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How to read one source layout."""
+
+    name: str = "canonical"
+    format: str | None = None
+    delimiter: str = ","
+    encoding: str = "utf-8-sig"
+    columns: dict[str, str] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, name_or_path: str | None) -> Profile:
+        """The named profile (from the profiles folder) or the YAML file at a path."""
+        if not name_or_path:
+            return cls()
+        path = Path(name_or_path)
+        if not path.exists():
+            path = PROFILE_DIR / f"{name_or_path}.yaml"
+        if not path.exists():
+            known = ", ".join(sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))) or "none"
+            raise SourceError(f"Profile {name_or_path!r} not found (known profiles: {known}).")
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict):
+            raise SourceError(f"Profile {path} must be a YAML mapping.")
+        unknown = set(data) - {"name", "format", "delimiter", "encoding", "columns", "values",
+                               "defaults"}
+        if unknown:
+            raise SourceError(f"Profile {path} has unknown keys: {', '.join(sorted(unknown))}.")
+        return cls(
+            name=str(data.get("name", path.stem)),
+            format=data.get("format"),
+            delimiter=str(data.get("delimiter", ",")),
+            encoding=str(data.get("encoding", "utf-8-sig")),
+            columns={str(k): str(v) for k, v in (data.get("columns") or {}).items()},
+            values={str(k): {str(a): str(b) for a, b in v.items()}
+                    for k, v in (data.get("values") or {}).items()},
+            defaults={str(k): str(v) for k, v in (data.get("defaults") or {}).items()},
+        )
+
+    def apply(self, raw: dict[str, Any]) -> dict[str, str]:
+        """One source record as canonical fields (text, unnormalised)."""
+        row: dict[str, str] = {}
+        for key, value in raw.items():
+            target = self.columns.get(key, key if not self.columns else None)
+            if target is None:
+                continue
+            text = "" if value is None else str(value)
+            row[target] = self.values.get(target, {}).get(text, text)
+        for key, value in self.defaults.items():
+            if not row.get(key):
+                row[key] = value
+        if "full_name" in row and not row.get("given_name"):
+            row.update(split_full_name(row.pop("full_name")))
+        return row
+
+
+def split_full_name(full_name: str) -> dict[str, str]:
+    """Vietnamese order: family name first, given name last, middle names between."""
+    words = full_name.split()
+    if not words:
+        return {"family_name": "", "middle_name": "", "given_name": ""}
+    if len(words) == 1:
+        return {"family_name": "", "middle_name": "", "given_name": words[0]}
+    return {"family_name": words[0], "middle_name": " ".join(words[1:-1]),
+            "given_name": words[-1]}
+
+
+def _open(path: Path, encoding: str) -> IO[str]:
+    if path.suffix == ".gz":
+        return io.TextIOWrapper(gzip.open(path, "rb"), encoding=encoding, newline="")
+    return path.open(encoding=encoding, newline="")
+
+
+def source_format(path: Path, profile: Profile) -> str:
+    if profile.format:
+        return profile.format
+    suffixes = [s for s in path.suffixes if s != ".gz"]
+    ext = suffixes[-1] if suffixes else ""
+    if ext in (".jsonl", ".ndjson", ".json"):
+        return "jsonl"
+    if ext in (".csv", ".txt", ".tsv"):
+        return "csv"
+    raise SourceError(f"Cannot tell the format of {path.name}: name it .csv or .jsonl, or give "
+                      "a profile with `format:`.")
+
+
+def read_records(path: Path, profile: Profile) -> Iterator[tuple[int, dict[str, str] | str]]:
+    """(row number, canonical record) for each data row; a str instead of a record is a
+    row that could not be parsed at all, with the reason."""
+    fmt = source_format(path, profile)
+    try:
+        with _open(path, profile.encoding) as handle:
+            if fmt == "csv":
+                reader = csv.DictReader(handle, delimiter=profile.delimiter)
+                for number, raw in enumerate(reader, start=1):
+                    if None in raw:
+                        yield number, "The row has more fields than the header."
+                        continue
+                    yield number, profile.apply(raw)
+            else:
+                for number, line in enumerate(handle, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        raw = json.loads(line)
+                    except json.JSONDecodeError as exc:
+                        yield number, f"The line is not valid JSON ({exc.msg})."
+                        continue
+                    if not isinstance(raw, dict):
+                        yield number, "The line is not a JSON object."
+                        continue
+                    yield number, profile.apply(raw)
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"{path.name} is not valid {profile.encoding} text "
+                          f"(byte {exc.start}); convert it or set `encoding:` in a profile."
+                          ) from None

@@ -1,0 +1,268 @@
+"""`mdr load population`: validation with reasons, history, idempotence, all-or-nothing."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import threading
+import unicodedata
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from loaders import population
+from loaders.base import LoadResult
+from loaders.population import Options, load_population
+from loaders.sources.population_layout import EVENT_FIELDS, SNAPSHOT_FIELDS
+from mdr import db
+from mdr.settings import Settings
+
+EFFECTIVE = dt.date(2026, 6, 1)
+HANOI_WARD = "00070"        # Phường Hoàn Kiếm since 2025-07-01
+TRUC_BACH = "00004"         # before 2025-07-01: Phường Trúc Bạch, went whole into Ba Đình
+CONG_VI = "00007"           # before 2025-07-01: Phường Cống Vị, split between two wards
+
+
+def person(national_id: str, **fields: str) -> dict[str, str]:
+    row = {name: "" for name in SNAPSHOT_FIELDS}
+    row.update(national_id=national_id, family_name="Nguyễn", middle_name="Văn",
+               given_name="An", sex="male", birth_date="1980-05-01", nationality="VN",
+               ethnic_group="01", address="12 Phố Hàng Bông", commune_code=HANOI_WARD,
+               residence_since="2026-01-01", household_id="HH-1", relation_to_head="head")
+    row.update(fields)
+    return row
+
+
+def write_csv(path: Path, fields: tuple[str, ...], rows: list[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+FAMILY = [
+    person("001080000001", spouse_id="001182000002"),
+    person("001182000002", family_name="Trần", middle_name="Thị", given_name="Hoa",
+           sex="female", birth_date="09/07/1982", relation_to_head="spouse",
+           spouse_id="001080000001"),
+    person("001210000003", middle_name="Minh", given_name="Khôi", birth_date="2010-03-15",
+           relation_to_head="child", father_id="001080000001", mother_id="001182000002"),
+    person("001080000004", given_name="Bình", commune_code=TRUC_BACH,
+           residence_since="2010-01-01", household_id="HH-2"),
+]
+BAD = [
+    (person("001280000005"), "sex-digit-mismatch"),
+    (person("001080000006", birth_date="2010-02-30"), "invalid-date"),
+    (person("001080000007", commune_code="99999"), "unknown-admin-unit"),
+    (person("001080000008", commune_code=CONG_VI), "admin-unit-not-in-force"),
+    (person("001080000009", commune_code=CONG_VI, residence_since="2010-01-01"),
+     "ambiguous-commune-successor"),
+    (person("001080000010", family_name=""), "missing-required-field"),
+    (person("001080000011", death_date="1970-01-01"), "birth-after-death"),
+    (person("001080000012", father_id="001080099999"), "unknown-related-person"),
+]
+
+
+@pytest.fixture
+def registry(clone_db: Callable[[str], str], ref_template: str,
+             settings: Settings) -> Iterator[Engine]:
+    engine = db.make_engine(clone_db(ref_template), settings, role=db.Role.LOADER)
+    yield engine
+    engine.dispose()
+
+
+def load(engine: Engine, path: Path, effective: dt.date = EFFECTIVE,
+         **options: Any) -> LoadResult:
+    return load_population(engine, path, Options(effective_date=effective, **options))
+
+
+def scalar(engine: Engine, sql: str, **params: Any) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar()
+
+
+def test_bad_rows_are_rejected_for_their_reason_and_the_rest_loads(
+        registry: Engine, tmp_path: Path) -> None:
+    rows = FAMILY + [row for row, _ in BAD]
+    result = load(registry, write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, rows),
+                  reject_threshold=1.0)
+    assert result.status == "committed"
+    assert result.inserted == len(FAMILY)
+    by_row = {i.row: i.slug for i in result.issues}
+    expected = {len(FAMILY) + n: slug for n, (_, slug) in enumerate(BAD, start=1)}
+    assert by_row == expected
+    with registry.connect() as conn:
+        stored = {(r.row_number, r.reason) for r in conn.execute(text(
+            "SELECT row_number, reason FROM etl.rejected_row WHERE run_id = :id"),
+            {"id": result.run_id})}
+    assert stored == set(expected.items())
+    assert scalar(registry, "SELECT count(*) FROM population.person") == len(FAMILY)
+
+
+def test_a_second_run_changes_nothing(registry: Engine, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, FAMILY)
+    first = load(registry, path)
+    recorded = scalar(registry, "SELECT max(recorded_at) FROM population.residence")
+    second = load(registry, path)
+    assert (first.inserted, first.updated) == (len(FAMILY), 0)
+    assert (second.inserted, second.updated, second.unchanged) == (0, 0, len(FAMILY))
+    assert scalar(registry, "SELECT max(recorded_at) FROM population.residence") == recorded
+
+
+def test_a_pre_2025_commune_continues_in_its_successor(registry: Engine, tmp_path: Path) -> None:
+    load(registry, write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, FAMILY))
+    with registry.connect() as conn:
+        history = conn.execute(text("""
+            SELECT u.full_name, r.valid_from, r.valid_to FROM population.residence r
+            JOIN ref.admin_unit u ON u.id = r.unit_id
+            WHERE r.national_id = '001080000004' ORDER BY r.valid_from""")).all()
+    assert [tuple(h) for h in history] == [
+        ("Phường Trúc Bạch", dt.date(2010, 1, 1), dt.date(2025, 7, 1)),
+        ("Phường Ba Đình", dt.date(2025, 7, 1), None),
+    ]
+
+
+def test_names_are_stored_in_nfc(registry: Engine, tmp_path: Path) -> None:
+    nfd = [person("001080000001", given_name=unicodedata.normalize("NFD", "Khôi"),
+                  household_id="")]
+    load(registry, write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, nfd))
+    assert scalar(registry, "SELECT given_name FROM population.person_name") == "Khôi"
+
+
+def test_too_many_rejections_abort_without_touching_the_registry(
+        registry: Engine, tmp_path: Path) -> None:
+    rows = [person("001080000001")] + [row for row, _ in BAD]
+    result = load(registry, write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, rows))
+    assert result.status == "aborted"
+    assert "threshold" in (result.message or "")
+    assert scalar(registry, "SELECT count(*) FROM population.person") == 0
+    assert scalar(registry, "SELECT status FROM etl.load_run WHERE id = :id",
+                  id=result.run_id) == "aborted"
+    assert scalar(registry, "SELECT count(*) FROM etl.rejected_row WHERE run_id = :id",
+                  id=result.run_id) == len(BAD)
+
+
+def test_a_load_that_fails_midway_leaves_the_registry_as_it_was(
+        registry: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, FAMILY)
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("power cut")
+
+    # Persons are already inserted when the history merge starts.
+    monkeypatch.setattr(population.SnapshotStage, "_merge_history", crash)
+    with pytest.raises(RuntimeError, match="power cut"):
+        load(registry, path)
+    assert scalar(registry, "SELECT count(*) FROM population.person") == 0
+    assert scalar(registry, "SELECT status FROM etl.load_run ORDER BY id DESC LIMIT 1"
+                  ) == "failed"
+
+
+def test_concurrent_loads_are_serialised(registry: Engine, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, FAMILY)
+    results: list[LoadResult] = []
+    threads = [threading.Thread(target=lambda: results.append(load(registry, path)))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted((r.inserted, r.unchanged) for r in results) == [(0, len(FAMILY)),
+                                                                  (len(FAMILY), 0)]
+
+
+def test_events_keep_history_answerable_as_of_any_date(registry: Engine, tmp_path: Path) -> None:
+    # The register as it stood on 2026-01-01, then what happened since.
+    load(registry, write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, FAMILY), dt.date(2026, 1, 1))
+    events = [
+        {"event_type": "residence-change", "national_id": "001080000004",
+         "event_date": "2026-03-01", "address": "9 Phố Huế", "commune_code": HANOI_WARD,
+         "source_document": "CT-2026-1"},
+        {"event_type": "name-change", "national_id": "001210000003", "event_date": "2026-02-01",
+         "family_name": "Nguyễn", "middle_name": "Minh", "given_name": "Khoa"},
+        {"event_type": "death", "national_id": "001080000001", "event_date": "2026-04-01",
+         "place_code": HANOI_WARD},
+    ]
+    path = write_csv(tmp_path / "e.csv", EVENT_FIELDS,
+                     [{f: e.get(f, "") for f in EVENT_FIELDS} for e in events])
+    first = load(registry, path)
+    assert (first.status, first.inserted, first.rejected) == ("committed", 3, 0)
+    again = load(registry, path)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+
+    def lived_at(address: str, on: str, known: str) -> list[str]:
+        with registry.connect() as conn:
+            return list(conn.execute(text("""
+                SELECT national_id FROM population.residence
+                WHERE address_line = :address
+                  AND valid_from <= CAST(:on AS date)
+                  AND coalesce(valid_to, 'infinity') > CAST(:on AS date)
+                  AND recorded_at <= CAST(:known AS timestamptz)
+                  AND coalesce(superseded_at, 'infinity') > CAST(:known AS timestamptz)
+                ORDER BY 1"""), {"address": address, "on": on, "known": known}).scalars())
+
+    now = "2100-01-01"
+    assert lived_at("5 Phố Huế", "2026-01-01", now) == []
+    assert lived_at("9 Phố Huế", "2026-05-01", now) == ["001080000004"]
+    assert lived_at("12 Phố Hàng Bông", "2026-03-01", now) == [
+        "001080000001", "001182000002", "001210000003"]
+    # After his death he lives nowhere; before it the registry still says he lived there.
+    assert lived_at("12 Phố Hàng Bông", "2026-05-01", now) == ["001182000002", "001210000003"]
+    # As the registry knew it before the events were loaded, he still lived there.
+    with registry.connect() as conn:
+        before_events = conn.execute(text(
+            "SELECT min(finished_at) FROM etl.load_run WHERE registry = 'population' "
+            "AND status = 'committed'")).scalar()
+    assert "001080000001" in lived_at("12 Phố Hàng Bông", "2026-05-01", str(before_events))
+    assert scalar(registry, "SELECT status FROM population.person "
+                            "WHERE national_id = '001080000001'") == "deceased"
+    assert scalar(registry, """SELECT full_name FROM population.person_name
+                               WHERE national_id = '001210000003' AND superseded_at IS NULL
+                                 AND valid_to IS NULL""") == "Nguyễn Minh Khoa"
+    # The widow's marriage ended with the death.
+    assert scalar(registry, """SELECT valid_to FROM population.family_link
+                               WHERE national_id = '001182000002' AND relation = 'spouse'
+                                 AND superseded_at IS NULL""") == dt.date(2026, 4, 1)
+
+
+def test_an_event_for_an_unknown_person_is_rejected(registry: Engine, tmp_path: Path) -> None:
+    row = {f: "" for f in EVENT_FIELDS}
+    row.update(event_type="death", national_id="001080000099", event_date="2026-01-01")
+    result = load(registry, write_csv(tmp_path / "e.csv", EVENT_FIELDS, [row]),
+                  reject_threshold=1.0)
+    assert result.rejected_by_reason == {"unknown-person": 1}
+
+
+def test_another_layout_through_a_profile(registry: Engine, tmp_path: Path) -> None:
+    profile = tmp_path / "province.yaml"
+    profile.write_text(
+        "name: province-export\n"
+        "format: jsonl\n"
+        "columns:\n"
+        "  SoDinhDanh: national_id\n  HoTen: full_name\n  GioiTinh: sex\n"
+        "  NgaySinh: birth_date\n  DiaChi: address\n  MaXa: commune_code\n"
+        "  CuTruTu: residence_since\n"
+        "values:\n  sex: {Nam: male, 'Nữ': female}\n"
+        "defaults:\n  nationality: VN\n", encoding="utf-8")
+    records = [
+        {"SoDinhDanh": "001182000002", "HoTen": "Trần Thị Hoa", "GioiTinh": "Nữ",
+         "NgaySinh": "09/07/1982", "DiaChi": "3 Hàng Gai", "MaXa": HANOI_WARD,
+         "CuTruTu": "2025-08-01", "Ignored": "x"},
+        {"SoDinhDanh": "001080000001", "HoTen": "Lê An", "GioiTinh": "Nam",
+         "NgaySinh": "1980-05-01", "DiaChi": "3 Hàng Gai", "MaXa": HANOI_WARD,
+         "CuTruTu": "2025-08-01"},
+    ]
+    path = tmp_path / "export.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n",
+                    encoding="utf-8")
+    result = load(registry, path, profile=str(profile))
+    assert (result.status, result.inserted, result.rejected) == ("committed", 2, 0)
+    with registry.connect() as conn:
+        names = conn.execute(text("SELECT family_name, middle_name, given_name "
+                                  "FROM population.person_name ORDER BY national_id")).all()
+    assert [tuple(n) for n in names] == [("Lê", None, "An"), ("Trần", "Thị", "Hoa")]
