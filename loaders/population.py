@@ -329,12 +329,16 @@ class Stage:
         raise NotImplementedError
 
 
-# Units are looked up by code and the date the code refers to.
-def unit_at(code_sql: str, date_sql: str) -> str:
-    return f"""(SELECT u.id FROM ref.admin_unit u WHERE u.level = 'commune'
-                AND u.code = {code_sql}
-                AND (u.valid_from IS NULL OR u.valid_from <= {date_sql})
-                AND (u.valid_to IS NULL OR {date_sql} < u.valid_to))"""
+def set_unit_at(table: str, target: str, code: str, day: str) -> str:
+    """UPDATE that sets ``target`` to the commune with code ``code`` in force on ``day``.
+
+    At most one version of a code is in force on a day (an exclusion constraint
+    says so), so the join finds at most one unit.
+    """
+    return f"""UPDATE {table} s SET {target} = u.id FROM ref.admin_unit u
+               WHERE u.level = 'commune' AND u.code = s.{code}
+                 AND (u.valid_from IS NULL OR u.valid_from <= s.{day})
+                 AND (u.valid_to IS NULL OR s.{day} < u.valid_to)"""
 
 
 def unit_exists(code_sql: str) -> str:
@@ -378,8 +382,7 @@ class SnapshotStage(Stage):
                                           "unit_id"),
                                          ("birth_place_code", "birth_date", "birth_place_code",
                                           "birth_place_unit_id")):
-            self.sql(f"UPDATE stage_person s SET {target} = {unit_at(f's.{code}', f's.{day}')} "
-                     f"WHERE s.{code} IS NOT NULL")
+            self.sql(set_unit_at("stage_person", target, code, day))
             self.reject_where(
                 "unknown-admin-unit", field,
                 f"s.{code} IS NOT NULL AND NOT {unit_exists(f's.{code}')}",
@@ -605,8 +608,7 @@ class EventStage(Stage):
             "'Spouse ' || s.spouse_id || ' is not in the registry.'", "s.spouse_id")
         for code, target, field in (("place_code", "place_unit_id", "place_code"),
                                     ("commune_code", "unit_id", "commune_code")):
-            self.sql(f"UPDATE stage_event s SET {target} = {unit_at(f's.{code}', 's.event_date')}"
-                     f" WHERE s.{code} IS NOT NULL")
+            self.sql(set_unit_at("stage_event", target, code, "event_date"))
             self.reject_where(
                 "unknown-admin-unit", field,
                 f"s.{code} IS NOT NULL AND NOT {unit_exists(f's.{code}')}",

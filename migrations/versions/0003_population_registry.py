@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-23 11:13:44.760479
+Create Date: 2026-11-23 11:26:23.024363
 """
 
 from collections.abc import Sequence
@@ -346,7 +346,7 @@ def upgrade() -> None:
             comment="When a later record replaced this one; NULL while it is the registry's current knowledge.",
         ),
         postgresql.ExcludeConstraint(
-            (sa.column("national_id"), "="),
+            (sa.text("(national_id::bigint)"), "="),
             (sa.column("relation"), "="),
             (sa.text("daterange(valid_from, valid_to)"), "&&"),
             (sa.text("tstzrange(recorded_at, superseded_at)"), "&&"),
@@ -420,7 +420,7 @@ def upgrade() -> None:
             comment="When a later record replaced this one; NULL while it is the registry's current knowledge.",
         ),
         postgresql.ExcludeConstraint(
-            (sa.column("national_id"), "="),
+            (sa.text("(national_id::bigint)"), "="),
             (sa.text("daterange(valid_from, valid_to)"), "&&"),
             (sa.text("tstzrange(recorded_at, superseded_at)"), "&&"),
             using="gist",
@@ -580,7 +580,7 @@ def upgrade() -> None:
             comment="When a later record replaced this one; NULL while it is the registry's current knowledge.",
         ),
         postgresql.ExcludeConstraint(
-            (sa.column("national_id"), "="),
+            (sa.text("(national_id::bigint)"), "="),
             (sa.text("daterange(valid_from, valid_to)"), "&&"),
             (sa.text("tstzrange(recorded_at, superseded_at)"), "&&"),
             using="gist",
@@ -651,7 +651,7 @@ def upgrade() -> None:
             comment="When a later record replaced this one; NULL while it is the registry's current knowledge.",
         ),
         postgresql.ExcludeConstraint(
-            (sa.column("national_id"), "="),
+            (sa.text("(national_id::bigint)"), "="),
             (sa.column("kind"), "="),
             (sa.text("daterange(valid_from, valid_to)"), "&&"),
             (sa.text("tstzrange(recorded_at, superseded_at)"), "&&"),
