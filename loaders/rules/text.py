@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 
 # Combining marks that carry the five Vietnamese tones (the sixth tone is unmarked).
 TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
-_SPACES = re.compile(r"\s+")
 
 
 def clean(value: str) -> str:
     """NFC, trimmed, inner whitespace collapsed: how every text field is stored."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", value)).strip()
+    if not value:
+        return ""
+    if not value.isascii():  # ASCII is already NFC; most fields are codes and dates
+        value = unicodedata.normalize("NFC", value)
+    return " ".join(value.split())
 
 
 def name_key(value: str) -> str:

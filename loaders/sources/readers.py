@@ -79,6 +79,9 @@ class Profile:
 
     def apply(self, raw: dict[str, Any]) -> dict[str, str]:
         """One source record as canonical fields (text, unnormalised)."""
+        if not (self.columns or self.values or self.defaults):
+            # The canonical layout: nothing to map (the hot path of large loads).
+            return {k: "" if v is None else str(v) for k, v in raw.items()}
         row: dict[str, str] = {}
         for key, value in raw.items():
             target = self.columns.get(key, key if not self.columns else None)
