@@ -16,7 +16,9 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    String,
     Text,
+    UniqueConstraint,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -108,3 +110,85 @@ class RejectedRow(Base):
         "but flagged for a steward to check.",
     )
     message: Mapped[str] = mapped_column(Text, comment="What is wrong and how to fix it.")
+
+
+
+class QualityRun(Base):
+    __tablename__ = "quality_run"
+    __table_args__ = (
+        CheckConstraint("score >= 0 AND score <= 1", name="score_range"),
+        Index("ix_quality_run_registry_started_at", "registry", "started_at"),
+        {
+            "schema": SCHEMA,
+            "comment": "One row per registry per `mdr quality run`: when it ran and how the "
+            "registry scored. Written before the checks start, so a run that died leaves a "
+            "trace (finished_at NULL).",
+        },
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True, comment="Run id.")
+    # The attribute is not called "registry": that name belongs to SQLAlchemy's base class.
+    registry_name: Mapped[str] = mapped_column(
+        "registry", Text, comment="Registry checked (population, enterprise, ...)."
+    )
+    as_of: Mapped[dt.date] = mapped_column(
+        Date, comment="Day the checks took as today (future births, ages, current rows)."
+    )
+    started_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), comment="When the checks started."
+    )
+    finished_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="When the results were stored; NULL while running or "
+        "when the run died."
+    )
+    passed: Mapped[int | None] = mapped_column(
+        Integer, comment="Expectations met over the whole registry."
+    )
+    failed: Mapped[int | None] = mapped_column(
+        Integer, comment="Expectations not met (or that could not be evaluated)."
+    )
+    score: Mapped[float | None] = mapped_column(
+        Double, comment="passed / (passed + failed), from 0 to 1."
+    )
+    engine_version: Mapped[str] = mapped_column(
+        Text, comment="Great Expectations version that evaluated the suite."
+    )
+    error: Mapped[str | None] = mapped_column(
+        Text, comment="Why the run stopped before storing its results; NULL otherwise."
+    )
+
+
+class QualityResult(Base):
+    __tablename__ = "quality_result"
+    __table_args__ = (
+        UniqueConstraint("run_id", "rule", "province_code", postgresql_nulls_not_distinct=True),
+        Index("ix_quality_result_rule_run_id", "rule", "run_id"),
+        {
+            "schema": SCHEMA,
+            "comment": "The outcome of one rule in one quality run, over the whole registry "
+            "(province_code NULL) or over one province's rows.",
+        },
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True, comment="Row key.")
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey(f"{SCHEMA}.quality_run.id", ondelete="CASCADE"), comment="The quality run."
+    )
+    rule: Mapped[str] = mapped_column(
+        Text, comment="Stable rule name (national-id-sex-digit, household-one-head, ...)."
+    )
+    province_code: Mapped[str | None] = mapped_column(
+        String(3), comment="Province the result covers (the registry's province key, e.g. the "
+        "PPP prefix of the national id); NULL for the whole registry."
+    )
+    passed: Mapped[bool] = mapped_column(Boolean, comment="True when the expectation was met.")
+    unexpected_count: Mapped[int | None] = mapped_column(
+        BigInteger, comment="Rows breaking the rule; NULL when the check could not run."
+    )
+    observed_value: Mapped[dict[str, Any] | None] = mapped_column(
+        JSONB, comment="Great Expectations' result summary (observed value, element and "
+        "unexpected counts, a sample of unexpected values)."
+    )
+    error: Mapped[str | None] = mapped_column(
+        Text, comment="Why the check could not be evaluated (it then counts as failed)."
+    )
