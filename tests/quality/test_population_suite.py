@@ -400,7 +400,10 @@ def test_storing_needs_the_quality_tables(clone_db: Callable[[str], str],
                                           ref_template: str) -> None:
     url = clone_db(ref_template)
     # As on a database whose schema predates the quality tables.
-    write(url, lambda conn: conn.execute(text("DROP TABLE etl.quality_result, etl.quality_run")))
+    def drop_quality_tables(conn: Connection) -> None:
+        conn.execute(text("DROP TABLE etl.quality_result, etl.quality_run"))
+
+    write(url, drop_quality_tables)
 
     with pytest.raises(QualityStorageError, match="mdr db migrate"):
         check(url)
