@@ -27,7 +27,9 @@ ref_app = typer.Typer(help="Reference look-ups: administrative units over time."
                       no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(load_app, name="load")
+quality_app = typer.Typer(help="Data-quality suites.", no_args_is_help=True)
 app.add_typer(ref_app, name="ref")
+app.add_typer(quality_app, name="quality")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 P = ParamSpec("P")
@@ -50,8 +52,11 @@ def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(message)s", handlers=[logging.StreamHandler()])
+    # Other libraries (Great Expectations above all) speak only when something is wrong.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s",
+                        handlers=[logging.StreamHandler()])
+    for name in ("mdr", "loaders", "quality", "alembic"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.getLogger("alembic").setLevel(logging.INFO if verbose else logging.WARNING)
 
 
@@ -396,4 +401,40 @@ def load_population_cmd(
     if result.status != "committed":
         if not as_json and result.message:
             err.print(result.message, highlight=False)
+        raise typer.Exit(1)
+
+
+@quality_app.command("run")
+@friendly_errors
+def quality_run(
+    registries: Annotated[list[str] | None, typer.Argument(help="Registries, or all.")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Day taken as today.")] = None,
+    report: Annotated[Path | None, typer.Option(help="HTML report path; default "
+                                                 "var/reports/quality.html.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Run the quality suites in the database; exit 1 when an expectation fails."""
+    from quality.report import write_html_report
+    from quality.run import QualityStorageError, run_quality
+
+    cfg = settings()
+    role_engine(cfg, db.Role.LOADER).dispose()  # the schema guard
+    url = db.role_url(db.primary_url(cfg), db.Role.LOADER)
+    try:
+        result = run_quality(url, registries or ["all"],
+                             as_of=parse_date(as_of) if as_of else None, settings=cfg)
+    except (QualityStorageError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    path = write_html_report(result, report or cfg.var_dir / "reports" / "quality.html")
+    summary = result.as_dict()
+    if as_json:
+        emit_json({**summary, "report": str(path)})
+    else:
+        for name, registry in summary["registries"].items():
+            failed = ", ".join(registry["failed_rules"]) or "none"
+            out.print(f"{name}: {registry['passed']} passed, {registry['failed']} failed, "
+                      f"score {registry['score']:.3f}; failed: {failed}", highlight=False)
+        err.print(f"Report: {path}")
+    if not result.ok:
         raise typer.Exit(1)
