@@ -30,6 +30,9 @@ app.add_typer(load_app, name="load")
 quality_app = typer.Typer(help="Data-quality suites.", no_args_is_help=True)
 app.add_typer(ref_app, name="ref")
 app.add_typer(quality_app, name="quality")
+fixtures_app = typer.Typer(help="Synthetic national data for tests and benchmarks.",
+                           no_args_is_help=True)
+app.add_typer(fixtures_app, name="fixtures")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 P = ParamSpec("P")
@@ -438,3 +441,38 @@ def quality_run(
         err.print(f"Report: {path}")
     if not result.ok:
         raise typer.Exit(1)
+
+
+@fixtures_app.command("generate")
+@friendly_errors
+def fixtures_generate(
+    registry: Annotated[str, typer.Argument(help="population (or all).")],
+    count: Annotated[int, typer.Option(help="How many persons.")],
+    seed: Annotated[int, typer.Option(help="Same seed, same files.")],
+    out: Annotated[Path, typer.Option(help="Folder to write into.")],
+    defect_rate: Annotated[float, typer.Option(
+        help="Share of rows with a labelled defect (listed in defects.csv).")] = 0.0,
+    effective_date: Annotated[str | None, typer.Option(
+        "--effective-date", help="The day the snapshot describes; default 2026-01-01.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Write deterministic synthetic registry data (with labelled defects if asked)."""
+    from fixtures.generator import generate_population
+
+    if registry not in ("population", "all"):
+        raise typer.BadParameter("only the population generator exists so far",
+                                 param_hint="REGISTRY")
+    try:
+        summary = generate_population(
+            out, count, seed, defect_rate,
+            **({"effective_date": parse_date(effective_date)} if effective_date else {}))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    payload = {"registry": "population", "count": summary.count, "seed": seed,
+               "defects": summary.defects, "seconds": round(summary.seconds, 2),
+               "files": summary.files}
+    if as_json:
+        emit_json(payload)
+    else:
+        err.print(f"{summary.count} persons in {summary.seconds:.1f} s: "
+                  + ", ".join(summary.files), highlight=False)
