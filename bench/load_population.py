@@ -64,7 +64,7 @@ def to_sql(url: str, frame: pd.DataFrame, method: str | None) -> None:
     engine = create_engine(url)
     try:
         frame.to_sql(f"bench_to_sql_{method or 'none'}", engine, index=False,
-                     if_exists="replace", method=method, chunksize=10_000)
+                     if_exists="replace", method=method, chunksize=1_000)
     finally:
         engine.dispose()
 
