@@ -110,6 +110,9 @@ def start_run(engine: Engine, registry: str, source: str, **extra: Any) -> int:
 
 def take_registry_lock(conn: Connection, registry: str, run_id: int) -> None:
     """Wait for any other load of this registry, then close runs that died midway."""
+    # A national file takes minutes per statement: the session's statement timeout,
+    # meant for interactive work, does not apply inside a load.
+    conn.execute(text("SET LOCAL statement_timeout = 0"))
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": lock_key(registry)})
     # Holding the lock proves no other load of this registry is running now.
     conn.execute(

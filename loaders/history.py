@@ -60,24 +60,37 @@ def apply_versions(conn: Connection, fact: Versioned, params: dict[str, Any],
         WHERE {on} AND b.at = a.valid_from AND b.next IS NOT NULL
           AND (a.valid_to IS NULL OR a.valid_to > b.next)""")
     run("DELETE FROM v_versions WHERE valid_to IS NOT NULL AND valid_to <= valid_from")
+    # Subjects the registry holds nothing current for (a first load) need no comparison.
+    run(f"""
+        CREATE TEMP TABLE v_known ON COMMIT DROP AS
+        SELECT a.* FROM v_scope a
+        WHERE EXISTS (SELECT 1 FROM {fact.table} b
+                      WHERE {on} AND b.superseded_at IS NULL
+                        AND (b.valid_to IS NULL OR b.valid_to > a.since))""")
+    run("ANALYZE v_known")
     run(f"""
         CREATE TEMP TABLE v_changed ON COMMIT DROP AS
+        SELECT a.* FROM v_scope a
+        WHERE EXISTS (SELECT 1 FROM v_versions b WHERE {on})
+          AND NOT EXISTS (SELECT 1 FROM v_known b WHERE {on})""")
+    run(f"""
+        INSERT INTO v_changed
         WITH want AS (
             SELECT {', '.join(f'a.{c}' for c in fact.subject)},
                    array_agg(ROW({', '.join(f'b.{c}' for c in fact.values)},
                                  b.valid_from, b.valid_to)::text
                              ORDER BY b.valid_from) FILTER (WHERE b.valid_from IS NOT NULL) AS w
-            FROM v_scope a LEFT JOIN v_versions b ON {on}
+            FROM v_known a LEFT JOIN v_versions b ON {on}
             GROUP BY {', '.join(f'a.{c}' for c in fact.subject)}),
         have AS (
             SELECT {', '.join(f'a.{c}' for c in fact.subject)},
                    array_agg(ROW({', '.join(f'b.{c}' for c in fact.values)},
                                  GREATEST(b.valid_from, a.since), b.valid_to)::text
                              ORDER BY b.valid_from) AS h
-            FROM v_scope a JOIN {fact.table} b ON {on}
+            FROM v_known a JOIN {fact.table} b ON {on}
             WHERE b.superseded_at IS NULL AND (b.valid_to IS NULL OR b.valid_to > a.since)
             GROUP BY {', '.join(f'a.{c}' for c in fact.subject)})
-        SELECT a.* FROM v_scope a
+        SELECT a.* FROM v_known a
         JOIN want b ON {on}
         LEFT JOIN have c ON {' AND '.join(f'c.{c} = b.{c}' for c in fact.subject)}
         WHERE b.w IS DISTINCT FROM c.h""")
@@ -102,5 +115,5 @@ def apply_versions(conn: Connection, fact: Versioned, params: dict[str, Any],
                 FROM v_versions a JOIN v_changed b ON {on}""")
         run(f"INSERT INTO {changed_table} SELECT DISTINCT {fact.subject[0]} FROM v_changed")
         run("DROP TABLE v_cut")
-    run("DROP TABLE v_versions, v_scope, v_changed")
+    run("DROP TABLE v_versions, v_scope, v_known, v_changed")
     return changed

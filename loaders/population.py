@@ -46,6 +46,7 @@ DEFAULT_REJECT_THRESHOLD = 0.10
 
 _DATE_DMY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
 _DATE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SEX_WORDS = {"male": "male", "female": "female", "nam": "male", "nữ": "female", "nu": "female",
               "m": "male", "f": "female"}
 
@@ -113,9 +114,23 @@ class RowChecker:
             out[name] = parsed
         return out
 
+    def text_ok(self, number: int, rec: dict[str, str]) -> bool:
+        """Reject control characters (a NUL cannot even be stored) instead of failing."""
+        if not _CONTROL.search("".join(rec.values())):
+            return True
+        for name, value in rec.items():
+            if _CONTROL.search(value):
+                self.reject(number, "invalid-text", name, value.encode("unicode_escape")
+                            .decode("ascii"), f"{name} contains control characters; "
+                            "remove them and resubmit the row.")
+                return False
+        return True
+
     def snapshot_row(self, number: int, rec: dict[str, str]) -> tuple[Any, ...] | None:
         """A staged tuple for a valid snapshot row, or None (issue recorded)."""
         rec = {k: clean(rec.get(k) or "") for k in SNAPSHOT_FIELDS}
+        if not self.text_ok(number, rec):
+            return None
         for name in REQUIRED_SNAPSHOT_FIELDS:
             if not rec[name]:
                 self.reject(number, "missing-required-field", name, "",
@@ -170,6 +185,8 @@ class RowChecker:
 
     def event_row(self, number: int, rec: dict[str, str]) -> tuple[Any, ...] | None:
         rec = {k: clean(v or "") for k, v in rec.items()}
+        if not self.text_ok(number, rec):
+            return None
         event_type = rec.get("event_type", "")
         if event_type not in EVENT_TYPES:
             self.reject(number, "unknown-code", "event_type", event_type,

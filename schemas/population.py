@@ -144,6 +144,7 @@ class HouseholdMember(Bitemporal, Base):
         no_overlap("ex_household_member_period", "national_id"),
         *periods_in_order(),
         Index("ix_household_member_household_id", "household_id"),
+        Index("ix_household_member_national_id", "national_id"),
         {"schema": SCHEMA, "comment": "Membership of a household over time (bitemporal); a "
          "person belongs to one household at a time."},
     )
@@ -165,6 +166,7 @@ class FamilyLink(Bitemporal, Base):
         *periods_in_order(),
         CheckConstraint("national_id <> related_id", name="not_self"),
         Index("ix_family_link_related_id", "related_id"),
+        Index("ix_family_link_national_id", "national_id"),
         {"schema": SCHEMA, "comment": "Father, mother and spouse links between persons "
          "(bitemporal); one of each kind at a time."},
     )

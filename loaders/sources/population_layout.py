@@ -94,4 +94,6 @@ REASONS: dict[str, str] = {
                               "the registry.",
     "parent-younger-than-child": "A parent is born after, or less than 12 years before, the child.",
     "unknown-person": "An event names a person who is not in the registry.",
+    "invalid-text": "A field contains control characters (such as NUL).",
+    "unreadable-row": "The row cannot be parsed at all (broken CSV or JSON).",
 }

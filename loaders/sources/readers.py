@@ -135,7 +135,16 @@ def read_records(path: Path, profile: Profile) -> Iterator[tuple[int, dict[str, 
         with _open(path, profile.encoding) as handle:
             if fmt == "csv":
                 reader = csv.DictReader(handle, delimiter=profile.delimiter)
-                for number, raw in enumerate(reader, start=1):
+                number = 0
+                while True:
+                    number += 1
+                    try:
+                        raw = next(reader)
+                    except StopIteration:
+                        break
+                    except csv.Error as exc:  # e.g. a NUL byte: that row only is lost
+                        yield number, f"The row cannot be read as CSV ({exc})."
+                        continue
                     if None in raw:
                         yield number, "The row has more fields than the header."
                         continue

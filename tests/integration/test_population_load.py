@@ -266,3 +266,17 @@ def test_another_layout_through_a_profile(registry: Engine, tmp_path: Path) -> N
         names = conn.execute(text("SELECT family_name, middle_name, given_name "
                                   "FROM population.person_name ORDER BY national_id")).all()
     assert [tuple(n) for n in names] == [("Lê", None, "An"), ("Trần", "Thị", "Hoa")]
+
+
+def test_broken_bytes_and_control_characters_reject_their_row_only(
+        registry: Engine, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, [
+        person("001080000001"),
+        person("001080000021", address="12\x00 Phố Huế"),
+        person("001080000022", given_name="An\x07"),
+    ])
+    result = load(registry, path, reject_threshold=1.0)
+    assert result.status == "committed"
+    assert result.inserted == 1
+    assert result.rejected_by_reason == {"invalid-text": 2}
+    assert {i.field for i in result.issues} == {"address", "given_name"}
