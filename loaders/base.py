@@ -113,6 +113,8 @@ def take_registry_lock(conn: Connection, registry: str, run_id: int) -> None:
     # A national file takes minutes per statement: the session's statement timeout,
     # meant for interactive work, does not apply inside a load.
     conn.execute(text("SET LOCAL statement_timeout = 0"))
+    # Set-based steps over a whole file hash and sort far more than a query does.
+    conn.execute(text("SET LOCAL work_mem = '256MB'"))
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": lock_key(registry)})
     # Holding the lock proves no other load of this registry is running now.
     conn.execute(

@@ -174,9 +174,12 @@ class RowChecker:
                 self.reject(number, "unknown-related-person", name, rec[name],
                             f"{name} is the person's own number.")
                 return None
+        full_name = " ".join(p for p in (rec["family_name"], rec["middle_name"],
+                                         rec["given_name"]) if p)
         return (
             number, rec["national_id"], rec["family_name"], rec["middle_name"] or None,
-            rec["given_name"], sex, birth, rec["birth_place_code"] or None,
+            rec["given_name"], full_name, name_key(full_name), sex, birth,
+            rec["birth_place_code"] or None,
             (rec["nationality"] or "VN").upper(), rec["ethnic_group"] or None, death,
             rec["address"], rec["commune_code"], since, rec["household_id"] or None,
             rec["relation_to_head"] or None, rec["father_id"] or None, rec["mother_id"] or None,
@@ -365,17 +368,18 @@ def unit_exists(code_sql: str) -> str:
 
 class SnapshotStage(Stage):
     table = "stage_person"
-    columns = ("row_number", "national_id", "family_name", "middle_name", "given_name", "sex",
-               "birth_date", "birth_place_code", "nationality", "ethnic_group", "death_date",
-               "address", "commune_code", "residence_since", "household_code", "relation",
-               "father_id", "mother_id", "spouse_id")
+    columns = ("row_number", "national_id", "family_name", "middle_name", "given_name",
+               "full_name", "name_key", "sex", "birth_date", "birth_place_code", "nationality",
+               "ethnic_group", "death_date", "address", "commune_code", "residence_since",
+               "household_code", "relation", "father_id", "mother_id", "spouse_id")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sql("""
             CREATE TEMP TABLE stage_person (
                 row_number int, national_id text, family_name text, middle_name text,
-                given_name text, sex text, birth_date date, birth_place_code text,
+                given_name text, full_name text, name_key text, sex text, birth_date date,
+                birth_place_code text,
                 nationality text, ethnic_group text, death_date date, address text,
                 commune_code text, residence_since date, household_code text, relation text,
                 father_id text, mother_id text, spouse_id text,
@@ -529,11 +533,10 @@ class SnapshotStage(Stage):
                 ("family_name", "middle_name", "given_name", "full_name", "name_key"),
                 scope="""SELECT national_id, CASE WHEN is_new THEN birth_date ELSE :eff END
                          FROM stage_person""",
-                versions="""SELECT n.national_id, n.family_name, n.middle_name, n.given_name,
-                                   n.full_name, n.name_key,
-                                   CASE WHEN s.is_new THEN s.birth_date ELSE :eff END,
-                                   NULL::date
-                            FROM stage_names n JOIN stage_person s USING (national_id)""",
+                versions="""SELECT national_id, family_name, middle_name, given_name,
+                                   full_name, name_key,
+                                   CASE WHEN is_new THEN birth_date ELSE :eff END, NULL::date
+                            FROM stage_person""",
             ),
             Versioned(
                 "population.residence", ("national_id", "kind"),
@@ -578,16 +581,6 @@ class SnapshotStage(Stage):
                             WHERE related IS NOT NULL""",
             ),
         ]
-        names = [(r[0], r[1], r[2], r[3]) for r in self.sql(
-            "SELECT national_id, family_name, middle_name, given_name FROM stage_person")]
-        self.sql("""CREATE TEMP TABLE stage_names (national_id text, family_name text,
-                    middle_name text, given_name text, full_name text, name_key text)
-                    ON COMMIT DROP""")
-        copy_rows(self.conn, "stage_names", ("national_id", "family_name", "middle_name",
-                                             "given_name", "full_name", "name_key"),
-                  ((nid, fam, mid, giv, full, name_key(full))
-                   for nid, fam, mid, giv in names
-                   for full in [" ".join(p for p in (fam, mid, giv) if p)]))
         for fact in facts:
             apply_versions(self.conn, fact, {"eff": self.options.effective_date,
                                              "reorg": REORGANISATION}, changed_table="changed")
