@@ -6,6 +6,10 @@ ISO and Vietnamese forms, sex words) → validate each row (identifier rules, da
 force at their dates, the 2025 crosswalk, codes, family references) → merge with
 history (``loaders.history``) in one transaction holding the registry's lock →
 record the run and its rejected rows.
+
+Counts: for a snapshot, persons inserted (new), updated (any of their facts changed)
+and unchanged; for an event file, events inserted (newly recorded, with their
+effects applied) and unchanged (already recorded).
 """
 
 from __future__ import annotations
@@ -711,8 +715,5 @@ class EventStage(Stage):
                 ON CONFLICT (national_id, event_type, event_date) DO NOTHING
                 RETURNING national_id)
             SELECT count(*) FROM added""").scalar_one())
-        updated = int(self.sql("""
-            SELECT count(*) FROM stage_event s WHERE EXISTS
-                (SELECT 1 FROM changed c WHERE c.national_id = s.national_id)""").scalar_one())
-        updated = max(0, min(updated, staged - inserted))
-        return (inserted, updated, staged - inserted - updated)
+        # An event is new or already recorded: its effects came with its first recording.
+        return (inserted, 0, staged - inserted)
