@@ -33,6 +33,8 @@ app.add_typer(quality_app, name="quality")
 fixtures_app = typer.Typer(help="Synthetic national data for tests and benchmarks.",
                            no_args_is_help=True)
 app.add_typer(fixtures_app, name="fixtures")
+clients_app = typer.Typer(help="API clients and their keys.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 P = ParamSpec("P")
@@ -476,3 +478,66 @@ def fixtures_generate(
     else:
         err.print(f"{summary.count} persons in {summary.seconds:.1f} s: "
                   + ", ".join(summary.files), highlight=False)
+
+
+def _admin_transaction(fn: Callable[..., R], *args: Any) -> R:
+    """Run a client-registry change as the administrator (the API role cannot)."""
+    from graphql_api.auth import ClientError
+
+    cfg = settings()
+    engine = admin_engine(cfg)
+    try:
+        db.require_current_schema(engine)
+        with engine.begin() as conn:
+            return fn(conn, *args)
+    except ClientError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+
+
+@clients_app.command("add")
+@friendly_errors
+def clients_add(
+    name: Annotated[str, typer.Argument(help="Who the client is.")],
+    scopes: Annotated[str, typer.Option(help="Comma-separated, e.g. verify:person,read:person.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Register a client; prints its key once (only a hash is kept)."""
+    from graphql_api.auth import create_client
+
+    wanted = [s.strip() for s in scopes.split(",") if s.strip()]
+    key = _admin_transaction(create_client, name, wanted)
+    if as_json:
+        emit_json({"name": name, "scopes": sorted(set(wanted)), "key": key})
+    else:
+        err.print(f"Client {name!r} registered. Its key, shown only now:", highlight=False)
+        out.print(key, highlight=False)
+
+
+@clients_app.command("list")
+@friendly_errors
+def clients_list(as_json: JsonFlag = False) -> None:
+    """Registered clients, their scopes and whether they are revoked (never the keys)."""
+    from graphql_api.auth import list_clients
+
+    clients = _admin_transaction(list_clients)
+    if as_json:
+        emit_json({"clients": clients})
+        return
+    for c in clients:
+        state = f"revoked {c['revoked_at']:%Y-%m-%d}" if c["revoked_at"] else "active"
+        scopes = ", ".join(str(s) for s in c["scopes"])  # type: ignore[attr-defined]
+        out.print(f"{c['name']:24} {c['key_prefix']}…  {state:18} {scopes}",
+                  highlight=False)
+
+
+@clients_app.command("revoke")
+@friendly_errors
+def clients_revoke(name: Annotated[str, typer.Argument(help="The client to revoke.")]) -> None:
+    """Stop a client's key from working."""
+    from graphql_api.auth import revoke_client
+
+    _admin_transaction(revoke_client, name)
+    err.print(f"Client {name!r} revoked.", highlight=False)

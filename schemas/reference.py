@@ -270,3 +270,11 @@ class LifeEventType(CodeListEntry, Base):
     """Kinds of civil-status and residence events."""
 
     __tablename__ = "life_event_type"
+
+
+class ApiScope(CodeListEntry, Base):
+    """What an API client may be allowed to do (verify:person, read:person, ...)."""
+
+    __tablename__ = "api_scope"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True, comment="The scope.")

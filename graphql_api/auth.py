@@ -1,0 +1,88 @@
+"""API keys: issued once, stored as SHA-256, checked on every request.
+
+Keys are 32 random bytes (URL-safe base64 with an ``mdr_`` prefix); with that much
+entropy a fast hash is as safe as a slow one, and keeps authentication cheap on
+the verification hot path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, text
+
+KEY_PREFIX = "mdr_"
+
+
+class ClientError(ValueError):
+    """A client operation that cannot be done as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Client:
+    """An authenticated caller."""
+
+    id: int
+    name: str
+    scopes: frozenset[str]
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def create_client(conn: Connection, name: str, scopes: Sequence[str]) -> str:
+    """Register a client with scopes; returns its key (shown once, never stored)."""
+    known = set(conn.execute(text("SELECT code FROM ref.api_scope")).scalars())
+    unknown = sorted(set(scopes) - known)
+    if unknown or not scopes:
+        raise ClientError(f"Unknown scope(s) {', '.join(unknown) or '(none given)'}; "
+                          f"known scopes: {', '.join(sorted(known))}.")
+    if conn.execute(text("SELECT 1 FROM audit.api_client WHERE name = :n"),
+                    {"n": name}).first():
+        raise ClientError(f"A client named {name!r} exists; revoke it or pick another name.")
+    key = new_key()
+    client_id = conn.execute(text(
+        "INSERT INTO audit.api_client (name, key_prefix, key_hash) VALUES (:n, :p, :h) "
+        "RETURNING id"), {"n": name, "p": key[:10], "h": hash_key(key)}).scalar_one()
+    conn.execute(text("INSERT INTO audit.api_client_scope (client_id, scope) "
+                      "SELECT :id, unnest(CAST(:scopes AS text[]))"),
+                 {"id": client_id, "scopes": sorted(set(scopes))})
+    return key
+
+
+def list_clients(conn: Connection) -> list[dict[str, object]]:
+    rows = conn.execute(text("""
+        SELECT c.id, c.name, c.key_prefix, c.created_at, c.revoked_at,
+               coalesce(array_agg(s.scope ORDER BY s.scope)
+                        FILTER (WHERE s.scope IS NOT NULL), '{}') AS scopes
+        FROM audit.api_client c LEFT JOIN audit.api_client_scope s ON s.client_id = c.id
+        GROUP BY c.id ORDER BY c.name"""))
+    return [dict(r._mapping) for r in rows]
+
+
+def revoke_client(conn: Connection, name: str) -> None:
+    done = conn.execute(text("UPDATE audit.api_client SET revoked_at = now() "
+                             "WHERE name = :n AND revoked_at IS NULL RETURNING id"),
+                        {"n": name}).first()
+    if done is None:
+        raise ClientError(f"No active client named {name!r}.")
+
+
+def authenticate(conn: Connection, key: str) -> Client | None:
+    """The client holding ``key``, or None for an unknown or revoked key."""
+    row = conn.execute(text("""
+        SELECT c.id, c.name, array_agg(s.scope) FILTER (WHERE s.scope IS NOT NULL)
+        FROM audit.api_client c LEFT JOIN audit.api_client_scope s ON s.client_id = c.id
+        WHERE c.key_hash = :h AND c.revoked_at IS NULL
+        GROUP BY c.id"""), {"h": hash_key(key)}).first()
+    if row is None:
+        return None
+    return Client(int(row[0]), str(row[1]), frozenset(row[2] or ()))
