@@ -66,7 +66,8 @@ def make_engine(url: str, settings: Settings, *, role: Role | None = None,
     """An engine for ``url`` (as ``role`` when given) with the configured timeouts."""
     if role is not None:
         url = role_url(url, role)
-    options = f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC"
+    options = (f"-c statement_timeout={settings.statement_timeout_ms} -c timezone=UTC "
+               "-c temp_buffers=256MB")
     return create_engine(
         url,
         connect_args={"options": options, "application_name": "mdr"},
