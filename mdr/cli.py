@@ -541,3 +541,20 @@ def clients_revoke(name: Annotated[str, typer.Argument(help="The client to revok
 
     _admin_transaction(revoke_client, name)
     err.print(f"Client {name!r} revoked.", highlight=False)
+
+
+@app.command("serve")
+@friendly_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Serve the GraphQL API at /graphql."""
+    import uvicorn
+
+    from graphql_api.app import app_from_env
+
+    app_from_env()  # fail here, readably, when the database is missing or behind
+    uvicorn.run("graphql_api.app:app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level="warning")

@@ -16,6 +16,8 @@ class Settings:
 
     database_url: str | None = None
     """MDR_DATABASE_URL: the primary database; unset means the embedded cluster."""
+    read_database_url: str | None = None
+    """MDR_READ_DATABASE_URL: a read replica for API reads; unset means the primary."""
     var_dir: Path = PROJECT_ROOT / "var"
     """MDR_VAR_DIR: where the embedded cluster, reports and run files live."""
     pg_bindir: Path | None = None
@@ -26,6 +28,10 @@ class Settings:
     """MDR_STATEMENT_TIMEOUT_MS: applied to migrations and interactive commands."""
     lock_timeout_ms: int = 10_000
     """MDR_LOCK_TIMEOUT_MS: how long DDL waits for a lock before giving up."""
+    api_max_batch: int = 1_000
+    """MDR_API_MAX_BATCH: most claims one batch verification may carry."""
+    api_dev_mode: bool = False
+    """MDR_API_DEV: serve GraphiQL and allow introspection (never in production)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -49,11 +55,14 @@ class Settings:
         bindir = opt("MDR_PG_BINDIR")
         return cls(
             database_url=opt("MDR_DATABASE_URL"),
+            read_database_url=opt("MDR_READ_DATABASE_URL"),
             var_dir=Path(var_dir).resolve() if var_dir else cls.var_dir,
             pg_bindir=Path(bindir) if bindir else None,
             pg_port=integer("MDR_PG_PORT", None),
             statement_timeout_ms=integer("MDR_STATEMENT_TIMEOUT_MS", 60_000) or 0,
             lock_timeout_ms=integer("MDR_LOCK_TIMEOUT_MS", 10_000) or 0,
+            api_max_batch=integer("MDR_API_MAX_BATCH", 1_000) or 1_000,
+            api_dev_mode=(opt("MDR_API_DEV") or "").lower() in ("1", "true", "yes"),
         )
 
     @property

@@ -1,0 +1,113 @@
+"""The ASGI application behind `mdr serve`: Bearer-key authentication, then GraphQL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.asgi import GraphQL
+
+from graphql_api.auth import Client, hash_key
+from graphql_api.context import Context
+from graphql_api.schema import build_schema
+from mdr import db
+from mdr.settings import Settings
+
+_AUTH = text("""
+    SELECT c.id, c.name, array_agg(s.scope) FILTER (WHERE s.scope IS NOT NULL)
+    FROM audit.api_client c LEFT JOIN audit.api_client_scope s ON s.client_id = c.id
+    WHERE c.key_hash = :h AND c.revoked_at IS NULL
+    GROUP BY c.id""")
+
+
+def _engine(url: str, settings: Settings) -> AsyncEngine:
+    return create_async_engine(
+        db.role_url(url, db.Role.API), pool_size=10, max_overflow=10, pool_pre_ping=True,
+        connect_args={"options": f"-c statement_timeout={settings.statement_timeout_ms} "
+                                 "-c timezone=UTC"})
+
+
+def _unauthorised(message: str) -> Response:
+    body = json.dumps({"errors": [{"message": message,
+                                   "extensions": {"code": "UNAUTHENTICATED"}}]})
+    return Response(body, status_code=401, media_type="application/json",
+                    headers={"WWW-Authenticate": 'Bearer realm="mdr"'})
+
+
+class MdrGraphQL(GraphQL[Context, None]):
+    """Strawberry's ASGI view with mdr's context."""
+
+    def __init__(self, settings: Settings, reads: AsyncEngine, writes: AsyncEngine) -> None:
+        super().__init__(build_schema(settings.api_dev_mode),
+                         graphql_ide="graphiql" if settings.api_dev_mode else None,
+                         allow_queries_via_get=False)
+        self.settings, self.reads, self.writes = settings, reads, writes
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return Context(client=request.scope["mdr.client"], reads=self.reads,
+                       writes=self.writes, settings=self.settings)
+
+
+class Authenticate:
+    """Answers 401 to requests without a valid key; otherwise passes the client on."""
+
+    def __init__(self, app: ASGIApp, writes: AsyncEngine) -> None:
+        self.app, self.writes = app, writes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        header = request.headers.get("authorization", "")
+        kind, _, key = header.partition(" ")
+        if kind.lower() != "bearer" or not key.strip():
+            await _unauthorised("Send an API key: Authorization: Bearer <key>.")(
+                scope, receive, send)
+            return
+        # Keys are checked against the primary, so a revocation takes effect at once.
+        async with self.writes.connect() as conn:
+            row = (await conn.execute(_AUTH, {"h": hash_key(key.strip())})).first()
+        if row is None:
+            await _unauthorised("The API key is unknown or revoked.")(scope, receive, send)
+            return
+        scope["mdr.client"] = Client(int(row[0]), str(row[1]), frozenset(row[2] or ()))
+        await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The application for the configured databases (the embedded cluster by default)."""
+    primary = db.primary_url(settings)
+    admin = db.make_engine(primary, settings, pool_size=1)
+    try:
+        db.require_current_schema(admin)
+    finally:
+        admin.dispose()
+    writes = _engine(primary, settings)
+    reads = _engine(settings.read_database_url, settings) if settings.read_database_url \
+        else writes
+    graphql = Authenticate(MdrGraphQL(settings, reads, writes), writes)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await writes.dispose()
+        if reads is not writes:
+            await reads.dispose()
+
+    return Starlette(routes=[Route("/graphql", graphql, methods=["GET", "POST"])],
+                     lifespan=lifespan)
+
+
+def app_from_env() -> Starlette:
+    """Factory for uvicorn (`mdr serve`)."""
+    return create_app(Settings.from_env())

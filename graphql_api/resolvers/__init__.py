@@ -1,0 +1,1 @@
+"""Resolvers, one module per registry: thin, batched, audited."""

@@ -1,0 +1,49 @@
+"""The GraphQL schema: verification (DESIGN.md §7); look-ups grow with each registry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, MaskErrors, QueryDepthLimiter
+from strawberry.types import Info
+
+from graphql_api.permissions import requires
+from graphql_api.resolvers.population import BatchTooLarge, verify_persons
+from graphql_api.types.population import PersonClaim, PersonVerification
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(permission_classes=[requires("verify:person")],
+                      description="Check one claim about a person: yes or no per field.")
+    async def verify_person(self, info: Info, claim: PersonClaim,
+                            as_of: dt.date | None = None) -> PersonVerification:
+        return (await verify_persons(info.context, [claim], as_of, "verifyPerson"))[0]
+
+    @strawberry.field(permission_classes=[requires("verify:person")],
+                      description="Check a batch of claims with one round trip.")
+    async def verify_persons(self, info: Info, claims: list[PersonClaim],
+                             as_of: dt.date | None = None) -> list[PersonVerification]:
+        try:
+            return await verify_persons(info.context, claims, as_of, "verifyPersons")
+        except BatchTooLarge as exc:
+            raise GraphQLError(str(exc), extensions={"code": "BATCH_TOO_LARGE"}) from None
+
+
+def _expected(error: GraphQLError) -> bool:
+    """Errors meant for the caller (validation, permissions, limits) stay readable."""
+    return error.original_error is None or isinstance(error.original_error, GraphQLError)
+
+
+def build_schema(dev_mode: bool = False) -> strawberry.Schema:
+    """The schema; introspection is refused unless in development mode."""
+    extensions: list[Any] = [
+        lambda: QueryDepthLimiter(max_depth=10),
+        lambda: MaskErrors(should_mask_error=lambda e: not _expected(e)),
+    ]
+    if not dev_mode:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return strawberry.Schema(query=Query, extensions=extensions)

@@ -1,0 +1,187 @@
+"""Verification over HTTP: keys, scopes, answers per field without stored values, audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from starlette.testclient import TestClient
+
+from graphql_api.app import create_app
+from graphql_api.auth import create_client, revoke_client
+from loaders.population import Options, load_population
+from loaders.sources.population_layout import EVENT_FIELDS, SNAPSHOT_FIELDS
+from mdr import db
+from mdr.settings import Settings
+from tests.integration.test_population_load import FAMILY, write_csv
+
+VERIFY = """query($claim: PersonClaim!, $asOf: Date) {
+  verifyPerson(claim: $claim, asOf: $asOf) {
+    nationalId found match status reference fields { field match } } }"""
+BATCH = """query($claims: [PersonClaim!]!) {
+  verifyPersons(claims: $claims) { nationalId found match status reference } }"""
+
+
+@pytest.fixture(scope="module")
+def api_db(cluster: Any, ref_template: str, tmp_path_factory: pytest.TempPathFactory,
+           settings: Settings) -> Iterator[tuple[str, dict[str, str]]]:
+    from tests.conftest import create_database, drop_database
+
+    name = f"api_{uuid.uuid4().hex[:8]}"
+    url = create_database(cluster, name, template=ref_template)
+    folder = tmp_path_factory.mktemp("api")
+    loader = db.make_engine(url, settings, role=db.Role.LOADER)
+    load_population(loader, write_csv(folder / "p.csv", SNAPSHOT_FIELDS, FAMILY),
+                    Options(dt.date(2026, 1, 1)))
+    death = {f: "" for f in EVENT_FIELDS}
+    death.update(event_type="death", national_id="001080000004", event_date="2026-03-01")
+    load_population(loader, write_csv(folder / "e.csv", EVENT_FIELDS, [death]),
+                    Options(dt.date(2026, 6, 1)))
+    loader.dispose()
+    admin = db.make_engine(url, settings)
+    with admin.begin() as conn:
+        keys = {"verifier": create_client(conn, "verifier", ["verify:person"]),
+                "reader": create_client(conn, "reader", ["read:macro"]),
+                "revoked": create_client(conn, "revoked", ["verify:person"])}
+        revoke_client(conn, "revoked")
+    admin.dispose()
+    yield url, keys
+    drop_database(cluster, name)
+
+
+@pytest.fixture(scope="module")
+def client(api_db: tuple[str, dict[str, str]]) -> Iterator[TestClient]:
+    url, _ = api_db
+    with TestClient(create_app(Settings.from_env({"MDR_DATABASE_URL": url}))) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def ask(client: TestClient, api_db: tuple[str, dict[str, str]]) -> Callable[..., Any]:
+    def post(query: str, key: str = "verifier", **variables: Any) -> Any:
+        response = client.post("/graphql", json={"query": query, "variables": variables},
+                               headers={"Authorization": f"Bearer {api_db[1][key]}"})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    return post
+
+
+def audit(api_db: tuple[str, dict[str, str]], reference: str) -> tuple[str, str, str] | None:
+    engine = db.make_engine(api_db[0], Settings.from_env({}))
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text("""SELECT c.name, r.operation, r.outcome
+                FROM audit.access_record r JOIN audit.api_client c ON c.id = r.client_id
+                WHERE r.reference = CAST(:r AS uuid)"""), {"r": reference}).first()
+    finally:
+        engine.dispose()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer nope"},
+                                     {"Authorization": "Basic abc"}])
+def test_requests_without_a_valid_key_get_401(client: TestClient,
+                                              headers: dict[str, str]) -> None:
+    response = client.post("/graphql", json={"query": "{ __typename }"}, headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_revoked_key_gets_401(client: TestClient,
+                                api_db: tuple[str, dict[str, str]]) -> None:
+    response = client.post("/graphql", json={"query": "{ __typename }"},
+                           headers={"Authorization": f"Bearer {api_db[1]['revoked']}"})
+    assert response.status_code == 401
+
+
+def test_a_matching_claim_in_another_spelling(ask: Callable[..., Any],
+                                              api_db: tuple[str, dict[str, str]]) -> None:
+    name = unicodedata.normalize("NFD", "trần  THỊ HOA")
+    answer = ask(VERIFY, claim={"nationalId": "001182000002", "fullName": name,
+                                "birthDate": "1982-07-09", "sex": "FEMALE"})["data"]
+    result = answer["verifyPerson"]
+    assert (result["found"], result["match"], result["status"]) == (True, True, "ALIVE")
+    assert result["fields"] == [{"field": "fullName", "match": True},
+                                {"field": "birthDate", "match": True},
+                                {"field": "sex", "match": True}]
+    assert audit(api_db, result["reference"]) == ("verifier", "verifyPerson", "match")
+
+
+def test_a_mismatch_says_which_field_and_reveals_nothing(ask: Callable[..., Any],
+                                                         api_db: tuple[str, dict[str, str]]
+                                                         ) -> None:
+    answer = ask(VERIFY, claim={"nationalId": "001182000002", "fullName": "Trần Thị Hoa",
+                                "birthDate": "1982-07-10"})
+    result = answer["data"]["verifyPerson"]
+    assert result["match"] is False
+    assert {f["field"]: f["match"] for f in result["fields"]} == {"fullName": True,
+                                                                  "birthDate": False}
+    assert "1982-07-09" not in str(answer)
+    assert audit(api_db, result["reference"])[2] == "mismatch"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("national_id", "outcome", "fields"), [
+    ("001080009999", "not-found", []),
+    ("12ab", "invalid", [{"field": "nationalId", "match": False}]),
+    ("00108000\x000001", "invalid", [{"field": "nationalId", "match": False}]),
+])
+def test_unknown_and_malformed_numbers_are_answered_not_errors(
+        ask: Callable[..., Any], api_db: tuple[str, dict[str, str]], national_id: str,
+        outcome: str, fields: list[dict[str, Any]]) -> None:
+    answer = ask(VERIFY, claim={"nationalId": national_id, "fullName": "An"})
+    result = answer["data"]["verifyPerson"]
+    assert (result["found"], result["match"], result["status"]) == (False, False, None)
+    assert result["fields"] == fields
+    assert audit(api_db, result["reference"])[2] == outcome  # type: ignore[index]
+
+
+def test_as_of_answers_for_that_day(ask: Callable[..., Any]) -> None:
+    claim = {"nationalId": "001080000004", "birthDate": "1980-05-01"}
+    assert ask(VERIFY, claim=claim, asOf="2026-02-01")["data"]["verifyPerson"]["status"] \
+        == "ALIVE"
+    assert ask(VERIFY, claim=claim, asOf="2026-04-01")["data"]["verifyPerson"]["status"] \
+        == "DECEASED"
+    before_birth = ask(VERIFY, claim=claim, asOf="1970-01-01")["data"]["verifyPerson"]
+    assert before_birth["found"] is False
+
+
+def test_a_client_without_the_scope_gets_an_error_not_data(ask: Callable[..., Any]) -> None:
+    answer = ask(VERIFY, key="reader", claim={"nationalId": "001182000002"})
+    assert answer["data"] is None
+    assert "verify:person" in answer["errors"][0]["message"]
+
+
+def test_a_batch_is_answered_in_order_with_one_audit_record_each(
+        ask: Callable[..., Any], api_db: tuple[str, dict[str, str]]) -> None:
+    claims = [{"nationalId": "001210000003", "fullName": "Nguyễn Minh Khôi"},
+              {"nationalId": "bad"},
+              {"nationalId": "001080000001", "fullName": "Nguyễn Văn Bình"}]
+    results = ask(BATCH, claims=claims)["data"]["verifyPersons"]
+    assert [(r["nationalId"], r["found"], r["match"]) for r in results] == [
+        ("001210000003", True, True), ("bad", False, False), ("001080000001", True, False)]
+    assert [audit(api_db, r["reference"])[2] for r in results] == [  # type: ignore[index]
+        "match", "invalid", "mismatch"]
+
+
+def test_a_batch_over_the_limit_is_refused(ask: Callable[..., Any]) -> None:
+    answer = ask(BATCH, claims=[{"nationalId": "001182000002"}] * 1001)
+    assert answer["data"] is None
+    assert "at most 1000" in answer["errors"][0]["message"]
+
+
+def test_introspection_only_in_development_mode(client: TestClient,
+                                                api_db: tuple[str, dict[str, str]]) -> None:
+    headers = {"Authorization": f"Bearer {api_db[1]['verifier']}"}
+    query = {"query": "{ __schema { queryType { name } } }"}
+    refused = client.post("/graphql", json=query, headers=headers).json()
+    assert "introspection" in refused["errors"][0]["message"].lower()
+    dev = create_app(Settings.from_env({"MDR_DATABASE_URL": api_db[0], "MDR_API_DEV": "1"}))
+    with TestClient(dev) as dev_client:
+        allowed = dev_client.post("/graphql", json=query, headers=headers).json()
+    assert allowed["data"]["__schema"]["queryType"]["name"] == "Query"
