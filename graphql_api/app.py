@@ -18,6 +18,7 @@ from strawberry.asgi import GraphQL
 
 from graphql_api.auth import Client, hash_key
 from graphql_api.context import Context
+from graphql_api.limits import RateLimiter
 from graphql_api.schema import build_schema
 from mdr import db
 from mdr.settings import Settings
@@ -60,8 +61,8 @@ class MdrGraphQL(GraphQL[Context, None]):
 class Authenticate:
     """Answers 401 to requests without a valid key; otherwise passes the client on."""
 
-    def __init__(self, app: ASGIApp, writes: AsyncEngine) -> None:
-        self.app, self.writes = app, writes
+    def __init__(self, app: ASGIApp, writes: AsyncEngine, limiter: RateLimiter) -> None:
+        self.app, self.writes, self.limiter = app, writes, limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,6 +81,13 @@ class Authenticate:
         if row is None:
             await _unauthorised("The API key is unknown or revoked.")(scope, receive, send)
             return
+        wait = self.limiter.retry_after(int(row[0]))
+        if wait:
+            body = json.dumps({"errors": [{"message": f"Too many requests; retry in {wait} s.",
+                                           "extensions": {"code": "RATE_LIMITED"}}]})
+            await Response(body, status_code=429, media_type="application/json",
+                           headers={"Retry-After": str(wait)})(scope, receive, send)
+            return
         scope["mdr.client"] = Client(int(row[0]), str(row[1]), frozenset(row[2] or ()))
         await self.app(scope, receive, send)
 
@@ -95,7 +103,8 @@ def create_app(settings: Settings) -> Starlette:
     writes = _engine(primary, settings)
     reads = _engine(settings.read_database_url, settings) if settings.read_database_url \
         else writes
-    graphql = Authenticate(MdrGraphQL(settings, reads, writes), writes)
+    limiter = RateLimiter(rate=settings.api_rate_limit, burst=max(1.0, 5 * settings.api_rate_limit))
+    graphql = Authenticate(MdrGraphQL(settings, reads, writes), writes, limiter)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

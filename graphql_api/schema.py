@@ -7,11 +7,19 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, MaskErrors, QueryDepthLimiter
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
 from strawberry.types import Info
 
+from graphql_api.limits import MaskWithErrorId
 from graphql_api.permissions import requires
+from graphql_api.resolvers.audit import access_log
 from graphql_api.resolvers.population import BatchTooLarge, verify_persons
+from graphql_api.types.audit import AccessEntry
 from graphql_api.types.population import PersonClaim, PersonVerification
 
 
@@ -33,6 +41,12 @@ class Query:
             raise GraphQLError(str(exc), extensions={"code": "BATCH_TOO_LARGE"}) from None
 
 
+    @strawberry.field(permission_classes=[requires("audit:read")],
+                      description="Who verified or read a person's data, newest first.")
+    async def access_log(self, info: Info, national_id: str) -> list[AccessEntry]:
+        return await access_log(info.context, national_id)
+
+
 def _expected(error: GraphQLError) -> bool:
     """Errors meant for the caller (validation, permissions, limits) stay readable."""
     return error.original_error is None or isinstance(error.original_error, GraphQLError)
@@ -42,7 +56,9 @@ def build_schema(dev_mode: bool = False) -> strawberry.Schema:
     """The schema; introspection is refused unless in development mode."""
     extensions: list[Any] = [
         lambda: QueryDepthLimiter(max_depth=10),
-        lambda: MaskErrors(should_mask_error=lambda e: not _expected(e)),
+        lambda: MaxAliasesLimiter(max_alias_count=20),
+        lambda: MaxTokensLimiter(max_token_count=20_000),
+        lambda: MaskWithErrorId(should_mask_error=lambda e: not _expected(e)),
     ]
     if not dev_mode:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))

@@ -30,6 +30,8 @@ class Settings:
     """MDR_LOCK_TIMEOUT_MS: how long DDL waits for a lock before giving up."""
     api_max_batch: int = 1_000
     """MDR_API_MAX_BATCH: most claims one batch verification may carry."""
+    api_rate_limit: float = 0.0
+    """MDR_API_RATE_LIMIT: requests per second per client (bursts of 5×); 0 means none."""
     api_dev_mode: bool = False
     """MDR_API_DEV: serve GraphiQL and allow introspection (never in production)."""
 
@@ -62,6 +64,7 @@ class Settings:
             statement_timeout_ms=integer("MDR_STATEMENT_TIMEOUT_MS", 60_000) or 0,
             lock_timeout_ms=integer("MDR_LOCK_TIMEOUT_MS", 10_000) or 0,
             api_max_batch=integer("MDR_API_MAX_BATCH", 1_000) or 1_000,
+            api_rate_limit=float(opt("MDR_API_RATE_LIMIT") or 0),
             api_dev_mode=(opt("MDR_API_DEV") or "").lower() in ("1", "true", "yes"),
         )
 

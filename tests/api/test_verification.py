@@ -47,6 +47,7 @@ def api_db(cluster: Any, ref_template: str, tmp_path_factory: pytest.TempPathFac
     with admin.begin() as conn:
         keys = {"verifier": create_client(conn, "verifier", ["verify:person"]),
                 "reader": create_client(conn, "reader", ["read:macro"]),
+                "dpo": create_client(conn, "dpo", ["audit:read"]),
                 "revoked": create_client(conn, "revoked", ["verify:person"])}
         revoke_client(conn, "revoked")
     admin.dispose()
@@ -185,3 +186,46 @@ def test_introspection_only_in_development_mode(client: TestClient,
     with TestClient(dev) as dev_client:
         allowed = dev_client.post("/graphql", json=query, headers=headers).json()
     assert allowed["data"]["__schema"]["queryType"]["name"] == "Query"
+
+
+def test_the_access_log_shows_who_asked_and_is_itself_recorded(
+        ask: Callable[..., Any]) -> None:
+    ask(VERIFY, claim={"nationalId": "001210000003", "fullName": "x"})
+    query = "query($id: String!) { accessLog(nationalId: $id) { client operation outcome } }"
+    first = ask(query, key="dpo", id="001210000003")["data"]["accessLog"]
+    assert {"client": "verifier", "operation": "verifyPerson", "outcome": "mismatch"} in first
+    second = ask(query, key="dpo", id="001210000003")["data"]["accessLog"]
+    assert second[0] == {"client": "dpo", "operation": "accessLog", "outcome": "read"}
+    refused = ask(query, key="verifier", id="001210000003")
+    assert refused["data"] is None and "audit:read" in refused["errors"][0]["message"]
+
+
+def test_too_many_aliases_are_refused_readably(ask: Callable[..., Any]) -> None:
+    fields = " ".join(f'a{i}: verifyPerson(claim: {{nationalId: "1"}}) {{ found }}'
+                      for i in range(21))
+    answer = ask("{ " + fields + " }")
+    assert "aliases" in answer["errors"][0]["message"]
+
+
+def test_an_unexpected_failure_is_masked_with_an_error_id(
+        ask: Callable[..., Any], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    from graphql_api.resolvers import population
+
+    monkeypatch.setattr(population, "_LOOKUP", text("SELECT * FROM no_such_table"))
+    answer = ask(VERIFY, claim={"nationalId": "001182000002"})
+    error = answer["errors"][0]
+    assert "no_such_table" not in str(answer)
+    assert error["extensions"]["errorId"] in error["message"]
+    assert error["extensions"]["errorId"] in caplog.text and "no_such_table" in caplog.text
+
+
+def test_rate_limit_answers_429_with_retry_after(api_db: tuple[str, dict[str, str]]) -> None:
+    settings = Settings.from_env({"MDR_DATABASE_URL": api_db[0], "MDR_API_RATE_LIMIT": "1"})
+    headers = {"Authorization": f"Bearer {api_db[1]['verifier']}"}
+    with TestClient(create_app(settings)) as limited:
+        codes = [limited.post("/graphql", json={"query": "{ __typename }"},
+                              headers=headers) for _ in range(7)]
+    assert [r.status_code for r in codes[:5]] == [200] * 5
+    assert codes[-1].status_code == 429
+    assert int(codes[-1].headers["retry-after"]) >= 1
