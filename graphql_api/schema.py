@@ -18,9 +18,10 @@ from strawberry.types import Info
 from graphql_api.limits import MaskWithErrorId
 from graphql_api.permissions import requires
 from graphql_api.resolvers.audit import access_log
+from graphql_api.resolvers.person import person
 from graphql_api.resolvers.population import BatchTooLarge, verify_persons
 from graphql_api.types.audit import AccessEntry
-from graphql_api.types.population import PersonClaim, PersonVerification
+from graphql_api.types.population import Person, PersonClaim, PersonVerification
 
 
 @strawberry.type
@@ -40,6 +41,12 @@ class Query:
         except BatchTooLarge as exc:
             raise GraphQLError(str(exc), extensions={"code": "BATCH_TOO_LARGE"}) from None
 
+
+    @strawberry.field(permission_classes=[requires("read:person")],
+                      description="A person as the registry knows them on a day.")
+    async def person(self, info: Info, national_id: str,
+                     as_of: dt.date | None = None) -> Person | None:
+        return await person(info.context, national_id, as_of)
 
     @strawberry.field(permission_classes=[requires("audit:read")],
                       description="Who verified or read a person's data, newest first.")

@@ -48,6 +48,7 @@ def api_db(cluster: Any, ref_template: str, tmp_path_factory: pytest.TempPathFac
         keys = {"verifier": create_client(conn, "verifier", ["verify:person"]),
                 "reader": create_client(conn, "reader", ["read:macro"]),
                 "dpo": create_client(conn, "dpo", ["audit:read"]),
+                "registry-reader": create_client(conn, "registry-reader", ["read:person"]),
                 "revoked": create_client(conn, "revoked", ["verify:person"])}
         revoke_client(conn, "revoked")
     admin.dispose()
@@ -229,3 +230,40 @@ def test_rate_limit_answers_429_with_retry_after(api_db: tuple[str, dict[str, st
     assert [r.status_code for r in codes[:5]] == [200] * 5
     assert codes[-1].status_code == 429
     assert int(codes[-1].headers["retry-after"]) >= 1
+
+
+PERSON = """query($id: String!, $asOf: Date) {
+  person(nationalId: $id, asOf: $asOf) {
+    status name { fullName } residences { addressLine since commune { code fullName } }
+    household { householdCode relation memberIds } family { relation nationalId } } }"""
+
+
+def test_a_person_as_of_different_days(ask: Callable[..., Any]) -> None:
+    def on(day: str, who: str = "001080000004") -> Any:
+        return ask(PERSON, key="registry-reader", id=who, asOf=day)["data"]["person"]
+
+    before = on("2020-01-01")
+    assert before["residences"] == [{"addressLine": "12 Phố Hàng Bông", "since": "2010-01-01",
+                                     "commune": {"code": "00004",
+                                                 "fullName": "Phường Trúc Bạch"}}]
+    after = on("2026-01-01")
+    assert after["status"] == "ALIVE"
+    assert after["residences"][0]["commune"]["fullName"] == "Phường Ba Đình"
+    dead = on("2026-04-01")
+    assert dead["status"] == "DECEASED" and dead["residences"] == []
+    child = on("2026-01-01", "001210000003")
+    assert {(f["relation"], f["nationalId"]) for f in child["family"]} == {
+        ("father", "001080000001"), ("mother", "001182000002")}
+    assert child["household"]["memberIds"] == ["001080000001", "001182000002", "001210000003"]
+    assert ask(PERSON, key="registry-reader", id="001080009999")["data"]["person"] is None
+
+
+def test_reading_a_person_needs_read_person_and_is_audited(ask: Callable[..., Any]) -> None:
+    refused = ask(PERSON, key="verifier", id="001182000002")
+    # A nullable field: null, with the error saying why.
+    assert refused["data"] == {"person": None}
+    assert "read:person" in refused["errors"][0]["message"]
+    ask(PERSON, key="registry-reader", id="001182000002")
+    log = ask("{ accessLog(nationalId: \"001182000002\") { client operation outcome } }",
+              key="dpo")["data"]["accessLog"]
+    assert {"client": "registry-reader", "operation": "person", "outcome": "read"} in log
