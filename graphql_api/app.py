@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,18 +15,12 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from graphql_api.auth import Client, hash_key
+from graphql_api.auth import AUTHENTICATE, client_from_row, hash_key
 from graphql_api.context import Context
 from graphql_api.limits import RateLimiter
 from graphql_api.schema import build_schema
 from mdr import db
 from mdr.settings import Settings
-
-_AUTH = text("""
-    SELECT c.id, c.name, array_agg(s.scope) FILTER (WHERE s.scope IS NOT NULL)
-    FROM audit.api_client c LEFT JOIN audit.api_client_scope s ON s.client_id = c.id
-    WHERE c.key_hash = :h AND c.revoked_at IS NULL
-    GROUP BY c.id""")
 
 
 def _engine(url: str, settings: Settings) -> AsyncEngine:
@@ -77,18 +70,19 @@ class Authenticate:
             return
         # Keys are checked against the primary, so a revocation takes effect at once.
         async with self.writes.connect() as conn:
-            row = (await conn.execute(_AUTH, {"h": hash_key(key.strip())})).first()
-        if row is None:
+            client = client_from_row(
+                (await conn.execute(AUTHENTICATE, {"h": hash_key(key.strip())})).first())
+        if client is None:
             await _unauthorised("The API key is unknown or revoked.")(scope, receive, send)
             return
-        wait = self.limiter.retry_after(int(row[0]))
+        wait = self.limiter.retry_after(client.id)
         if wait:
             body = json.dumps({"errors": [{"message": f"Too many requests; retry in {wait} s.",
                                            "extensions": {"code": "RATE_LIMITED"}}]})
             await Response(body, status_code=429, media_type="application/json",
                            headers={"Retry-After": str(wait)})(scope, receive, send)
             return
-        scope["mdr.client"] = Client(int(row[0]), str(row[1]), frozenset(row[2] or ()))
+        scope["mdr.client"] = client
         await self.app(scope, receive, send)
 
 

@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -78,11 +79,23 @@ def revoke_client(conn: Connection, name: str) -> None:
 
 def authenticate(conn: Connection, key: str) -> Client | None:
     """The client holding ``key``, or None for an unknown or revoked key."""
-    row = conn.execute(text("""
-        SELECT c.id, c.name, array_agg(s.scope) FILTER (WHERE s.scope IS NOT NULL)
-        FROM audit.api_client c LEFT JOIN audit.api_client_scope s ON s.client_id = c.id
-        WHERE c.key_hash = :h AND c.revoked_at IS NULL
-        GROUP BY c.id"""), {"h": hash_key(key)}).first()
+    return client_from_row(conn.execute(AUTHENTICATE, {"h": hash_key(key)}).first())
+
+
+# The active client holding a key hash, with its scopes (one indexed look-up).
+AUTHENTICATE = text("""
+    SELECT c.id, c.name, array_agg(s.scope) FILTER (WHERE s.scope IS NOT NULL)
+    FROM audit.api_client c LEFT JOIN audit.api_client_scope s ON s.client_id = c.id
+    WHERE c.key_hash = :h AND c.revoked_at IS NULL
+    GROUP BY c.id""")
+
+
+def client_from_row(row: Any) -> Client | None:
     if row is None:
         return None
     return Client(int(row[0]), str(row[1]), frozenset(row[2] or ()))
+
+
+def audit_subject(identifier: str) -> str:
+    """An identifier as kept in the audit trail: as given, minus what text cannot hold."""
+    return identifier.replace("\x00", "")[:64]

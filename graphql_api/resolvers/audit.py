@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import text
 
+from graphql_api.auth import audit_subject
 from graphql_api.context import Context
 from graphql_api.types.audit import AccessEntry
 
@@ -24,7 +25,7 @@ _RECORD = text("""
 
 async def access_log(ctx: Context, national_id: str) -> list[AccessEntry]:
     """The newest accesses first; reading the log is itself recorded (after the read)."""
-    subject = national_id.replace("\x00", "")[:64]
+    subject = audit_subject(national_id)
     async with ctx.writes.begin() as conn:
         rows = (await conn.execute(_LOG, {"subject": subject, "limit": MAX_ENTRIES})).all()
         await conn.execute(_RECORD, {"ref": uuid.uuid4(), "client": ctx.client.id,

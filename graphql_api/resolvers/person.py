@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from graphql_api.auth import audit_subject
 from graphql_api.context import Context
 from graphql_api.types.population import (
     AdminUnit,
@@ -63,7 +64,7 @@ async def person(ctx: Context, national_id: str, as_of: dt.date | None) -> Perso
             if found else {}
     async with ctx.writes.begin() as conn:
         await conn.execute(_RECORD, {"ref": uuid.uuid4(), "client": ctx.client.id,
-                                     "subject": national_id.replace("\x00", "")[:64],
+                                     "subject": audit_subject(national_id),
                                      "outcome": "read" if found else "not-found"})
     if not found:
         return None

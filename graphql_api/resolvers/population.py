@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
+from graphql_api.auth import audit_subject
 from graphql_api.context import Context
 from graphql_api.types.population import (
     FieldMatch,
@@ -71,7 +72,7 @@ async def verify_persons(ctx: Context, claims: list[PersonClaim], as_of: dt.date
             "client": ctx.client.id, "operation": operation,
             "refs": [a.reference for a in answers],
             # A subject is kept as given, but text PostgreSQL cannot store is dropped.
-            "subjects": [c.national_id.replace("\x00", "")[:64] for c in claims],
+            "subjects": [audit_subject(c.national_id) for c in claims],
             "outcomes": [_outcome(a, c) for a, c in zip(answers, claims, strict=True)],
         })
     return answers
