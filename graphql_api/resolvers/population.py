@@ -71,7 +71,6 @@ async def verify_persons(ctx: Context, claims: list[PersonClaim], as_of: dt.date
         await conn.execute(_AUDIT, {
             "client": ctx.client.id, "operation": operation,
             "refs": [a.reference for a in answers],
-            # A subject is kept as given, but text PostgreSQL cannot store is dropped.
             "subjects": [audit_subject(c.national_id) for c in claims],
             "outcomes": [_outcome(a, c) for a, c in zip(answers, claims, strict=True)],
         })
