@@ -42,6 +42,7 @@ from loaders.sources.population_layout import (
     SNAPSHOT_FIELDS,
 )
 from loaders.sources.readers import Profile, read_records
+from schemas.temporal import in_force
 
 REGISTRY = "population"
 REORGANISATION = dt.date(2025, 7, 1)
@@ -361,8 +362,7 @@ def set_unit_at(table: str, target: str, code: str, day: str) -> str:
     """
     return f"""UPDATE {table} s SET {target} = u.id FROM ref.admin_unit u
                WHERE u.level = 'commune' AND u.code = s.{code}
-                 AND (u.valid_from IS NULL OR u.valid_from <= s.{day})
-                 AND (u.valid_to IS NULL OR s.{day} < u.valid_to)"""
+                 AND {in_force("u", f"s.{day}")}"""
 
 
 def unit_exists(code_sql: str) -> str:

@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from loaders.reference import level_of
+from schemas.temporal import in_force
 
 _UNIT_COLUMNS = """u.code, u.level, u.unit_type, u.name, u.full_name, u.name_en,
                    p.code AS parent_code, u.valid_from, u.valid_to"""
 # A unit version is in force on day D when valid_from <= D < valid_to (NULL = open).
-_IN_FORCE = """(u.valid_from IS NULL OR u.valid_from <= :as_of)
-               AND (u.valid_to IS NULL OR :as_of < u.valid_to)"""
+_IN_FORCE = in_force("u", ":as_of")
 
 
 def units_as_of(conn: Connection, as_of: dt.date, level: str | None = None,

@@ -21,10 +21,10 @@ from graphql_api.types.population import (
     Residence,
     Sex,
 )
+from schemas.temporal import current_on
 
 # Each bitemporal fact as valid on :day, as currently known.
-_VALID = ("x.superseded_at IS NULL AND x.valid_from <= :day "
-          "AND (x.valid_to IS NULL OR x.valid_to > :day)")
+_VALID = current_on("x", ":day")
 _QUERIES = {
     "person": "SELECT sex, birth_date, death_date FROM population.person "
               "WHERE national_id = :id AND birth_date <= :day",
@@ -37,8 +37,7 @@ _QUERIES = {
     "household": f"""SELECT h.household_code, x.relation,
                             ARRAY(SELECT m.national_id FROM population.household_member m
                                   WHERE m.household_id = x.household_id
-                                    AND m.superseded_at IS NULL AND m.valid_from <= :day
-                                    AND (m.valid_to IS NULL OR m.valid_to > :day)
+                                    AND {current_on("m", ":day")}
                                   ORDER BY m.national_id) AS members
                      FROM population.household_member x
                      JOIN population.household h ON h.id = x.household_id

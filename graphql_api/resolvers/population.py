@@ -19,18 +19,18 @@ from graphql_api.types.population import (
     Sex,
 )
 from loaders.rules.text import name_key
+from schemas.temporal import current_on
 
 _NATIONAL_ID = re.compile(r"[0-9]{12}")
 
 # The registry's view of each asked-for person on the day asked about: identity facts,
 # the name valid that day as currently known, and whether they had died by then.
-_LOOKUP = text("""
+_LOOKUP = text(f"""
     SELECT p.national_id, p.sex, p.birth_date,
            p.death_date IS NOT NULL AND p.death_date <= :day AS deceased, n.name_key
     FROM population.person p
     LEFT JOIN population.person_name n
-      ON n.national_id = p.national_id AND n.superseded_at IS NULL
-     AND n.valid_from <= :day AND (n.valid_to IS NULL OR n.valid_to > :day)
+      ON n.national_id = p.national_id AND {current_on("n", ":day")}
     WHERE p.national_id = ANY(CAST(:ids AS text[])) AND p.birth_date <= :day""")
 
 _AUDIT = text("""

@@ -46,6 +46,7 @@ from great_expectations.expectations.expectation import Expectation
 
 from loaders.reference import REORGANISATION_2025
 from quality.suites.base import Batch, Rule, Suite
+from schemas.temporal import current_on, in_force
 
 REGISTRY = "population"
 PROVINCE_BASIS = (
@@ -58,18 +59,6 @@ MAX_AGE = 125
 
 def _date(day: dt.date) -> str:
     return f"DATE '{day.isoformat()}'"
-
-
-def _current(alias: str, day: str) -> str:
-    """Current knowledge of a bitemporal row, valid on ``day``."""
-    return (f"{alias}.superseded_at IS NULL AND {alias}.valid_from <= {day} "
-            f"AND ({alias}.valid_to IS NULL OR {alias}.valid_to > {day})")
-
-
-def _in_force(unit: str, day: str) -> str:
-    """An administrative unit version in force on ``day`` (NULL bounds are open)."""
-    return (f"({unit}.valid_from IS NULL OR {unit}.valid_from <= {day}) "
-            f"AND ({unit}.valid_to IS NULL OR {unit}.valid_to > {day})")
 
 
 def batches(as_of: dt.date) -> tuple[Batch, ...]:
@@ -89,7 +78,7 @@ def batches(as_of: dt.date) -> tuple[Batch, ...]:
             SELECT n.id, n.national_id, n.family_name, n.given_name,
                    {ppp.format('n')} AS province_code
             FROM population.person_name AS n
-            WHERE {_current('n', day)}"""),
+            WHERE {current_on('n', day)}"""),
         Batch("residence", f"""
             SELECT r.id, r.national_id, r.kind, r.unit_id, r.valid_from, r.valid_to,
                    {ppp.format('r')} AS province_code
@@ -102,7 +91,7 @@ def batches(as_of: dt.date) -> tuple[Batch, ...]:
                    (SELECT substr(coalesce(min(m.national_id) FILTER (WHERE m.relation = 'head'),
                                            min(m.national_id)), 1, 3)
                     FROM population.household_member AS m
-                    WHERE m.household_id = h.id AND {_current('m', day)}) AS province_code
+                    WHERE m.household_id = h.id AND {current_on('m', day)}) AS province_code
             FROM population.household AS h"""),
         Batch("family_link", f"""
             SELECT f.id, f.national_id, f.relation, f.related_id,
@@ -161,7 +150,7 @@ def rules(as_of: dt.date) -> tuple[Rule, ...]:
               "validity.", f"""
               SELECT p.national_id FROM {{batch}} AS p
               LEFT JOIN population.person_name AS n
-                ON n.national_id = p.national_id AND {_current('n', day)}
+                ON n.national_id = p.national_id AND {current_on('n', day)}
               WHERE n.id IS NULL"""),
         # Uniqueness and format.
         _rule("national-id-unique", "person",
@@ -220,14 +209,14 @@ def rules(as_of: dt.date) -> tuple[Rule, ...]:
               "then (see `mdr ref successors`).", f"""
               SELECT p.national_id, p.birth_date, p.birth_place_unit_id FROM {{batch}} AS p
               LEFT JOIN ref.admin_unit AS u
-                ON u.id = p.birth_place_unit_id AND {_in_force('u', 'p.birth_date')}
+                ON u.id = p.birth_place_unit_id AND {in_force('u', 'p.birth_date')}
               WHERE p.birth_place_unit_id IS NOT NULL AND u.id IS NULL"""),
         _rows("residence-commune-in-force", "residence",
               "A residence is in a commune in force on the day it starts; use the commune as "
               "it was then (see `mdr ref successors`).", f"""
               SELECT r.id, r.national_id, r.unit_id, r.valid_from FROM {{batch}} AS r
               LEFT JOIN ref.admin_unit AS u
-                ON u.id = r.unit_id AND u.level = 'commune' AND {_in_force('u', 'r.valid_from')}
+                ON u.id = r.unit_id AND u.level = 'commune' AND {in_force('u', 'r.valid_from')}
               WHERE u.id IS NULL"""),
         # Households, life events, families.
         _rows("household-one-head", "household",
@@ -235,7 +224,7 @@ def rules(as_of: dt.date) -> tuple[Rule, ...]:
               "the members' relations.", f"""
               SELECT h.id, h.household_code FROM {{batch}} AS h
               JOIN population.household_member AS m
-                ON m.household_id = h.id AND {_current('m', day)}
+                ON m.household_id = h.id AND {current_on('m', day)}
               GROUP BY h.id, h.household_code
               HAVING count(*) FILTER (WHERE m.relation = 'head') <> 1"""),
         _rows("no-death-event-while-alive", "life_event",
