@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the PostgreSQL server and PostGIS from the OS packages when they are
-# missing (Debian/Ubuntu). Idempotent: does nothing when both are present.
+# missing (Debian/Ubuntu), and wrk, the HTTP load generator of bench/api_verify.py.
+# Idempotent: does nothing when all are present.
 # It never creates or starts a system-wide cluster: mdr runs its own under var/.
 set -euo pipefail
 
@@ -16,25 +17,26 @@ fi
 packages=()
 if [ -n "$bindir" ]; then
   major=$("$bindir/postgres" --version | grep -oE '[0-9]+' | head -n1)
-  if ls /usr/share/postgresql/"$major"/extension/postgis.control >/dev/null 2>&1; then
-    exit 0
+  if ! ls /usr/share/postgresql/"$major"/extension/postgis.control >/dev/null 2>&1; then
+    packages=("postgresql-$major-postgis-3")
   fi
-  packages=("postgresql-$major-postgis-3")
 else
   packages=(postgresql postgis)
 fi
+command -v wrk >/dev/null 2>&1 || packages+=(wrk)
+[ ${#packages[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then
   sudo=()
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
   sudo=(sudo)
 else
-  echo "mdr needs PostgreSQL with PostGIS. Install them as root, then run make again:" >&2
+  echo "mdr needs ${packages[*]}. Install them as root, then run make again:" >&2
   echo "    apt-get update && apt-get install -y ${packages[*]}" >&2
   exit 1
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "mdr needs PostgreSQL with PostGIS (${packages[*]}); install them with your" \
+  echo "mdr needs ${packages[*]}; install them with your" \
        "system's package manager, or set MDR_PG_BINDIR / MDR_DATABASE_URL." >&2
   exit 1
 fi
