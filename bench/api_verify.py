@@ -255,8 +255,8 @@ def pgbench(cluster: LocalCluster, script: str, args: argparse.Namespace,
     path = work / "pgbench.sql"
     path.write_text(script)
     run = subprocess.run(
-        [str(find_bindir(Settings.from_env({}).pg_bindir) / "pgbench"), "-n", "-M", "prepared", f"-c{args.connections}",
-         f"-j{args.threads}", f"-T{args.duration}", "-f", str(path),
+        [str(find_bindir(Settings.from_env({}).pg_bindir) / "pgbench"), "-n", "-M", "prepared",
+         f"-c{args.connections}", f"-j{args.threads}", f"-T{args.duration}", "-f", str(path),
          "-h", "127.0.0.1", "-p", str(cluster.configured_port()), "-U", SUPERUSER, "mdr"],
         capture_output=True, text=True, check=True)
     tps = float(re.search(r"tps = ([\d.]+)", run.stdout).group(1))  # type: ignore[union-attr]
