@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import strawberry
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,16 +17,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from graphql_api.auth import AUTHENTICATE, client_from_row, hash_key
+from graphql_api.compiled import CompiledOperations, Compiler
 from graphql_api.context import Context
 from graphql_api.limits import RateLimiter
-from graphql_api.schema import build_schema
+from graphql_api.schema import COMPILED_ENTRIES, build_schema
 from mdr import db
 from mdr.settings import Settings
 
 
 def _engine(url: str, settings: Settings) -> AsyncEngine:
+    # Autocommit: a verification is one SELECT and one INSERT, each a round trip of its
+    # own, with no BEGIN/COMMIT/ROLLBACK around them; reads that need one snapshot
+    # open a transaction (graphql_api.context.snapshot).
     return create_async_engine(
         db.role_url(url, db.Role.API), pool_size=10, max_overflow=10, pool_pre_ping=True,
+        isolation_level="AUTOCOMMIT",
         connect_args={"options": f"-c statement_timeout={settings.statement_timeout_ms} "
                                  "-c timezone=UTC"})
 
@@ -40,15 +46,19 @@ def _unauthorised(message: str) -> Response:
 class MdrGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with mdr's context."""
 
-    def __init__(self, settings: Settings, reads: AsyncEngine, writes: AsyncEngine) -> None:
-        super().__init__(build_schema(settings.api_dev_mode),
+    def __init__(self, schema: strawberry.Schema, settings: Settings, reads: AsyncEngine,
+                 writes: AsyncEngine) -> None:
+        super().__init__(schema,
                          graphql_ide="graphiql" if settings.api_dev_mode else None,
                          allow_queries_via_get=False)
         self.settings, self.reads, self.writes = settings, reads, writes
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        return Context(client=request.scope["mdr.client"], reads=self.reads,
-                       writes=self.writes, settings=self.settings)
+        return self.context_for(request.scope)
+
+    def context_for(self, scope: Scope) -> Context:
+        return Context(client=scope["mdr.client"], reads=self.reads, writes=self.writes,
+                       settings=self.settings)
 
 
 class Authenticate:
@@ -98,7 +108,10 @@ def create_app(settings: Settings) -> Starlette:
     reads = _engine(settings.read_database_url, settings) if settings.read_database_url \
         else writes
     limiter = RateLimiter(rate=settings.api_rate_limit, burst=max(1.0, 5 * settings.api_rate_limit))
-    graphql = Authenticate(MdrGraphQL(settings, reads, writes), writes, limiter)
+    schema = build_schema(settings.api_dev_mode)
+    view = MdrGraphQL(schema, settings, reads, writes)
+    compiled = CompiledOperations(view, Compiler(schema, COMPILED_ENTRIES), view.context_for)
+    graphql = Authenticate(compiled, writes, limiter)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from graphql_api.auth import Client
 from mdr.settings import Settings
@@ -18,3 +20,13 @@ class Context:
     writes: AsyncEngine
     """Audit records, as mdr_api, always on the primary."""
     settings: Settings
+
+
+@asynccontextmanager
+async def snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection whose reads all see one snapshot of the registry (the API's
+    connections autocommit, so separate statements could straddle a load's commit)."""
+    async with engine.connect() as conn:
+        conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+        async with conn.begin():
+            yield conn

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphql_api.auth import audit_subject
-from graphql_api.context import Context
+from graphql_api.context import Context, snapshot
 from graphql_api.types.population import (
     AdminUnit,
     FamilyLink,
@@ -57,7 +57,7 @@ async def _rows(conn: AsyncConnection, key: str, params: dict[str, Any]) -> list
 async def person(ctx: Context, national_id: str, as_of: dt.date | None) -> Person | None:
     """The person as of ``as_of`` (default today), or None; the read is audited."""
     params = {"id": national_id, "day": as_of or dt.date.today()}
-    async with ctx.reads.connect() as conn:
+    async with snapshot(ctx.reads) as conn:
         found = await _rows(conn, "person", params)
         parts = {k: await _rows(conn, k, params) for k in _QUERIES if k != "person"} \
             if found else {}

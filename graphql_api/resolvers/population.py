@@ -77,6 +77,18 @@ async def verify_persons(ctx: Context, claims: list[PersonClaim], as_of: dt.date
     return answers
 
 
+async def verify_one(ctx: Context, claim: PersonClaim,
+                        as_of: dt.date | None = None) -> PersonVerification:
+    """``verifyPerson``: one claim."""
+    return (await verify_persons(ctx, [claim], as_of, "verifyPerson"))[0]
+
+
+async def verify_batch(ctx: Context, claims: list[PersonClaim],
+                       as_of: dt.date | None = None) -> list[PersonVerification]:
+    """``verifyPersons``: a batch of claims."""
+    return await verify_persons(ctx, claims, as_of, "verifyPersons")
+
+
 def _answer(claim: PersonClaim, person: _Known | None) -> PersonVerification:
     reference = str(uuid.uuid4())
     if not _NATIONAL_ID.fullmatch(claim.national_id):
