@@ -96,8 +96,12 @@ class Authenticate:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The application for the configured databases (the embedded cluster by default)."""
+def create_app(settings: Settings, compile_operations: bool = True) -> Starlette:
+    """The application for the configured databases (the embedded cluster by default).
+
+    ``compile_operations=False`` sends every request through the general executor; the
+    tests use it to check that compiled plans answer the same.
+    """
     primary = db.primary_url(settings)
     admin = db.make_engine(primary, settings, pool_size=1)
     try:
@@ -110,7 +114,8 @@ def create_app(settings: Settings) -> Starlette:
     limiter = RateLimiter(rate=settings.api_rate_limit, burst=max(1.0, 5 * settings.api_rate_limit))
     schema = build_schema(settings.api_dev_mode)
     view = MdrGraphQL(schema, settings, reads, writes)
-    compiled = CompiledOperations(view, Compiler(schema, COMPILED_ENTRIES), view.context_for)
+    entries = COMPILED_ENTRIES if compile_operations else {}
+    compiled = CompiledOperations(view, Compiler(schema, entries), view.context_for)
     graphql = Authenticate(compiled, writes, limiter)
 
     @asynccontextmanager

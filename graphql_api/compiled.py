@@ -23,12 +23,16 @@ from typing import Any
 import strawberry
 from graphql import (
     FieldNode,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInputType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLScalarType,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
@@ -37,7 +41,6 @@ from graphql import (
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.types.arguments import convert_arguments
 
 from graphql_api.context import Context
 
@@ -66,6 +69,8 @@ class Plan:
     operation: OperationDefinitionNode
     resolve: Resolve
     scopes: tuple[str, ...]
+    arguments: dict[str, tuple[str, Write]]
+    """GraphQL argument name: the resolver's keyword and the value's conversion."""
     write: Write
 
 
@@ -120,8 +125,12 @@ class Compiler:
         field = root.fields[node.name.value]
         definition = field.extensions["strawberry-definition"]
         scopes = tuple(p.required_scope for p in definition.permission_classes)
+        arguments = {self.schema.config.name_converter.from_argument(a):
+                     (a.python_name, _input_converter(field.args[
+                         self.schema.config.name_converter.from_argument(a)].type))
+                     for a in definition.arguments}
         return Plan(response_key=(node.alias or node.name).value, field=field, node=node,
-                    operation=operation, resolve=resolve, scopes=scopes,
+                    operation=operation, resolve=resolve, scopes=scopes, arguments=arguments,
                     write=_writer(field.type, node.selection_set))
 
     async def run(self, plan: Plan, ctx: Context, variables: Mapping[str, Any] | None
@@ -135,9 +144,8 @@ class Compiler:
             return None
         try:
             raw = get_argument_values(plan.field, plan.node, coerced)
-            kwargs = convert_arguments(raw, plan.field.extensions["strawberry-definition"]
-                                       .arguments, self.schema.schema_converter.scalar_registry,
-                                       self.schema.config)
+            kwargs = {keyword: convert(raw[name])
+                      for name, (keyword, convert) in plan.arguments.items() if name in raw}
             result = await plan.resolve(ctx, **kwargs)
             return {"data": {plan.response_key: plan.write(result)}}
         except Exception:  # the general path reports it, masked or readable
@@ -157,6 +165,38 @@ def _fields(selection_set: SelectionSetNode | None) -> list[FieldNode]:
     return fields
 
 
+def _input_converter(gql_type: GraphQLInputType) -> Write:
+    """A function turning a coerced argument value into what the resolver takes, as
+    strawberry does: input objects become their classes; scalars and enums arrive
+    already coerced by graphql-core."""
+    if isinstance(gql_type, GraphQLNonNull):
+        return _input_converter(gql_type.of_type)
+    if isinstance(gql_type, GraphQLList):
+        item = _input_converter(gql_type.of_type)
+        return lambda value: None if value is None else [item(v) for v in value]
+    if isinstance(gql_type, GraphQLInputObjectType):
+        definition = gql_type.extensions.get("strawberry-definition")
+        if definition is None:
+            raise NotCompilable
+        fields = {}
+        for graphql_name, input_field in gql_type.fields.items():
+            strawberry_field = input_field.extensions.get("strawberry-definition")
+            if strawberry_field is None:
+                raise NotCompilable
+            fields[graphql_name] = (strawberry_field.python_name,
+                                    _input_converter(input_field.type))
+        cls = definition.origin
+
+        def build(value: Any) -> Any:
+            if value is None:
+                return None
+            return cls(**{fields[k][0]: fields[k][1](v) for k, v in value.items()})
+        return build
+    if isinstance(gql_type, GraphQLScalarType | GraphQLEnumType):
+        return lambda value: value
+    raise NotCompilable
+
+
 def _writer(gql_type: GraphQLOutputType, selection_set: SelectionSetNode | None) -> Write:
     """A function writing a resolved value as the selection asks, as graphql-core would."""
     if isinstance(gql_type, GraphQLNonNull):
@@ -174,7 +214,6 @@ def _writer(gql_type: GraphQLOutputType, selection_set: SelectionSetNode | None)
         definition = gql_type.extensions.get("strawberry-definition")
         if definition is None:
             raise NotCompilable
-        python_names = {f.name: f for f in definition.fields}
         parts: list[tuple[str, Callable[[Any], Any]]] = []
         for node in _fields(selection_set):
             key = (node.alias or node.name).value
@@ -185,7 +224,7 @@ def _writer(gql_type: GraphQLOutputType, selection_set: SelectionSetNode | None)
             gql_field = gql_type.fields[name]
             strawberry_field = gql_field.extensions.get("strawberry-definition")
             if strawberry_field is None or strawberry_field.base_resolver is not None \
-                    or node.arguments or strawberry_field.python_name not in python_names:
+                    or node.arguments:
                 raise NotCompilable
             parts.append((key, _attribute(strawberry_field.python_name,
                                           _writer(gql_field.type, node.selection_set))))
