@@ -203,13 +203,26 @@ def wait_for(port: int, process: subprocess.Popen[bytes], seconds: float = 60) -
     raise SystemExit(f"server on port {port} did not start in {seconds} s")
 
 
+def cpu_seconds(group: int) -> float:
+    """CPU time used so far by the processes of a process group (a server and its workers)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # pgrp; utime and stime follow at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def server(command: Sequence[str], port: int, env: dict[str, str]) -> Iterator[str]:
+def server(command: Sequence[str], port: int, env: dict[str, str]) -> Iterator[tuple[str, int]]:
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_for(port, process)
-        yield f"http://127.0.0.1:{port}/graphql"
+        yield f"http://127.0.0.1:{port}/graphql", process.pid
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -237,7 +250,11 @@ def check_answers(url: str, bodies: Path, key: str | None, expect: str) -> None:
             raise SystemExit(f"{url} did not answer as expected: {str(answer)[:500]}")
 
 
-def wrk(url: str, bodies: Path, key: str | None, args: argparse.Namespace) -> dict[str, Any]:
+def wrk(url: str, bodies: Path, key: str | None, args: argparse.Namespace,
+        group: int) -> dict[str, Any]:
+    """One load run; with the server's CPU time per request, which the machine's other
+    work does not change as much as it changes requests/s."""
+    cpu_before = cpu_seconds(group)
     run = subprocess.run(
         [ensure_wrk(), f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
          "--timeout", "10s", "-s", str(LUA), url, "--", str(bodies), key or ""],
@@ -245,7 +262,9 @@ def wrk(url: str, bodies: Path, key: str | None, args: argparse.Namespace) -> di
     line = next(x for x in run.stdout.splitlines() if x.startswith("WRK "))
     raw = json.loads(line[4:])
     seconds = raw["duration_us"] / 1e6
+    cpu = cpu_seconds(group) - cpu_before
     return {"requests": raw["requests"], "requests_per_s": round(raw["requests"] / seconds),
+            "server_cpu_ms_per_request": round(1000 * cpu / max(1, raw["requests"]), 3),
             "p50_ms": round(raw["p50_us"] / 1000, 2), "p99_ms": round(raw["p99_us"] / 1000, 2),
             "errors": raw["errors"], "non_2xx": raw["non_2xx"]}
 
@@ -321,6 +340,7 @@ def main() -> None:
             {"query": POSTGRAPHILE_ONE, "variables": {"id": c["nationalId"]}} for c in claims))
 
         mdr_port, peer_port = free_port(), free_port()
+        warm_up = argparse.Namespace(**{**vars(args), "duration": 2})
         mdr_env = {**os.environ, "MDR_DATABASE_URL": url,
                    # The limiter stays on, set high enough not to refuse the bench's load.
                    "MDR_API_RATE_LIMIT": "1000000"}
@@ -329,12 +349,12 @@ def main() -> None:
                                            "connections": args.connections,
                                            "duration_s": args.duration, "binary": wrk_binary}}
         with server([str(ROOT / ".venv" / "bin" / "mdr"), "serve", "--port", str(mdr_port),
-                     "--workers", str(args.workers)], mdr_port, mdr_env) as endpoint:
+                     "--workers", str(args.workers)], mdr_port, mdr_env) as (endpoint, group):
             check_answers(endpoint, one, key, "verifyPerson")
             check_answers(endpoint, many, key, "verifyPersons")
-            wrk(endpoint, one, key, argparse.Namespace(**{**vars(args), "duration": 2}))
-            figures["mdr_verify_person"] = wrk(endpoint, one, key, args)
-            batch = wrk(endpoint, many, key, args)
+            wrk(endpoint, one, key, warm_up, group)
+            figures["mdr_verify_person"] = wrk(endpoint, one, key, args, group)
+            batch = wrk(endpoint, many, key, args, group)
             batch["claims_per_s"] = batch["requests_per_s"] * BATCH
             figures["mdr_verify_persons_1000"] = batch
         peer_url = db.role_url(url, db.Role.API).replace("postgresql+psycopg://", "postgres://")
@@ -345,10 +365,11 @@ def main() -> None:
                      "--no-setof-functions-contain-nulls", "--no-ignore-rbac",
                      "--extended-errors", "errcode", "--disable-graphiql",
                      "--enable-query-batching", "--disable-query-log",
-                     "--legacy-relations", "omit"], peer_port, dict(os.environ)) as endpoint:
+                     "--legacy-relations", "omit"], peer_port, dict(os.environ)
+                    ) as (endpoint, group):
             check_answers(endpoint, peer, None, "personByNationalId")
-            wrk(endpoint, peer, None, argparse.Namespace(**{**vars(args), "duration": 2}))
-            figures["postgraphile_person"] = wrk(endpoint, peer, None, args)
+            wrk(endpoint, peer, None, warm_up, group)
+            figures["postgraphile_person"] = wrk(endpoint, peer, None, args, group)
         figures["pgbench_one"] = pgbench(cluster, PGBENCH_ONE.format(n=len(claims)), args, work)
         batch_db = pgbench(cluster, PGBENCH_BATCH.format(last=len(claims) - BATCH + 1,
                                                          span=BATCH - 1), args, work)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import strawberry
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,9 +17,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
-from graphql_api.auth import AUTHENTICATE, client_from_row, hash_key
+from graphql_api.auth import AUTHENTICATE_DRIVER, client_from_row, hash_key
 from graphql_api.compiled import CompiledOperations, Compiler
-from graphql_api.context import Context
+from graphql_api.context import Context, driver_connection
 from graphql_api.limits import RateLimiter
 from graphql_api.schema import COMPILED_ENTRIES, build_schema
 from mdr import db
@@ -29,11 +30,12 @@ def _engine(url: str, settings: Settings) -> AsyncEngine:
     # Autocommit: a verification is one SELECT and one INSERT, each a round trip of its
     # own, with no BEGIN/COMMIT/ROLLBACK around them; reads that need one snapshot
     # open a transaction (graphql_api.context.snapshot).
+    api_url = make_url(db.role_url(url, db.Role.API)).set(drivername="postgresql+asyncpg")
     return create_async_engine(
-        db.role_url(url, db.Role.API), pool_size=10, max_overflow=10, pool_pre_ping=True,
+        api_url, pool_size=10, max_overflow=10,
         isolation_level="AUTOCOMMIT",
-        connect_args={"options": f"-c statement_timeout={settings.statement_timeout_ms} "
-                                 "-c timezone=UTC"})
+        connect_args={"server_settings": {"statement_timeout": str(settings.statement_timeout_ms),
+                                          "timezone": "UTC"}})
 
 
 def _unauthorised(message: str) -> Response:
@@ -79,9 +81,9 @@ class Authenticate:
                 scope, receive, send)
             return
         # Keys are checked against the primary, so a revocation takes effect at once.
-        async with self.writes.connect() as conn:
-            client = client_from_row(
-                (await conn.execute(AUTHENTICATE, {"h": hash_key(key.strip())})).first())
+        async with driver_connection(self.writes) as conn:
+            client = client_from_row(await conn.fetchrow(AUTHENTICATE_DRIVER,
+                                                         hash_key(key.strip())))
         if client is None:
             await _unauthorised("The API key is unknown or revoked.")(scope, receive, send)
             return
