@@ -17,9 +17,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from graphql_api.audit_writer import AuditWriter
 from graphql_api.auth import AUTHENTICATE_DRIVER, client_from_row, hash_key
 from graphql_api.compiled import CompiledOperations, Compiler
-from graphql_api.context import Context, driver_connection
+from graphql_api.connections import driver_connection
+from graphql_api.context import Context
 from graphql_api.limits import RateLimiter
 from graphql_api.schema import COMPILED_ENTRIES, build_schema
 from mdr import db
@@ -49,18 +51,18 @@ class MdrGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with mdr's context."""
 
     def __init__(self, schema: strawberry.Schema, settings: Settings, reads: AsyncEngine,
-                 writes: AsyncEngine) -> None:
+                 writes: AsyncEngine, audit: AuditWriter) -> None:
         super().__init__(schema,
                          graphql_ide="graphiql" if settings.api_dev_mode else None,
                          allow_queries_via_get=False)
-        self.settings, self.reads, self.writes = settings, reads, writes
+        self.settings, self.reads, self.writes, self.audit = settings, reads, writes, audit
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return self.context_for(request.scope)
 
     def context_for(self, scope: Scope) -> Context:
         return Context(client=scope["mdr.client"], reads=self.reads, writes=self.writes,
-                       settings=self.settings)
+                       audit=self.audit, settings=self.settings)
 
 
 class Authenticate:
@@ -115,7 +117,8 @@ def create_app(settings: Settings, compile_operations: bool = True) -> Starlette
         else writes
     limiter = RateLimiter(rate=settings.api_rate_limit, burst=max(1.0, 5 * settings.api_rate_limit))
     schema = build_schema(settings.api_dev_mode)
-    view = MdrGraphQL(schema, settings, reads, writes)
+    audit = AuditWriter(writes)
+    view = MdrGraphQL(schema, settings, reads, writes, audit)
     entries = COMPILED_ENTRIES if compile_operations else {}
     compiled = CompiledOperations(view, Compiler(schema, entries), view.context_for)
     graphql = Authenticate(compiled, writes, limiter)
@@ -123,6 +126,7 @@ def create_app(settings: Settings, compile_operations: bool = True) -> Starlette
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        await audit.close()
         await writes.dispose()
         if reads is not writes:
             await reads.dispose()

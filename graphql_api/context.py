@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import asyncpg
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from graphql_api.audit_writer import AuditWriter
 from graphql_api.auth import Client
 from mdr.settings import Settings
 
@@ -19,26 +17,7 @@ class Context:
     reads: AsyncEngine
     """Registry reads, as mdr_api (a read replica when MDR_READ_DATABASE_URL is set)."""
     writes: AsyncEngine
-    """Audit records, as mdr_api, always on the primary."""
+    """The primary, as mdr_api: authentication and audit records."""
+    audit: AuditWriter
+    """Audit records, written in bulk with those of concurrent requests."""
     settings: Settings
-
-
-@asynccontextmanager
-async def snapshot(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection whose reads all see one snapshot of the registry (the API's
-    connections autocommit, so separate statements could straddle a load's commit)."""
-    async with engine.connect() as conn:
-        conn = await conn.execution_options(isolation_level="REPEATABLE READ")
-        async with conn.begin():
-            yield conn
-
-
-@asynccontextmanager
-async def driver_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
-    """The driver's own connection, from the engine's pool, autocommitting. The
-    verification hot path talks to asyncpg directly: there SQLAlchemy's statement
-    handling costs more than the query (about 100 µs a statement)."""
-    async with engine.connect() as conn:
-        raw = await conn.get_raw_connection()
-        assert raw.driver_connection is not None
-        yield raw.driver_connection

@@ -10,7 +10,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphql_api.auth import audit_subject
-from graphql_api.context import Context, snapshot
+from graphql_api.connections import snapshot
+from graphql_api.context import Context
 from graphql_api.types.population import (
     AdminUnit,
     FamilyLink,

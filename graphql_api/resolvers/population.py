@@ -8,7 +8,8 @@ import uuid
 from dataclasses import dataclass
 
 from graphql_api.auth import audit_subject
-from graphql_api.context import Context, driver_connection
+from graphql_api.connections import driver_connection
+from graphql_api.context import Context
 from graphql_api.types.population import (
     FieldMatch,
     PersonClaim,
@@ -30,10 +31,6 @@ _LOOKUP = f"""
     LEFT JOIN population.person_name n
       ON n.national_id = p.national_id AND {current_on("n", "$2")}
     WHERE p.national_id = ANY($1::text[]) AND p.birth_date <= $2"""
-
-_AUDIT = """
-    INSERT INTO audit.access_record (reference, client_id, operation, subject, outcome)
-    SELECT r, $1, $2, s, o FROM unnest($3::uuid[], $4::text[], $5::text[]) AS t(r, s, o)"""
 
 
 @dataclass(frozen=True)
@@ -62,9 +59,7 @@ async def verify_persons(ctx: Context, claims: list[PersonClaim], as_of: dt.date
             for row in await conn.fetch(_LOOKUP, wellformed, day):
                 known[row[0]] = _Known(row[1], row[2], row[3], row[4])
     answers = [_answer(claim, known.get(claim.national_id)) for claim in claims]
-    async with driver_connection(ctx.writes) as conn:
-        await conn.execute(_AUDIT, ctx.client.id, operation,
-                           [a.reference for a in answers],
+    await ctx.audit.record(ctx.client.id, operation, [a.reference for a in answers],
                            [audit_subject(c.national_id) for c in claims],
                            [_outcome(a, c) for a, c in zip(answers, claims, strict=True)])
     return answers
