@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import strawberry
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -18,14 +19,21 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from graphql_api.audit_writer import AuditWriter
-from graphql_api.auth import AUTHENTICATE_DRIVER, client_from_row, hash_key
+from graphql_api.auth import AUTHENTICATE_DRIVER, Client, client_from_row, hash_key
 from graphql_api.compiled import CompiledOperations, Compiler
 from graphql_api.connections import driver_connection
 from graphql_api.context import Context
+from graphql_api.key_cache import KeyCache
 from graphql_api.limits import RateLimiter
 from graphql_api.schema import COMPILED_ENTRIES, build_schema
 from mdr import db
 from mdr.settings import Settings
+
+
+def _driver_dsn(url: str) -> str:
+    """The primary as asyncpg takes it, logged in as mdr_api."""
+    return make_url(db.role_url(url, db.Role.API)).set(drivername="postgresql") \
+        .render_as_string(hide_password=False)
 
 
 def _engine(url: str, settings: Settings) -> AsyncEngine:
@@ -68,8 +76,13 @@ class MdrGraphQL(GraphQL[Context, None]):
 class Authenticate:
     """Answers 401 to requests without a valid key; otherwise passes the client on."""
 
-    def __init__(self, app: ASGIApp, writes: AsyncEngine, limiter: RateLimiter) -> None:
-        self.app, self.writes, self.limiter = app, writes, limiter
+    def __init__(self, app: ASGIApp, writes: AsyncEngine, limiter: RateLimiter,
+                 keys: KeyCache) -> None:
+        self.app, self.writes, self.limiter, self.keys = app, writes, limiter, keys
+
+    async def _look_up(self, key_hash: str) -> Client | None:
+        async with driver_connection(self.writes) as conn:
+            return client_from_row(await conn.fetchrow(AUTHENTICATE_DRIVER, key_hash))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -82,10 +95,9 @@ class Authenticate:
             await _unauthorised("Send an API key: Authorization: Bearer <key>.")(
                 scope, receive, send)
             return
-        # Keys are checked against the primary, so a revocation takes effect at once.
-        async with driver_connection(self.writes) as conn:
-            client = client_from_row(await conn.fetchrow(AUTHENTICATE_DRIVER,
-                                                         hash_key(key.strip())))
+        # Keys are checked against the primary, and remembered only until the primary
+        # announces a change to the clients, so a revocation takes effect at once.
+        client = await self.keys.client(hash_key(key.strip()), self._look_up)
         if client is None:
             await _unauthorised("The API key is unknown or revoked.")(scope, receive, send)
             return
@@ -121,11 +133,13 @@ def create_app(settings: Settings, compile_operations: bool = True) -> Starlette
     view = MdrGraphQL(schema, settings, reads, writes, audit)
     entries = COMPILED_ENTRIES if compile_operations else {}
     compiled = CompiledOperations(view, Compiler(schema, entries), view.context_for)
-    graphql = Authenticate(compiled, writes, limiter)
+    keys = KeyCache(lambda: asyncpg.connect(_driver_dsn(primary)))
+    graphql = Authenticate(compiled, writes, limiter, keys)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        await keys.close()
         await audit.close()
         await writes.dispose()
         if reads is not writes:
