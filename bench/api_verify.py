@@ -134,10 +134,10 @@ def prepare(work: Path, scale: int) -> tuple[LocalCluster, Path]:
     cluster = LocalCluster(work / "pg")
     cluster.start()
     persons = work / "data" / "persons.csv"
+    url = cluster.url()
+    alembic_command.upgrade(db.alembic_config(url), "head")  # a kept cluster may be behind
     if (work / "ready").exists():
         return cluster, persons
-    url = cluster.url()
-    alembic_command.upgrade(db.alembic_config(url), "head")
     loader = db.make_engine(url, Settings.from_env({}), role=db.Role.LOADER)
     load_reference(loader)
     loader.dispose()
