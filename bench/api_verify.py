@@ -344,7 +344,7 @@ def main() -> None:
         mdr_env = {**os.environ, "MDR_DATABASE_URL": url,
                    # The limiter stays on, set high enough not to refuse the bench's load.
                    "MDR_API_RATE_LIMIT": "1000000"}
-        figures: dict[str, Any] = {"scale": args.scale, "claims_sampled": len(claims),
+        figures: dict[str, Any] = {"claims_sampled": len(claims),
                                    "wrk": {"threads": args.threads,
                                            "connections": args.connections,
                                            "duration_s": args.duration, "binary": wrk_binary}}
@@ -379,6 +379,7 @@ def main() -> None:
         single, peer_single = figures["mdr_verify_person"], figures["postgraphile_person"]
         print(json.dumps({
             "bench": "api_verify",
+            "scale": args.scale,
             "figures": figures,
             "ratios": {
                 "verify_person_vs_postgraphile": round(
