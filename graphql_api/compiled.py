@@ -36,7 +36,11 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    Undefined,
+    VariableNode,
+    is_input_type,
     parse,
+    type_from_ast,
     validate,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
@@ -71,6 +75,8 @@ class Plan:
     scopes: tuple[str, ...]
     arguments: dict[str, tuple[str, Write]]
     """GraphQL argument name: the resolver's keyword and the value's conversion."""
+    readers: tuple[tuple[str, str, Write], ...] | None
+    """When every argument is a variable: variable, resolver keyword, reader."""
     write: Write
 
 
@@ -131,21 +137,49 @@ class Compiler:
                      for a in definition.arguments}
         return Plan(response_key=(node.alias or node.name).value, field=field, node=node,
                     operation=operation, resolve=resolve, scopes=scopes, arguments=arguments,
+                    readers=self._readers(operation, node, arguments),
                     write=_writer(field.type, node.selection_set))
+
+    def _readers(self, operation: OperationDefinitionNode, node: FieldNode,
+                 arguments: dict[str, tuple[str, Write]]
+                 ) -> tuple[tuple[str, str, Write], ...] | None:
+        """Readers that take each argument straight from its variable's JSON, or None
+        when an argument is written in the document or a variable has a default."""
+        definitions = {d.variable.name.value: d for d in operation.variable_definitions or ()}
+        readers = []
+        for argument in node.arguments or ():
+            if not isinstance(argument.value, VariableNode):
+                return None
+            definition = definitions[argument.value.name.value]
+            if definition.default_value is not None:
+                return None
+            var_type = type_from_ast(self.graphql, definition.type)
+            assert var_type is not None and is_input_type(var_type)
+            readers.append((argument.value.name.value, arguments[argument.name.value][0],
+                            _reader(var_type)))
+        return tuple(readers)
 
     async def run(self, plan: Plan, ctx: Context, variables: Mapping[str, Any] | None
                   ) -> dict[str, Any] | None:
         """The response of the plan, or None when the general path must answer."""
         if not all(s in ctx.client.scopes for s in plan.scopes):
             return None
-        coerced = get_variable_values(self.graphql, plan.operation.variable_definitions or (),
-                                      dict(variables or {}))
-        if isinstance(coerced, list):
-            return None
-        try:
+        variables = variables or {}
+        if plan.readers is not None:
+            try:
+                kwargs = {keyword: read(variables[name])
+                          for name, keyword, read in plan.readers if name in variables}
+            except _Mismatch:
+                return None  # the general path says what is wrong with the variables
+        else:
+            coerced = get_variable_values(
+                self.graphql, plan.operation.variable_definitions or (), dict(variables))
+            if isinstance(coerced, list):
+                return None
             raw = get_argument_values(plan.field, plan.node, coerced)
             kwargs = {keyword: convert(raw[name])
                       for name, (keyword, convert) in plan.arguments.items() if name in raw}
+        try:
             result = await plan.resolve(ctx, **kwargs)
             return {"data": {plan.response_key: plan.write(result)}}
         except Exception:  # the general path reports it, masked or readable
@@ -163,6 +197,72 @@ def _fields(selection_set: SelectionSetNode | None) -> list[FieldNode]:
             raise NotCompilable
         fields.append(selection)
     return fields
+
+
+class _Mismatch(Exception):
+    """A variable's value does not coerce to its type in the simple way readers know."""
+
+
+def _reader(gql_type: GraphQLInputType) -> Write:
+    """A function taking a variable's JSON value to what the resolver takes, with the
+    coercion rules of GraphQL; anything else is a _Mismatch, for the general path."""
+    if isinstance(gql_type, GraphQLNonNull):
+        inner = _reader(gql_type.of_type)
+
+        def required(value: Any) -> Any:
+            if value is None:
+                raise _Mismatch
+            return inner(value)
+        return required
+    if isinstance(gql_type, GraphQLList):
+        item = _reader(gql_type.of_type)
+
+        def items(value: Any) -> Any:
+            if value is None:
+                return None
+            if not isinstance(value, list):
+                raise _Mismatch  # a single value would be a list of one: rare, left alone
+            return [item(v) for v in value]
+        return items
+    if isinstance(gql_type, GraphQLInputObjectType):
+        definition = gql_type.extensions.get("strawberry-definition")
+        if definition is None:
+            raise NotCompilable
+        fields: dict[str, tuple[str, Write]] = {}
+        required_fields = set()
+        for graphql_name, input_field in gql_type.fields.items():
+            strawberry_field = input_field.extensions.get("strawberry-definition")
+            if strawberry_field is None:
+                raise NotCompilable
+            fields[graphql_name] = (strawberry_field.python_name, _reader(input_field.type))
+            if isinstance(input_field.type, GraphQLNonNull) \
+                    and input_field.default_value is Undefined:
+                required_fields.add(graphql_name)
+        cls = definition.origin
+
+        def build(value: Any) -> Any:
+            if value is None:
+                return None
+            if not isinstance(value, dict) or not required_fields <= value.keys() \
+                    or not value.keys() <= fields.keys():
+                raise _Mismatch
+            return cls(**{fields[k][0]: fields[k][1](v) for k, v in value.items()})
+        return build
+    if isinstance(gql_type, GraphQLScalarType | GraphQLEnumType):
+        parse_value = gql_type.parse_value
+
+        def leaf(value: Any) -> Any:
+            if value is None:
+                return None
+            try:
+                parsed = parse_value(value)
+            except (GraphQLError, TypeError, ValueError):
+                raise _Mismatch from None
+            if parsed is Undefined or parsed is None:
+                raise _Mismatch
+            return parsed
+        return leaf
+    raise NotCompilable
 
 
 def _input_converter(gql_type: GraphQLInputType) -> Write:
