@@ -298,49 +298,76 @@ def _input_converter(gql_type: GraphQLInputType) -> Write:
 
 
 def _writer(gql_type: GraphQLOutputType, selection_set: SelectionSetNode | None) -> Write:
-    """A function writing a resolved value as the selection asks, as graphql-core would."""
-    if isinstance(gql_type, GraphQLNonNull):
-        inner = _writer(gql_type.of_type, selection_set)
+    """A function writing a resolved value as the selection asks, as graphql-core would
+    (a null where the schema says non-null fails the plan, and the general path answers)."""
+    required, inner = _unwrap(gql_type)
+    write = _value_writer(inner, selection_set)
+    if not required:
+        return lambda value: None if value is None else write(value)
 
-        def non_null(value: Any) -> Any:
-            if value is None:
-                raise ValueError("null for a non-null field")
-            return inner(value)
-        return non_null
+    def non_null(value: Any) -> Any:
+        if value is None:
+            raise ValueError("null for a non-null field")
+        return write(value)
+    return non_null
+
+
+def _unwrap(gql_type: GraphQLOutputType) -> tuple[bool, GraphQLOutputType]:
+    if isinstance(gql_type, GraphQLNonNull):
+        return True, gql_type.of_type
+    return False, gql_type
+
+
+def _value_writer(gql_type: GraphQLOutputType, selection_set: SelectionSetNode | None
+                  ) -> Write:
+    """Writes a value known not to be null."""
     if isinstance(gql_type, GraphQLList):
         item = _writer(gql_type.of_type, selection_set)
-        return lambda value: None if value is None else [item(v) for v in value]
+        return lambda values: [item(v) for v in values]
     if isinstance(gql_type, GraphQLObjectType):
-        definition = gql_type.extensions.get("strawberry-definition")
-        if definition is None:
-            raise NotCompilable
-        parts: list[tuple[str, Callable[[Any], Any]]] = []
-        for node in _fields(selection_set):
-            key = (node.alias or node.name).value
-            name = node.name.value
-            if name == "__typename":
-                parts.append((key, _constant(gql_type.name)))
-                continue
-            gql_field = gql_type.fields[name]
-            strawberry_field = gql_field.extensions.get("strawberry-definition")
-            if strawberry_field is None or strawberry_field.base_resolver is not None \
-                    or node.arguments:
-                raise NotCompilable
-            parts.append((key, _attribute(strawberry_field.python_name,
-                                          _writer(gql_field.type, node.selection_set))))
-        return lambda value: None if value is None else {k: f(value) for k, f in parts}
+        return _object_writer(gql_type, selection_set)
     if selection_set is not None:
         raise NotCompilable
-    serialize = gql_type.serialize  # type: ignore[union-attr]
-    return lambda value: None if value is None else serialize(value)
+    serialize: Write = gql_type.serialize  # type: ignore[union-attr]
+    return serialize
 
 
-def _constant(value: str) -> Write:
-    return lambda _source: value
+def _object_writer(gql_type: GraphQLObjectType, selection_set: SelectionSetNode | None
+                   ) -> Write:
+    if gql_type.extensions.get("strawberry-definition") is None:
+        raise NotCompilable
+    typename = gql_type.name
+    # Per selected field: response key, attribute (None for __typename), non-null, writer.
+    parts: list[tuple[str, str | None, bool, Write]] = []
+    for node in _fields(selection_set):
+        key = (node.alias or node.name).value
+        if node.name.value == "__typename":
+            parts.append((key, None, True, lambda _value: typename))
+            continue
+        gql_field = gql_type.fields[node.name.value]
+        strawberry_field = gql_field.extensions.get("strawberry-definition")
+        if strawberry_field is None or strawberry_field.base_resolver is not None \
+                or node.arguments:
+            raise NotCompilable
+        required, inner = _unwrap(gql_field.type)
+        parts.append((key, strawberry_field.python_name, required,
+                      _value_writer(inner, node.selection_set)))
 
-
-def _attribute(name: str, write: Write) -> Write:
-    return lambda source: write(getattr(source, name))
+    def write(source: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, attribute, required, write_value in parts:
+            if attribute is None:
+                out[key] = typename
+                continue
+            value = getattr(source, attribute)
+            if value is None:
+                if required:
+                    raise ValueError(f"null for the non-null field {key}")
+                out[key] = None
+            else:
+                out[key] = write_value(value)
+        return out
+    return write
 
 
 class CompiledOperations:
