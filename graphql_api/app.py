@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
+from cross_web import HTTPException
+from graphql import ExecutionResult
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -14,10 +17,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
 
 from graphql_api.auth import AUTHENTICATE, client_from_row, hash_key
 from graphql_api.context import Context
 from graphql_api.limits import RateLimiter
+from graphql_api.over_http import GRAPHQL_RESPONSE, JSON, is_request_error, negotiate
 from graphql_api.schema import build_schema
 from mdr import db
 from mdr.settings import Settings
@@ -38,7 +43,9 @@ def _unauthorised(message: str) -> Response:
 
 
 class MdrGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI view with mdr's context."""
+    """Strawberry's ASGI view with mdr's context, speaking GraphQL over HTTP: it answers
+    in application/graphql-response+json when asked to, with 400 for requests that fail
+    before execution, and its own refusals (bad JSON, wrong method) as GraphQL errors."""
 
     def __init__(self, settings: Settings, reads: AsyncEngine, writes: AsyncEngine) -> None:
         super().__init__(build_schema(settings.api_dev_mode),
@@ -49,6 +56,47 @@ class MdrGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
         return Context(client=request.scope["mdr.client"], reads=self.reads,
                        writes=self.writes, settings=self.settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        media_type = negotiate(request.headers.get("accept"))
+        if self.graphql_ide and request.method == "GET" \
+                and "text/html" in request.headers.get("accept", ""):
+            media_type = JSON  # a person opening GraphiQL in a browser
+        if media_type is None:
+            response: Response = _errors(
+                406, JSON, f"Ask for {GRAPHQL_RESPONSE} or {JSON} in the Accept header.",
+                "NOT_ACCEPTABLE")
+        else:
+            try:
+                response = await self.run(request)
+            except HTTPException as exc:
+                response = _errors(exc.status_code, media_type, exc.reason,
+                                   HTTPStatus(exc.status_code).name)
+            else:
+                if response.media_type == JSON:
+                    response.headers["content-type"] = f"{media_type}; charset=utf-8"
+                    # Only the new media type may say "no data" through the status code;
+                    # application/json clients expect 200 with errors.
+                    if media_type == GRAPHQL_RESPONSE and scope.get("mdr.request_error"):
+                        response.status_code = 400
+        await response(scope, receive, send)
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        processed = await super().process_result(request, result)
+        if is_request_error(result):
+            # Nothing was executed, so there is no data entry, not even null.
+            processed.pop("data", None)
+            request.scope["mdr.request_error"] = True
+        return processed
+
+
+def _errors(status: int, media_type: str, message: str, code: str) -> Response:
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+    return Response(body, status_code=status, media_type=f"{media_type}; charset=utf-8")
 
 
 class Authenticate:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the PostgreSQL server and PostGIS from the OS packages when they are
-# missing (Debian/Ubuntu). Idempotent: does nothing when both are present.
+# missing (Debian/Ubuntu), and Node.js with npm for the GraphQL-over-HTTP audit
+# (tests/api/graphql_http_audit). Idempotent: does nothing when all are present.
 # It never creates or starts a system-wide cluster: mdr runs its own under var/.
 set -euo pipefail
 
@@ -16,12 +17,17 @@ fi
 packages=()
 if [ -n "$bindir" ]; then
   major=$("$bindir/postgres" --version | grep -oE '[0-9]+' | head -n1)
-  if ls /usr/share/postgresql/"$major"/extension/postgis.control >/dev/null 2>&1; then
-    exit 0
+  if ! ls /usr/share/postgresql/"$major"/extension/postgis.control >/dev/null 2>&1; then
+    packages=("postgresql-$major-postgis-3")
   fi
-  packages=("postgresql-$major-postgis-3")
 else
   packages=(postgresql postgis)
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
+if [ ${#packages[@]} -eq 0 ]; then
+  exit 0
 fi
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -29,13 +35,13 @@ if [ "$(id -u)" -eq 0 ]; then
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
   sudo=(sudo)
 else
-  echo "mdr needs PostgreSQL with PostGIS. Install them as root, then run make again:" >&2
+  echo "mdr needs ${packages[*]}. Install them as root, then run make again:" >&2
   echo "    apt-get update && apt-get install -y ${packages[*]}" >&2
   exit 1
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "mdr needs PostgreSQL with PostGIS (${packages[*]}); install them with your" \
-       "system's package manager, or set MDR_PG_BINDIR / MDR_DATABASE_URL." >&2
+  echo "mdr needs ${packages[*]}; install them with your system's package manager" \
+       "(for PostgreSQL, or set MDR_PG_BINDIR / MDR_DATABASE_URL)." >&2
   exit 1
 fi
 
