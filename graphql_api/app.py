@@ -9,7 +9,6 @@ from http import HTTPStatus
 from typing import Any
 
 from cross_web import HTTPException
-from graphql import ExecutionResult
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -18,7 +17,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
+from graphql_api import request_text
 from graphql_api.auth import AUTHENTICATE, client_from_row, hash_key
 from graphql_api.context import Context
 from graphql_api.limits import RateLimiter
@@ -84,6 +85,12 @@ class MdrGraphQL(GraphQL[Context, None]):
                     if media_type == GRAPHQL_RESPONSE and scope.get("mdr.request_error"):
                         response.status_code = 400
         await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return request_text.decode(data)
+        except request_text.InvalidRequestText as exc:
+            raise HTTPException(400, str(exc)) from None
 
     async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graphql import ExecutionResult
+from strawberry.types import ExecutionResult
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
