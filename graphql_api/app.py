@@ -48,8 +48,9 @@ class MdrGraphQL(GraphQL[Context, None]):
     in application/graphql-response+json when asked to, with 400 for requests that fail
     before execution, and its own refusals (bad JSON, wrong method) as GraphQL errors."""
 
-    def __init__(self, settings: Settings, reads: AsyncEngine, writes: AsyncEngine) -> None:
-        super().__init__(build_schema(settings.api_dev_mode),
+    def __init__(self, settings: Settings, reads: AsyncEngine, writes: AsyncEngine,
+                 caches: bool = True) -> None:
+        super().__init__(build_schema(settings.api_dev_mode, caches=caches),
                          graphql_ide="graphiql" if settings.api_dev_mode else None,
                          allow_queries_via_get=False)
         self.settings, self.reads, self.writes = settings, reads, writes
@@ -141,8 +142,9 @@ class Authenticate:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The application for the configured databases (the embedded cluster by default)."""
+def create_app(settings: Settings, *, caches: bool = True) -> Starlette:
+    """The application for the configured databases (the embedded cluster by default);
+    ``caches=False`` turns the parse/validation caches off, to measure them."""
     primary = db.primary_url(settings)
     admin = db.make_engine(primary, settings, pool_size=1)
     try:
@@ -153,7 +155,7 @@ def create_app(settings: Settings) -> Starlette:
     reads = _engine(settings.read_database_url, settings) if settings.read_database_url \
         else writes
     limiter = RateLimiter(rate=settings.api_rate_limit, burst=max(1.0, 5 * settings.api_rate_limit))
-    graphql = Authenticate(MdrGraphQL(settings, reads, writes), writes, limiter)
+    graphql = Authenticate(MdrGraphQL(settings, reads, writes, caches), writes, limiter)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

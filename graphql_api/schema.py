@@ -79,19 +79,21 @@ def _validation_rules(dev_mode: bool) -> list[type[ASTValidationRule]]:
     return rules
 
 
-def build_schema(dev_mode: bool = False) -> strawberry.Schema:
+def build_schema(dev_mode: bool = False, caches: bool = True) -> strawberry.Schema:
     """The schema; introspection and "Did you mean" hints only in development mode.
 
     Parsed documents and validation results are cached (bounded LRU, keyed by the
-    query text and the rules), so a repeated query is parsed and validated once.
+    query text and the rules), so a repeated query is parsed and validated once;
+    ``caches=False`` exists to measure what they save (bench/api_caches.py).
     """
     rules = _validation_rules(dev_mode)
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=20_000),
         lambda: AddValidationRules(rules),
-        lambda: ParserCache(maxsize=CACHED_QUERIES),
-        lambda: ValidationCache(maxsize=CACHED_QUERIES),
         lambda: MaskWithErrorId(should_mask_error=lambda e: not _expected(e)),
     ]
+    if caches:
+        extensions += [lambda: ParserCache(maxsize=CACHED_QUERIES),
+                       lambda: ValidationCache(maxsize=CACHED_QUERIES)]
     return strawberry.Schema(query=Query, extensions=extensions,
                              execution_context_class=None if dev_mode else QuietExecutor)
