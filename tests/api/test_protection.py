@@ -4,16 +4,19 @@ invalid text refused cleanly, the statement timeout in force on API connections.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import graphql
 import pytest
+from sqlalchemy import text
 from starlette.testclient import TestClient
 from strawberry.schema import schema as strawberry_schema
 
 from graphql_api.app import create_app
+from graphql_api.resolvers import population
 from mdr.cluster import LocalCluster
 from mdr.settings import Settings
 from tests.api.support import add_client, populated_database
@@ -181,3 +184,20 @@ def test_an_escaped_surrogate_in_the_query_text_is_a_syntax_error(
         post: Callable[..., Any]) -> None:
     answer = post('{ person(nationalId: "\\ud800") { status } }')
     assert "Invalid Unicode escape sequence" in answer["errors"][0]["message"]
+
+
+def test_the_statement_timeout_holds_on_api_connections(
+        api: tuple[str, str], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # A registry read that would take 30 s; the API's sessions stop it after 300 ms.
+    monkeypatch.setattr(population, "_LOOKUP", text("SELECT pg_sleep(30)"))
+    settings = Settings.from_env({"MDR_DATABASE_URL": api[0],
+                                  "MDR_STATEMENT_TIMEOUT_MS": "300"})
+    started = time.monotonic()
+    with TestClient(create_app(settings)) as slow:
+        answer = slow.post("/graphql", json={"query": VERIFY, "variables": {
+            "claim": {"nationalId": "001182000002"}}},
+            headers={"Authorization": f"Bearer {api[1]}"}).json()
+    assert time.monotonic() - started < 10
+    assert answer["errors"][0]["extensions"]["code"] == "INTERNAL"
+    assert "canceling statement due to statement timeout" in caplog.text
