@@ -201,3 +201,14 @@ def test_the_statement_timeout_holds_on_api_connections(
     assert time.monotonic() - started < 10
     assert answer["errors"][0]["extensions"]["code"] == "INTERNAL"
     assert "canceling statement due to statement timeout" in caplog.text
+
+
+def test_graphiql_still_opens_in_a_browser_in_development_mode(api: tuple[str, str]) -> None:
+    settings = Settings.from_env({"MDR_DATABASE_URL": api[0], "MDR_API_DEV": "1"})
+    browser = {"Authorization": f"Bearer {api[1]}",
+               "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    with TestClient(create_app(settings)) as dev:
+        page = dev.get("/graphql", headers=browser)
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    with TestClient(create_app(Settings.from_env({"MDR_DATABASE_URL": api[0]}))) as prod:
+        assert prod.get("/graphql", headers=browser).status_code == 404
