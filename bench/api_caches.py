@@ -5,9 +5,11 @@ It starts its own PostgreSQL cluster under var/, migrates it, registers a client
 and sends N verifyPerson requests (the same query text, a different number each
 time, as an integrating service does; nobody is registered, so each is answered
 "not found" after the same index look-up) through the whole application in-process
-(httpx's ASGI transport: key check, rate limiter, limits, resolver, audit insert),
-once with the caches and once without, in alternating halves. It prints one JSON
-object with requests/s for each and the ratio cached / uncached.
+(httpx's ASGI transport: key check, rate limiter, limits, resolver, audit insert)
+through the general executor, once with the caches and once without, and, for
+scale, through the compiled plans that answer verifications by default (they parse
+and validate a document once on their own), in alternating halves. It prints one
+JSON object with requests/s for each and the ratio cached / uncached.
 """
 
 from __future__ import annotations
@@ -84,11 +86,16 @@ def main() -> None:
         admin.dispose()
         # The rate limiter stays in the path, set far above what one client sends here.
         settings = Settings.from_env({"MDR_DATABASE_URL": url, "MDR_API_RATE_LIMIT": "1000000"})
-        totals = {"cached": 0.0, "uncached": 0.0}
-        # Alternating halves, so drift on a shared machine hits both alike.
+        # The general executor with and without the caches; and, for scale, the compiled
+        # plans that answer verifications by default without the general executor.
+        variants = {"cached": {"compile_operations": False, "caches": True},
+                    "uncached": {"compile_operations": False, "caches": False},
+                    "compiled": {"compile_operations": True, "caches": True}}
+        totals = dict.fromkeys(variants, 0.0)
+        # Alternating halves, so drift on a shared machine hits all alike.
         for _ in range(2):
-            for variant in totals:
-                app = create_app(settings, caches=variant == "cached")
+            for variant, options in variants.items():
+                app = create_app(settings, **options)
                 totals[variant] += asyncio.run(rate(app, key, max(1, args.scale // 2))) / 2
         print(json.dumps({
             "bench": "api_caches",
@@ -97,6 +104,7 @@ def main() -> None:
                 "requests_per_variant": 2 * max(1, args.scale // 2),
                 "cached_requests_per_s": round(totals["cached"], 1),
                 "uncached_requests_per_s": round(totals["uncached"], 1),
+                "compiled_requests_per_s": round(totals["compiled"], 1),
             },
             "ratios": {"cached_vs_uncached": round(totals["cached"] / totals["uncached"], 3)},
         }))

@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
 
+import strawberry
 from cross_web import HTTPException
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,20 +22,28 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from graphql_api import request_text
-from graphql_api.auth import AUTHENTICATE, client_from_row, hash_key
+from graphql_api.audit_writer import AuditWriter
+from graphql_api.auth import AUTHENTICATE_DRIVER, client_from_row, hash_key
+from graphql_api.compiled import CompiledOperations, Compiler
+from graphql_api.connections import driver_connection
 from graphql_api.context import Context
 from graphql_api.limits import RateLimiter
 from graphql_api.over_http import GRAPHQL_RESPONSE, JSON, is_request_error, negotiate
-from graphql_api.schema import build_schema
+from graphql_api.schema import COMPILED_ENTRIES, build_schema
 from mdr import db
 from mdr.settings import Settings
 
 
 def _engine(url: str, settings: Settings) -> AsyncEngine:
+    # Autocommit: a verification is one SELECT and one INSERT, each a round trip of its
+    # own, with no BEGIN/COMMIT/ROLLBACK around them; reads that need one snapshot
+    # open a transaction (graphql_api.context.snapshot).
+    api_url = make_url(db.role_url(url, db.Role.API)).set(drivername="postgresql+asyncpg")
     return create_async_engine(
-        db.role_url(url, db.Role.API), pool_size=10, max_overflow=10, pool_pre_ping=True,
-        connect_args={"options": f"-c statement_timeout={settings.statement_timeout_ms} "
-                                 "-c timezone=UTC"})
+        api_url, pool_size=10, max_overflow=10,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"server_settings": {"statement_timeout": str(settings.statement_timeout_ms),
+                                          "timezone": "UTC"}})
 
 
 def _unauthorised(message: str) -> Response:
@@ -48,16 +58,19 @@ class MdrGraphQL(GraphQL[Context, None]):
     in application/graphql-response+json when asked to, with 400 for requests that fail
     before execution, and its own refusals (bad JSON, wrong method) as GraphQL errors."""
 
-    def __init__(self, settings: Settings, reads: AsyncEngine, writes: AsyncEngine,
-                 caches: bool = True) -> None:
-        super().__init__(build_schema(settings.api_dev_mode, caches=caches),
+    def __init__(self, schema: strawberry.Schema, settings: Settings, reads: AsyncEngine,
+                 writes: AsyncEngine, audit: AuditWriter) -> None:
+        super().__init__(schema,
                          graphql_ide="graphiql" if settings.api_dev_mode else None,
                          allow_queries_via_get=False)
-        self.settings, self.reads, self.writes = settings, reads, writes
+        self.settings, self.reads, self.writes, self.audit = settings, reads, writes, audit
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        return Context(client=request.scope["mdr.client"], reads=self.reads,
-                       writes=self.writes, settings=self.settings)
+        return self.context_for(request.scope)
+
+    def context_for(self, scope: Scope) -> Context:
+        return Context(client=scope["mdr.client"], reads=self.reads, writes=self.writes,
+                       audit=self.audit, settings=self.settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -125,9 +138,9 @@ class Authenticate:
                 scope, receive, send)
             return
         # Keys are checked against the primary, so a revocation takes effect at once.
-        async with self.writes.connect() as conn:
-            client = client_from_row(
-                (await conn.execute(AUTHENTICATE, {"h": hash_key(key.strip())})).first())
+        async with driver_connection(self.writes) as conn:
+            client = client_from_row(await conn.fetchrow(AUTHENTICATE_DRIVER,
+                                                         hash_key(key.strip())))
         if client is None:
             await _unauthorised("The API key is unknown or revoked.")(scope, receive, send)
             return
@@ -142,9 +155,14 @@ class Authenticate:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings, *, caches: bool = True) -> Starlette:
-    """The application for the configured databases (the embedded cluster by default);
-    ``caches=False`` turns the parse/validation caches off, to measure them."""
+def create_app(settings: Settings, compile_operations: bool = True, *,
+               caches: bool = True) -> Starlette:
+    """The application for the configured databases (the embedded cluster by default).
+
+    ``compile_operations=False`` sends every request through the general executor; the
+    tests use it to check that compiled plans answer the same. ``caches=False`` turns
+    the general executor's parse/validation caches off, to measure them.
+    """
     primary = db.primary_url(settings)
     admin = db.make_engine(primary, settings, pool_size=1)
     try:
@@ -155,11 +173,17 @@ def create_app(settings: Settings, *, caches: bool = True) -> Starlette:
     reads = _engine(settings.read_database_url, settings) if settings.read_database_url \
         else writes
     limiter = RateLimiter(rate=settings.api_rate_limit, burst=max(1.0, 5 * settings.api_rate_limit))
-    graphql = Authenticate(MdrGraphQL(settings, reads, writes, caches), writes, limiter)
+    schema = build_schema(settings.api_dev_mode, caches=caches)
+    audit = AuditWriter(writes)
+    view = MdrGraphQL(schema, settings, reads, writes, audit)
+    entries = COMPILED_ENTRIES if compile_operations else {}
+    compiled = CompiledOperations(view, Compiler(schema, entries), view.context_for)
+    graphql = Authenticate(compiled, writes, limiter)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        await audit.close()
         await writes.dispose()
         if reads is not writes:
             await reads.dispose()

@@ -84,12 +84,15 @@ def authenticate(conn: Connection, key: str) -> Client | None:
     return client_from_row(conn.execute(AUTHENTICATE, {"h": hash_key(key)}).first())
 
 
-# The active client holding a key hash, with its scopes (one indexed look-up).
-AUTHENTICATE = text("""
+# The active client holding a key hash, with its scopes (one indexed look-up); written
+# once, for SQLAlchemy (the CLI) and for the driver's own placeholders (the server).
+_AUTHENTICATE = """
     SELECT c.id, c.name, array_agg(s.scope) FILTER (WHERE s.scope IS NOT NULL)
     FROM audit.api_client c LEFT JOIN audit.api_client_scope s ON s.client_id = c.id
-    WHERE c.key_hash = :h AND c.revoked_at IS NULL
-    GROUP BY c.id""")
+    WHERE c.key_hash = {key_hash} AND c.revoked_at IS NULL
+    GROUP BY c.id"""
+AUTHENTICATE = text(_AUTHENTICATE.format(key_hash=":h"))
+AUTHENTICATE_DRIVER = _AUTHENTICATE.format(key_hash="$1")
 
 
 def client_from_row(row: Any) -> Client | None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from graphql_api.audit_writer import AuditWriter
 from graphql_api.auth import Client
 from mdr.settings import Settings
 
@@ -16,5 +17,7 @@ class Context:
     reads: AsyncEngine
     """Registry reads, as mdr_api (a read replica when MDR_READ_DATABASE_URL is set)."""
     writes: AsyncEngine
-    """Audit records, as mdr_api, always on the primary."""
+    """The primary, as mdr_api: authentication and audit records."""
+    audit: AuditWriter
+    """Audit records, written in bulk with those of concurrent requests."""
     settings: Settings

@@ -12,6 +12,7 @@ def requires(scope: str) -> type[BasePermission]:
     """A permission class that lets through clients holding ``scope``."""
 
     class HasScope(BasePermission):
+        required_scope = scope
         message = f"This client lacks the scope {scope!r} needed for this field."
         error_extensions = {"code": "FORBIDDEN", "scope": scope}
 

@@ -17,11 +17,12 @@ from strawberry.extensions import (
 )
 from strawberry.types import Info
 
+from graphql_api.compiled import Resolve
 from graphql_api.limits import MaskWithErrorId
 from graphql_api.permissions import requires
 from graphql_api.resolvers.audit import access_log
 from graphql_api.resolvers.person import person
-from graphql_api.resolvers.population import BatchTooLarge, verify_persons
+from graphql_api.resolvers.population import BatchTooLarge, verify_batch, verify_one
 from graphql_api.suggestions import HideSuggestions, QuietExecutor
 from graphql_api.types.audit import AccessEntry
 from graphql_api.types.population import Person, PersonClaim, PersonVerification
@@ -36,14 +37,14 @@ class Query:
                       description="Check one claim about a person: yes or no per field.")
     async def verify_person(self, info: Info, claim: PersonClaim,
                             as_of: dt.date | None = None) -> PersonVerification:
-        return (await verify_persons(info.context, [claim], as_of, "verifyPerson"))[0]
+        return await verify_one(info.context, claim, as_of)
 
     @strawberry.field(permission_classes=[requires("verify:person")],
                       description="Check a batch of claims with one round trip.")
     async def verify_persons(self, info: Info, claims: list[PersonClaim],
                              as_of: dt.date | None = None) -> list[PersonVerification]:
         try:
-            return await verify_persons(info.context, claims, as_of, "verifyPersons")
+            return await verify_batch(info.context, claims, as_of)
         except BatchTooLarge as exc:
             raise GraphQLError(str(exc), extensions={"code": "BATCH_TOO_LARGE"}) from None
 
@@ -58,6 +59,11 @@ class Query:
                       description="Who verified or read a person's data, newest first.")
     async def access_log(self, info: Info, national_id: str) -> list[AccessEntry]:
         return await access_log(info.context, national_id)
+
+
+# Root fields the compiled hot path may answer (graphql_api/compiled.py), with the same
+# functions as the fields above; keyword arguments are the fields' Python argument names.
+COMPILED_ENTRIES: dict[str, Resolve] = {"verifyPerson": verify_one, "verifyPersons": verify_batch}
 
 
 def _expected(error: GraphQLError) -> bool:

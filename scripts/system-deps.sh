@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the PostgreSQL server and PostGIS from the OS packages when they are
-# missing (Debian/Ubuntu), and Node.js with npm for the GraphQL-over-HTTP audit
-# (tests/api/graphql_http_audit). Idempotent: does nothing when all are present.
+# missing (Debian/Ubuntu), wrk, the HTTP load generator of bench/api_verify.py, and
+# Node.js with npm for the GraphQL-over-HTTP audit (tests/api/graphql_http_audit).
+# Idempotent: does nothing when all are present.
 # It never creates or starts a system-wide cluster: mdr runs its own under var/.
 set -euo pipefail
 
@@ -23,12 +24,11 @@ if [ -n "$bindir" ]; then
 else
   packages=(postgresql postgis)
 fi
+command -v wrk >/dev/null 2>&1 || packages+=(wrk)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   packages+=(nodejs npm)
 fi
-if [ ${#packages[@]} -eq 0 ]; then
-  exit 0
-fi
+[ ${#packages[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then
   sudo=()
@@ -40,8 +40,8 @@ else
   exit 1
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "mdr needs ${packages[*]}; install them with your system's package manager" \
-       "(for PostgreSQL, or set MDR_PG_BINDIR / MDR_DATABASE_URL)." >&2
+  echo "mdr needs ${packages[*]}; install them with your" \
+       "system's package manager, or set MDR_PG_BINDIR / MDR_DATABASE_URL." >&2
   exit 1
 fi
 

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from graphql_api.auth import audit_subject, well_formed_national_id
+from graphql_api.connections import snapshot
 from graphql_api.context import Context
 from graphql_api.types.population import (
     AdminUnit,
@@ -61,7 +62,7 @@ async def person(ctx: Context, national_id: str, as_of: dt.date | None) -> Perso
     # A malformed number names nobody; it is not sent to the database (it may hold
     # text PostgreSQL refuses, such as NUL).
     if well_formed_national_id(national_id):
-        async with ctx.reads.connect() as conn:
+        async with snapshot(ctx.reads) as conn:
             found = await _rows(conn, "person", params)
             parts = {k: await _rows(conn, k, params) for k in _QUERIES if k != "person"} \
                 if found else {}

@@ -7,9 +7,8 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import text
-
 from graphql_api.auth import audit_subject
+from graphql_api.connections import driver_connection
 from graphql_api.context import Context
 from graphql_api.types.population import (
     FieldMatch,
@@ -25,19 +24,13 @@ _NATIONAL_ID = re.compile(r"[0-9]{12}")
 
 # The registry's view of each asked-for person on the day asked about: identity facts,
 # the name valid that day as currently known, and whether they had died by then.
-_LOOKUP = text(f"""
+_LOOKUP = f"""
     SELECT p.national_id, p.sex, p.birth_date,
-           p.death_date IS NOT NULL AND p.death_date <= :day AS deceased, n.name_key
+           p.death_date IS NOT NULL AND p.death_date <= $2 AS deceased, n.name_key
     FROM population.person p
     LEFT JOIN population.person_name n
-      ON n.national_id = p.national_id AND {current_on("n", ":day")}
-    WHERE p.national_id = ANY(CAST(:ids AS text[])) AND p.birth_date <= :day""")
-
-_AUDIT = text("""
-    INSERT INTO audit.access_record (reference, client_id, operation, subject, outcome)
-    SELECT r, :client, :operation, s, o
-    FROM unnest(CAST(:refs AS uuid[]), CAST(:subjects AS text[]), CAST(:outcomes AS text[]))
-         AS t(r, s, o)""")
+      ON n.national_id = p.national_id AND {current_on("n", "$2")}
+    WHERE p.national_id = ANY($1::text[]) AND p.birth_date <= $2"""
 
 
 @dataclass(frozen=True)
@@ -62,19 +55,26 @@ async def verify_persons(ctx: Context, claims: list[PersonClaim], as_of: dt.date
     wellformed = sorted({c.national_id for c in claims if _NATIONAL_ID.fullmatch(c.national_id)})
     known: dict[str, _Known] = {}
     if wellformed:
-        async with ctx.reads.connect() as conn:
-            for row in await conn.execute(_LOOKUP, {"ids": wellformed, "day": day}):
-                known[row.national_id] = _Known(row.sex, row.birth_date, row.deceased,
-                                                row.name_key)
+        async with driver_connection(ctx.reads) as conn:
+            for row in await conn.fetch(_LOOKUP, wellformed, day):
+                known[row[0]] = _Known(row[1], row[2], row[3], row[4])
     answers = [_answer(claim, known.get(claim.national_id)) for claim in claims]
-    async with ctx.writes.begin() as conn:
-        await conn.execute(_AUDIT, {
-            "client": ctx.client.id, "operation": operation,
-            "refs": [a.reference for a in answers],
-            "subjects": [audit_subject(c.national_id) for c in claims],
-            "outcomes": [_outcome(a, c) for a, c in zip(answers, claims, strict=True)],
-        })
+    await ctx.audit.record(ctx.client.id, operation, [a.reference for a in answers],
+                           [audit_subject(c.national_id) for c in claims],
+                           [_outcome(a, c) for a, c in zip(answers, claims, strict=True)])
     return answers
+
+
+async def verify_one(ctx: Context, claim: PersonClaim,
+                        as_of: dt.date | None = None) -> PersonVerification:
+    """``verifyPerson``: one claim."""
+    return (await verify_persons(ctx, [claim], as_of, "verifyPerson"))[0]
+
+
+async def verify_batch(ctx: Context, claims: list[PersonClaim],
+                       as_of: dt.date | None = None) -> list[PersonVerification]:
+    """``verifyPersons``: a batch of claims."""
+    return await verify_persons(ctx, claims, as_of, "verifyPersons")
 
 
 def _answer(claim: PersonClaim, person: _Known | None) -> PersonVerification:

@@ -11,7 +11,6 @@ from typing import Any
 
 import graphql
 import pytest
-from sqlalchemy import text
 from starlette.testclient import TestClient
 from strawberry.schema import schema as strawberry_schema
 
@@ -24,6 +23,7 @@ from tests.conftest import drop_database
 
 VERIFY = """query($claim: PersonClaim!) {
   verifyPerson(claim: $claim) { found match fields { field match } } }"""
+PERSON = "query($id: String!) { person(nationalId: $id) { status } }"
 
 
 @pytest.fixture(scope="module")
@@ -105,15 +105,19 @@ def test_a_repeated_query_is_parsed_and_validated_once(
     monkeypatch.setattr(graphql.language.parser.Parser, "parse_document", counting_parse)
     # strawberry calls graphql-core's validate through its own module's name for it.
     monkeypatch.setattr(strawberry_schema, "validate", counting_validate)
-    # An operation no other test sent, so the caches start without it.
-    query = VERIFY.replace("query(", f"query Check{uuid.uuid4().hex}(")
-    for _ in range(5):
-        answer = post(query, claim={"nationalId": "001182000002", "birthDate": "1982-07-09"})
-        assert answer["data"]["verifyPerson"]["match"] is True
-    assert calls == {"parse": 1, "validate": 1}
-    post(VERIFY.replace("query(", f"query Check{uuid.uuid4().hex}("),
-         claim={"nationalId": "001182000002"})
-    assert calls == {"parse": 2, "validate": 2}, "a new text is parsed and validated"
+    # An operation no other test sent, so the caches start without it; person() is
+    # answered by the general executor (verifications may take the compiled path).
+    query = PERSON.replace("query(", f"query Read{uuid.uuid4().hex}(")
+    assert post(query, id="001182000002")["data"]["person"]["status"] == "ALIVE"
+    # Parsed by strawberry and once by the compiler deciding it is not a verification.
+    first = dict(calls)
+    assert first["validate"] == 1 and first["parse"] >= 1
+    for _ in range(4):
+        assert post(query, id="001182000002")["data"]["person"]["status"] == "ALIVE"
+    assert calls == first, "a repeated query is neither parsed nor validated again"
+    post(PERSON.replace("query(", f"query Read{uuid.uuid4().hex}("), id="001182000002")
+    assert calls["validate"] == 2 and calls["parse"] > first["parse"], \
+        "a new text is parsed and validated"
 
 
 # Where a String argument can sit; each gets the text through a variable.
@@ -190,7 +194,8 @@ def test_the_statement_timeout_holds_on_api_connections(
         api: tuple[str, str], monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:
     # A registry read that would take 30 s; the API's sessions stop it after 300 ms.
-    monkeypatch.setattr(population, "_LOOKUP", text("SELECT pg_sleep(30)"))
+    monkeypatch.setattr(population, "_LOOKUP", "SELECT pg_sleep(30) FROM unnest($1::text[]) "
+                                                "WHERE $2::date IS NOT NULL")
     settings = Settings.from_env({"MDR_DATABASE_URL": api[0],
                                   "MDR_STATEMENT_TIMEOUT_MS": "300"})
     started = time.monotonic()

@@ -213,7 +213,7 @@ def test_an_unexpected_failure_is_masked_with_an_error_id(
         caplog: pytest.LogCaptureFixture) -> None:
     from graphql_api.resolvers import population
 
-    monkeypatch.setattr(population, "_LOOKUP", text("SELECT * FROM no_such_table"))
+    monkeypatch.setattr(population, "_LOOKUP", "SELECT * FROM no_such_table")
     answer = ask(VERIFY, claim={"nationalId": "001182000002"})
     error = answer["errors"][0]
     assert "no_such_table" not in str(answer)

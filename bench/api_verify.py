@@ -1,0 +1,408 @@
+"""Verification speed: `mdr serve` against PostGraphile v4 and pgbench, on one database.
+
+Run from the project root: `.venv/bin/python bench/api_verify.py [--scale N]`.
+In one run, on a registry of N generated persons (default 1,000,000), it measures
+
+* mdr: `mdr serve` in its production configuration answering `verifyPerson` for
+  random existing and non-existing numbers with name, birth date and sex claims
+  (authentication, limits and audit records included), and `verifyPersons` with
+  batches of 1,000 claims;
+* PostGraphile v4 (installed from npm into bench/.peers/, which git ignores) in its
+  recommended production options, answering the equivalent look-up: the person by
+  primary key with the fields a comparison needs (its current names);
+* the database alone: pgbench with the equivalent prepared SELECT, one key and
+  1,000 keys per statement;
+
+with the same wrk load (threads, connections, duration) for both servers, and
+prints one JSON object: requests/s and p50/p99 latency for each, the pgbench
+figures, and the ratios the targets are stated in.
+
+Preparing a million persons takes several minutes; `--keep` keeps the prepared
+cluster under var/ so that later runs with the same scale start at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+from alembic import command as alembic_command  # noqa: E402
+
+from fixtures.generator import generate_population  # noqa: E402
+from loaders.population import parse_date  # noqa: E402
+from loaders.reference import load_reference  # noqa: E402
+from mdr import db  # noqa: E402
+from mdr.cluster import SUPERUSER, LocalCluster, find_bindir, free_port  # noqa: E402
+from mdr.settings import Settings  # noqa: E402
+
+POSTGRAPHILE_VERSION = "4.14.1"
+PEERS = ROOT / "bench" / ".peers"
+LUA = ROOT / "bench" / "api_verify.lua"
+BATCH = 1_000
+AS_OF = "2026-01-01"
+
+VERIFY_ONE = """query Verify($claim: PersonClaim!) {
+  verifyPerson(claim: $claim) { found match status fields { field match } reference }
+}"""
+VERIFY_MANY = """query VerifyMany($claims: [PersonClaim!]!) {
+  verifyPersons(claims: $claims) { nationalId found match status fields { field match } reference }
+}"""
+# What PostGraphile needs to return for the caller to make the same comparison.
+POSTGRAPHILE_ONE = """query Person($id: String!) {
+  personByNationalId(nationalId: $id) {
+    sex birthDate deathDate
+    personNamesByNationalId(condition: {supersededAt: null}) {
+      nodes { fullName validFrom validTo }
+    }
+  }
+}"""
+# pgbench: the same look-up as mdr's, by primary key; keys come from a numbered table.
+PGBENCH_ONE = """\\set i random(1, {n})
+SELECT p.national_id, p.sex, p.birth_date, p.death_date, n.name_key
+FROM population.person p
+LEFT JOIN population.person_name n ON n.national_id = p.national_id
+ AND n.superseded_at IS NULL AND n.valid_from <= current_date
+ AND (n.valid_to IS NULL OR n.valid_to > current_date)
+WHERE p.national_id = (SELECT national_id FROM public.bench_key WHERE i = :i);
+"""
+PGBENCH_BATCH = """\\set i random(1, {last})
+SELECT p.national_id, p.sex, p.birth_date, p.death_date, n.name_key
+FROM population.person p
+LEFT JOIN population.person_name n ON n.national_id = p.national_id
+ AND n.superseded_at IS NULL AND n.valid_from <= current_date
+ AND (n.valid_to IS NULL OR n.valid_to > current_date)
+WHERE p.national_id = ANY(ARRAY(SELECT national_id FROM public.bench_key
+                                WHERE i BETWEEN :i AND :i + {span}));
+"""
+
+
+# -- tools -------------------------------------------------------------------------------------
+
+
+def ensure_wrk() -> str:
+    """wrk from the OS packages, installed when missing (as root)."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    if os.geteuid() != 0:
+        raise SystemExit("bench/api_verify.py needs wrk: apt-get install -y wrk")
+    subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "wrk"],
+                   check=True, stdout=subprocess.DEVNULL,
+                   env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    return shutil.which("wrk") or "wrk"
+
+
+def ensure_postgraphile() -> Path:
+    """PostGraphile v4, pinned, under bench/.peers/postgraphile."""
+    folder = PEERS / "postgraphile"
+    binary = folder / "node_modules" / ".bin" / "postgraphile"
+    if binary.exists():
+        return binary
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "package.json").write_text(json.dumps(
+        {"private": True, "dependencies": {"postgraphile": POSTGRAPHILE_VERSION}}, indent=2))
+    subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error"],
+                   cwd=folder, check=True, stdout=subprocess.DEVNULL)
+    return binary
+
+
+# -- the registry under test --------------------------------------------------------------------
+
+
+def prepare(work: Path, scale: int) -> tuple[LocalCluster, Path]:
+    """A durable cluster holding ``scale`` generated persons, loaded by `mdr load`."""
+    cluster = LocalCluster(work / "pg")
+    cluster.start()
+    persons = work / "data" / "persons.csv"
+    if (work / "ready").exists():
+        return cluster, persons
+    url = cluster.url()
+    alembic_command.upgrade(db.alembic_config(url), "head")
+    loader = db.make_engine(url, Settings.from_env({}), role=db.Role.LOADER)
+    load_reference(loader)
+    loader.dispose()
+    generate_population(work / "data", scale, seed=1)
+    subprocess.run([str(ROOT / ".venv" / "bin" / "mdr"), "load", "population", str(persons),
+                    "--effective-date", AS_OF, "--json"],
+                   env={**os.environ, "MDR_DATABASE_URL": url}, check=True,
+                   stdout=subprocess.DEVNULL)
+    with psycopg.connect(cluster.conninfo(database="mdr"), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    (work / "ready").write_text(f"{scale}\n")
+    return cluster, persons
+
+
+def sample_claims(persons: Path, count: int, seed: int) -> list[dict[str, Any]]:
+    """Claims as a caller sends them: half about registered persons (as registered), half
+    about numbers the registry does not hold."""
+    rng = random.Random(seed)
+    known: list[dict[str, Any]] = []
+    with persons.open(newline="", encoding="utf-8") as handle:
+        for seen, row in enumerate(csv.DictReader(handle)):
+            birth = parse_date(row["birth_date"])
+            if not isinstance(birth, dt.date):
+                continue
+            claim = {"nationalId": row["national_id"],
+                     "fullName": " ".join(p for p in (row["family_name"], row["middle_name"],
+                                                      row["given_name"]) if p),
+                     "birthDate": birth.isoformat(), "sex": row["sex"].upper()}
+            if len(known) < count // 2:
+                known.append(claim)
+            elif (j := rng.randrange(seen + 1)) < len(known):
+                known[j] = claim
+    registered = {c["nationalId"] for c in known}
+    unknown = []
+    while len(unknown) < count - len(known):
+        number = f"0{rng.randrange(1, 97):02d}{rng.randrange(10**9):09d}"
+        if number not in registered:
+            unknown.append({**rng.choice(known), "nationalId": number})
+    claims = known + unknown
+    rng.shuffle(claims)
+    return claims
+
+
+def write_bodies(path: Path, bodies: Iterator[dict[str, Any]]) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        for body in bodies:
+            handle.write(json.dumps(body, ensure_ascii=False) + "\n")
+    return path
+
+
+# -- servers and load ---------------------------------------------------------------------------
+
+
+def wait_for(port: int, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise SystemExit(f"server on port {port} did not start in {seconds} s")
+
+
+def cpu_seconds(group: int) -> float:
+    """CPU time used so far by the processes of a process group (a server and its workers)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # pgrp; utime and stime follow at 11 and 12
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def server(command: Sequence[str], port: int, env: dict[str, str]) -> Iterator[tuple[str, int]]:
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        wait_for(port, process)
+        yield f"http://127.0.0.1:{port}/graphql", process.pid
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def post(url: str, body: str, key: str | None) -> dict[str, Any]:
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    request = urllib.request.Request(url, data=body.encode(), headers=headers)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer: dict[str, Any] = json.load(response)
+    return answer
+
+
+def check_answers(url: str, bodies: Path, key: str | None, expect: str) -> None:
+    """A few requests by hand first: the load must get answers, not errors."""
+    for line in bodies.read_text(encoding="utf-8").splitlines()[:5]:
+        answer = post(url, line, key)
+        if answer.get("errors") or expect not in answer.get("data", {}):
+            raise SystemExit(f"{url} did not answer as expected: {str(answer)[:500]}")
+
+
+def wrk(url: str, bodies: Path, key: str | None, args: argparse.Namespace,
+        group: int) -> dict[str, Any]:
+    """One load run; with the server's CPU time per request, which the machine's other
+    work does not change as much as it changes requests/s."""
+    cpu_before = cpu_seconds(group)
+    run = subprocess.run(
+        [ensure_wrk(), f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
+         "--timeout", "10s", "-s", str(LUA), url, "--", str(bodies), key or ""],
+        capture_output=True, text=True, check=True)
+    line = next(x for x in run.stdout.splitlines() if x.startswith("WRK "))
+    raw = json.loads(line[4:])
+    seconds = raw["duration_us"] / 1e6
+    cpu = cpu_seconds(group) - cpu_before
+    return {"requests": raw["requests"], "requests_per_s": round(raw["requests"] / seconds),
+            "server_cpu_ms_per_request": round(1000 * cpu / max(1, raw["requests"]), 3),
+            "p50_ms": round(raw["p50_us"] / 1000, 2), "p99_ms": round(raw["p99_us"] / 1000, 2),
+            "errors": raw["errors"], "non_2xx": raw["non_2xx"]}
+
+
+def pgbench(cluster: LocalCluster, script: str, args: argparse.Namespace,
+            work: Path) -> dict[str, Any]:
+    path = work / "pgbench.sql"
+    path.write_text(script)
+    run = subprocess.run(
+        [str(find_bindir(Settings.from_env({}).pg_bindir) / "pgbench"), "-n", "-M", "prepared",
+         f"-c{args.connections}", f"-j{args.threads}", f"-T{args.duration}", "-f", str(path),
+         "-h", "127.0.0.1", "-p", str(cluster.configured_port()), "-U", SUPERUSER, "mdr"],
+        capture_output=True, text=True, check=True)
+    tps = float(re.search(r"tps = ([\d.]+)", run.stdout).group(1))  # type: ignore[union-attr]
+    latency = float(re.search(r"latency average = ([\d.]+) ms",  # type: ignore[union-attr]
+                              run.stdout).group(1))
+    return {"statements_per_s": round(tps), "latency_avg_ms": latency}
+
+
+def make_key_table(cluster: LocalCluster, claims: list[dict[str, Any]]) -> None:
+    with psycopg.connect(cluster.conninfo(database="mdr"), autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS public.bench_key")
+        conn.execute("CREATE TABLE public.bench_key (i int PRIMARY KEY, national_id text)")
+        with conn.cursor().copy("COPY public.bench_key FROM STDIN") as copy:
+            for i, claim in enumerate(claims, 1):
+                copy.write_row((i, claim["nationalId"]))
+        conn.execute("ANALYZE public.bench_key")
+
+
+def api_key(url: str) -> str:
+    run = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "mdr"), "clients", "add", f"bench-{os.getpid()}",
+         "--scopes", "verify:person", "--json"],
+        env={**os.environ, "MDR_DATABASE_URL": url}, capture_output=True, text=True, check=True)
+    key: str = json.loads(run.stdout)["key"]
+    return key
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", type=int, default=1_000_000, help="persons in the registry")
+    parser.add_argument("--duration", type=int, default=20, help="seconds per load run")
+    parser.add_argument("--threads", type=int, default=2, help="wrk and pgbench threads")
+    parser.add_argument("--connections", type=int, default=16,
+                        help="wrk connections and pgbench clients")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="mdr serve worker processes")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the prepared cluster under var/ for the next run")
+    args = parser.parse_args()
+
+    wrk_binary = ensure_wrk()
+    postgraphile = ensure_postgraphile()
+    work = ROOT / "var" / f"bench-api-verify-{args.scale}"
+    cluster, persons = prepare(work, args.scale)
+    try:
+        claims = sample_claims(persons, min(20_000, max(2 * BATCH, args.scale)), seed=2)
+        make_key_table(cluster, claims)
+        url = cluster.url()
+        key = api_key(url)
+        runs = work / "runs"
+        runs.mkdir(exist_ok=True)
+        one = write_bodies(runs / "mdr-one.jsonl", (
+            {"query": VERIFY_ONE, "variables": {"claim": c}} for c in claims))
+        many = write_bodies(runs / "mdr-many.jsonl", (
+            {"query": VERIFY_MANY, "variables": {"claims": claims[i:i + BATCH]}}
+            for i in range(0, len(claims) - BATCH + 1, BATCH)))
+        peer = write_bodies(runs / "postgraphile-one.jsonl", (
+            {"query": POSTGRAPHILE_ONE, "variables": {"id": c["nationalId"]}} for c in claims))
+
+        mdr_port, peer_port = free_port(), free_port()
+        warm_up = argparse.Namespace(**{**vars(args), "duration": 2})
+        mdr_env = {**os.environ, "MDR_DATABASE_URL": url,
+                   # The limiter stays on, set high enough not to refuse the bench's load.
+                   "MDR_API_RATE_LIMIT": "1000000"}
+        figures: dict[str, Any] = {"scale": args.scale, "claims_sampled": len(claims),
+                                   "wrk": {"threads": args.threads,
+                                           "connections": args.connections,
+                                           "duration_s": args.duration, "binary": wrk_binary}}
+        with server([str(ROOT / ".venv" / "bin" / "mdr"), "serve", "--port", str(mdr_port),
+                     "--workers", str(args.workers)], mdr_port, mdr_env) as (endpoint, group):
+            check_answers(endpoint, one, key, "verifyPerson")
+            check_answers(endpoint, many, key, "verifyPersons")
+            wrk(endpoint, one, key, warm_up, group)
+            figures["mdr_verify_person"] = wrk(endpoint, one, key, args, group)
+            batch = wrk(endpoint, many, key, args, group)
+            batch["claims_per_s"] = batch["requests_per_s"] * BATCH
+            figures["mdr_verify_persons_1000"] = batch
+        peer_url = db.role_url(url, db.Role.API).replace("postgresql+psycopg://", "postgres://")
+        with server([str(postgraphile), "-c", peer_url, "-s", "population",
+                     "--host", "127.0.0.1", "--port", str(peer_port),
+                     # The options PostGraphile's documentation recommends for production.
+                     "--retry-on-init-fail", "--dynamic-json",
+                     "--no-setof-functions-contain-nulls", "--no-ignore-rbac",
+                     "--extended-errors", "errcode", "--disable-graphiql",
+                     "--enable-query-batching", "--disable-query-log",
+                     "--legacy-relations", "omit"], peer_port, dict(os.environ)
+                    ) as (endpoint, group):
+            check_answers(endpoint, peer, None, "personByNationalId")
+            wrk(endpoint, peer, None, warm_up, group)
+            figures["postgraphile_person"] = wrk(endpoint, peer, None, args, group)
+        figures["pgbench_one"] = pgbench(cluster, PGBENCH_ONE.format(n=len(claims)), args, work)
+        batch_db = pgbench(cluster, PGBENCH_BATCH.format(last=len(claims) - BATCH + 1,
+                                                         span=BATCH - 1), args, work)
+        batch_db["keys_per_s"] = batch_db["statements_per_s"] * BATCH
+        figures["pgbench_batch_1000"] = batch_db
+
+        single, peer_single = figures["mdr_verify_person"], figures["postgraphile_person"]
+        print(json.dumps({
+            "bench": "api_verify",
+            "figures": figures,
+            "ratios": {
+                "verify_person_vs_postgraphile": round(
+                    single["requests_per_s"] / max(1, peer_single["requests_per_s"]), 3),
+                "verify_person_vs_pgbench_one": round(
+                    single["requests_per_s"] / max(1, figures["pgbench_one"]["statements_per_s"]),
+                    3),
+                "verify_persons_vs_pgbench_batch": round(
+                    batch["claims_per_s"] / max(1, batch_db["keys_per_s"]), 3),
+            },
+            "targets": {
+                "verify_person_vs_postgraphile": ">= 1.0",
+                "verify_person_p99_ms": "<= 10",
+                "verify_persons_claims_per_s": ">= 100000",
+                "verify_persons_vs_pgbench_batch": ">= 0.25",
+            },
+        }, indent=2))
+    finally:
+        if args.keep:
+            cluster.stop()
+        else:
+            cluster.destroy()
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,322 @@
+"""Compiled operations: the verification hot path without the general executor.
+
+Verification traffic is a handful of operation documents sent millions of times
+with new variables. The first time a document arrives it is parsed and validated
+against the schema; when it is one verification field selecting plain fields
+(no fragments, directives or aliases beyond the root), it is compiled into a
+plan: coerce the variables, check the scope, call the same resolver the schema
+calls, write out the selected fields. Every other request, and any request the
+plan cannot answer cleanly (an error of any kind), goes through the general
+path, so callers get the same answers and the same errors either way; a test
+compares the two.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import (
+    FieldNode,
+    GraphQLEnumType,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_argument_values, get_variable_values
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from graphql_api import request_text
+from graphql_api.context import Context
+from graphql_api.over_http import JSON, negotiate
+
+log = logging.getLogger(__name__)
+
+Resolve = Callable[..., Awaitable[Any]]
+Write = Callable[[Any], Any]
+
+MAX_DOCUMENT = 4_000
+"""Longer documents are not compiled: the general path applies the token limit."""
+MAX_BODY = 2 << 20
+MAX_PLANS = 256
+
+
+class NotCompilable(Exception):
+    """The document is not of the shape plans handle; the general path answers it."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One compiled operation: a single root field and what to write of its result."""
+
+    response_key: str
+    field: GraphQLField
+    node: FieldNode
+    operation: OperationDefinitionNode
+    resolve: Resolve
+    scopes: tuple[str, ...]
+    arguments: dict[str, tuple[str, Write]]
+    """GraphQL argument name: the resolver's keyword and the value's conversion."""
+    write: Write
+
+
+class Compiler:
+    """Turns documents into plans, once per document text."""
+
+    def __init__(self, schema: strawberry.Schema, entries: Mapping[str, Resolve]) -> None:
+        self.schema = schema
+        self.graphql = schema._schema
+        self.entries = entries
+        self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
+
+    def plan(self, document: str, operation_name: str | None) -> Plan | None:
+        key = (document, operation_name)
+        if key in self._plans:
+            self._plans.move_to_end(key)
+            return self._plans[key]
+        try:
+            plan: Plan | None = self._compile(document, operation_name)
+        except NotCompilable:
+            plan = None
+        self._plans[key] = plan
+        if len(self._plans) > MAX_PLANS:
+            self._plans.popitem(last=False)
+        return plan
+
+    def _compile(self, document: str, operation_name: str | None) -> Plan:
+        if len(document) > MAX_DOCUMENT:
+            raise NotCompilable
+        try:
+            ast = parse(document, no_location=True)
+        except GraphQLError:
+            raise NotCompilable from None
+        if len(ast.definitions) != 1 or validate(self.graphql, ast):
+            raise NotCompilable
+        operation = ast.definitions[0]
+        if not isinstance(operation, OperationDefinitionNode) \
+                or operation.operation is not OperationType.QUERY \
+                or operation.directives \
+                or (operation_name is not None and (operation.name is None
+                                                    or operation.name.value != operation_name)):
+            raise NotCompilable
+        roots = _fields(operation.selection_set)
+        if len(roots) != 1:
+            raise NotCompilable
+        node = roots[0]
+        resolve = self.entries.get(node.name.value)
+        if resolve is None:
+            raise NotCompilable
+        root = self.graphql.query_type
+        assert root is not None
+        field = root.fields[node.name.value]
+        definition = field.extensions["strawberry-definition"]
+        scopes = tuple(p.required_scope for p in definition.permission_classes)
+        arguments = {self.schema.config.name_converter.from_argument(a):
+                     (a.python_name, _input_converter(field.args[
+                         self.schema.config.name_converter.from_argument(a)].type))
+                     for a in definition.arguments}
+        return Plan(response_key=(node.alias or node.name).value, field=field, node=node,
+                    operation=operation, resolve=resolve, scopes=scopes, arguments=arguments,
+                    write=_writer(field.type, node.selection_set))
+
+    async def run(self, plan: Plan, ctx: Context, variables: Mapping[str, Any] | None
+                  ) -> dict[str, Any] | None:
+        """The response of the plan, or None when the general path must answer."""
+        if not all(s in ctx.client.scopes for s in plan.scopes):
+            return None
+        coerced = get_variable_values(self.graphql, plan.operation.variable_definitions or (),
+                                      dict(variables or {}))
+        if isinstance(coerced, list):
+            return None
+        try:
+            raw = get_argument_values(plan.field, plan.node, coerced)
+            kwargs = {keyword: convert(raw[name])
+                      for name, (keyword, convert) in plan.arguments.items() if name in raw}
+            result = await plan.resolve(ctx, **kwargs)
+            return {"data": {plan.response_key: plan.write(result)}}
+        except Exception:  # the general path reports it, masked or readable
+            log.debug("compiled plan gave way to the general path", exc_info=True)
+            return None
+
+
+def _fields(selection_set: SelectionSetNode | None) -> list[FieldNode]:
+    """The selections, all plain fields without directives, or NotCompilable."""
+    if selection_set is None:
+        return []
+    fields = []
+    for selection in selection_set.selections:
+        if not isinstance(selection, FieldNode) or selection.directives:
+            raise NotCompilable
+        fields.append(selection)
+    return fields
+
+
+def _input_converter(gql_type: GraphQLInputType) -> Write:
+    """A function turning a coerced argument value into what the resolver takes, as
+    strawberry does: input objects become their classes; scalars and enums arrive
+    already coerced by graphql-core."""
+    if isinstance(gql_type, GraphQLNonNull):
+        return _input_converter(gql_type.of_type)
+    if isinstance(gql_type, GraphQLList):
+        item = _input_converter(gql_type.of_type)
+        return lambda value: None if value is None else [item(v) for v in value]
+    if isinstance(gql_type, GraphQLInputObjectType):
+        definition = gql_type.extensions.get("strawberry-definition")
+        if definition is None:
+            raise NotCompilable
+        fields = {}
+        for graphql_name, input_field in gql_type.fields.items():
+            strawberry_field = input_field.extensions.get("strawberry-definition")
+            if strawberry_field is None:
+                raise NotCompilable
+            fields[graphql_name] = (strawberry_field.python_name,
+                                    _input_converter(input_field.type))
+        cls = definition.origin
+
+        def build(value: Any) -> Any:
+            if value is None:
+                return None
+            return cls(**{fields[k][0]: fields[k][1](v) for k, v in value.items()})
+        return build
+    if isinstance(gql_type, GraphQLScalarType | GraphQLEnumType):
+        return lambda value: value
+    raise NotCompilable
+
+
+def _writer(gql_type: GraphQLOutputType, selection_set: SelectionSetNode | None) -> Write:
+    """A function writing a resolved value as the selection asks, as graphql-core would."""
+    if isinstance(gql_type, GraphQLNonNull):
+        inner = _writer(gql_type.of_type, selection_set)
+
+        def non_null(value: Any) -> Any:
+            if value is None:
+                raise ValueError("null for a non-null field")
+            return inner(value)
+        return non_null
+    if isinstance(gql_type, GraphQLList):
+        item = _writer(gql_type.of_type, selection_set)
+        return lambda value: None if value is None else [item(v) for v in value]
+    if isinstance(gql_type, GraphQLObjectType):
+        definition = gql_type.extensions.get("strawberry-definition")
+        if definition is None:
+            raise NotCompilable
+        parts: list[tuple[str, Callable[[Any], Any]]] = []
+        for node in _fields(selection_set):
+            key = (node.alias or node.name).value
+            name = node.name.value
+            if name == "__typename":
+                parts.append((key, _constant(gql_type.name)))
+                continue
+            gql_field = gql_type.fields[name]
+            strawberry_field = gql_field.extensions.get("strawberry-definition")
+            if strawberry_field is None or strawberry_field.base_resolver is not None \
+                    or node.arguments:
+                raise NotCompilable
+            parts.append((key, _attribute(strawberry_field.python_name,
+                                          _writer(gql_field.type, node.selection_set))))
+        return lambda value: None if value is None else {k: f(value) for k, f in parts}
+    if selection_set is not None:
+        raise NotCompilable
+    serialize = gql_type.serialize  # type: ignore[union-attr]
+    return lambda value: None if value is None else serialize(value)
+
+
+def _constant(value: str) -> Write:
+    return lambda _source: value
+
+
+def _attribute(name: str, write: Write) -> Write:
+    return lambda source: write(getattr(source, name))
+
+
+class CompiledOperations:
+    """ASGI layer before the GraphQL view: answers compilable POSTs itself."""
+
+    def __init__(self, app: ASGIApp, compiler: Compiler,
+                 context: Callable[[Scope], Context]) -> None:
+        self.app, self.compiler, self.context = app, compiler, context
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = dict(scope.get("headers") or ())
+        if scope["type"] != "http" or scope["method"] != "POST" \
+                or not headers.get(b"content-type", b"").startswith(b"application/json"):
+            await self.app(scope, receive, send)
+            return
+        body, complete = await _read_body(receive)
+        if body is None:
+            return  # the client went away
+        # The same media type as the general path would answer in; none (406) is its job.
+        media = negotiate(headers[b"accept"].decode("latin-1")) if b"accept" in headers \
+            else JSON
+        answer = await self._answer(body, scope) if complete and media else None
+        if answer is None or media is None:
+            await self.app(scope, _replay(body, complete, receive), send)
+            return
+        payload = json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", f"{media}; charset=utf-8".encode()),
+                                (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _answer(self, body: bytes, scope: Scope) -> dict[str, Any] | None:
+        try:
+            request = request_text.decode(body)
+        except request_text.InvalidRequestText:
+            return None  # the general path says why
+        if not isinstance(request, dict) or not isinstance(request.get("query"), str) \
+                or not isinstance(request.get("variables") or {}, dict) \
+                or not isinstance(request.get("operationName") or "", str) \
+                or set(request) - {"query", "variables", "operationName", "extensions"}:
+            return None
+        plan = self.compiler.plan(request["query"], request.get("operationName"))
+        if plan is None:
+            return None
+        return await self.compiler.run(plan, self.context(scope), request.get("variables"))
+
+
+async def _read_body(receive: Receive) -> tuple[bytes | None, bool]:
+    """The request body (None when the client went away) and whether it is all there:
+    a body larger than plans take is left partly unread for the general path."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None, False
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks), True
+        if size > MAX_BODY:
+            return b"".join(chunks), False
+
+
+def _replay(body: bytes, complete: bool, receive: Receive) -> Receive:
+    """``receive`` for the general path: the part already read first, then the rest."""
+    pending = True
+
+    async def again() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": not complete}
+        return await receive()
+
+    return again

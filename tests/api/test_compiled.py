@@ -1,0 +1,127 @@
+"""Compiled plans (graphql_api/compiled.py) answer exactly as the general executor does."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from graphql_api.app import create_app
+from graphql_api.compiled import Compiler
+from graphql_api.schema import COMPILED_ENTRIES, build_schema
+from mdr.settings import Settings
+from tests.api.test_verification import api_db
+
+__all__ = ["api_db"]
+
+ONE = """query One($claim: PersonClaim!, $asOf: Date) {
+  verifyPerson(claim: $claim, asOf: $asOf) {
+    nationalId found match status reference fields { field match } } }"""
+SOME_FIELDS = """query($claim: PersonClaim!) {
+  answer: verifyPerson(claim: $claim) { __typename match fields { __typename match field } } }"""
+MANY = """query Many($claims: [PersonClaim!]!, $asOf: Date) {
+  verifyPersons(claims: $claims, asOf: $asOf) { nationalId found match status reference
+                                                fields { field match } } }"""
+LITERAL = """{ verifyPerson(claim: {nationalId: "001182000002", fullName: "Tran Thi Hoa",
+                                    sex: FEMALE}) { found match fields { field match } } }"""
+
+HOA = {"nationalId": "001182000002", "fullName": "trần  THỊ HOA", "birthDate": "1982-07-09",
+       "sex": "FEMALE"}
+COMPILED_CASES = [
+    (ONE, {"claim": HOA}),
+    (ONE, {"claim": {**HOA, "fullName": "Trần Thị Hòa", "sex": "MALE"}}),
+    (ONE, {"claim": {"nationalId": "00118200000X"}}),
+    (ONE, {"claim": {"nationalId": "099999999999", "fullName": "Ai Đó"}}),
+    (ONE, {"claim": HOA, "asOf": "1980-01-01"}),
+    (ONE, {"claim": {"nationalId": "001080000004"}, "asOf": "2026-05-01"}),
+    (SOME_FIELDS, {"claim": HOA}),
+    (MANY, {"claims": [HOA, {"nationalId": "bad"}, {"nationalId": "001080000004"}],
+            "asOf": "2026-05-01"}),
+    (LITERAL, {}),
+]
+GENERAL_CASES = [
+    # shapes plans leave to the general executor, and requests that are errors
+    ("""query($c: PersonClaim!) { verifyPerson(claim: $c) { ...F } }
+        fragment F on PersonVerification { found match }""", {"c": HOA}),
+    ("""query($c: PersonClaim!, $s: Boolean!) {
+          verifyPerson(claim: $c) { found match @include(if: $s) } }""", {"c": HOA, "s": False}),
+    ("""query($c: PersonClaim!) { a: verifyPerson(claim: $c) { found }
+                                 b: verifyPerson(claim: $c) { match } }""", {"c": HOA}),
+    (ONE, {"claim": {"nationalId": 12}}),
+    (ONE, {"claim": {**HOA, "sex": "OTHER"}}),
+    (ONE, {}),
+    ("{ verifyPerson { found } }", {}),
+    ("query { nope }", {}),
+]
+
+
+@pytest.fixture(scope="module")
+def clients(api_db: tuple[str, dict[str, str]]) -> Iterator[tuple[TestClient, TestClient]]:
+    settings = Settings.from_env({"MDR_DATABASE_URL": api_db[0], "MDR_API_MAX_BATCH": "3"})
+    with TestClient(create_app(settings)) as compiled, \
+            TestClient(create_app(settings, compile_operations=False)) as general:
+        yield compiled, general
+
+
+def _post(client: TestClient, key: str, query: str, variables: dict[str, Any]) -> Any:
+    response = client.post("/graphql", json={"query": query, "variables": variables},
+                           headers={"Authorization": f"Bearer {key}"})
+    return response.status_code, response.headers["content-type"], _without_references(
+        response.json())
+
+
+def _without_references(value: Any) -> Any:
+    """References are fresh audit ids: check each is one, then compare the rest."""
+    if isinstance(value, dict):
+        if "reference" in value:
+            uuid.UUID(value["reference"])
+        return {k: "<reference>" if k == "reference" else _without_references(v)
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_references(v) for v in value]
+    return value
+
+
+def _answers(clients: tuple[TestClient, TestClient], key: str, query: str,
+             variables: dict[str, Any]) -> tuple[Any, Any]:
+    compiled, general = clients
+    return _post(compiled, key, query, variables), _post(general, key, query, variables)
+
+
+@pytest.mark.parametrize(("query", "variables"), COMPILED_CASES)
+def test_plans_answer_as_the_general_executor(clients: tuple[TestClient, TestClient],
+                                              api_db: tuple[str, dict[str, str]],
+                                              caplog: pytest.LogCaptureFixture,
+                                              query: str, variables: dict[str, Any]) -> None:
+    assert Compiler(build_schema(), COMPILED_ENTRIES).plan(query, None) is not None
+    with caplog.at_level(logging.DEBUG, logger="graphql_api.compiled"):
+        compiled, general = _answers(clients, api_db[1]["verifier"], query, variables)
+    assert not caplog.records, "the plan gave way to the general executor"
+    assert compiled == general
+    assert compiled[0] == 200 and "errors" not in compiled[2]
+
+
+@pytest.mark.parametrize(("query", "variables"), GENERAL_CASES)
+def test_other_requests_get_the_general_executors_answer(
+        clients: tuple[TestClient, TestClient], api_db: tuple[str, dict[str, str]],
+        query: str, variables: dict[str, Any]) -> None:
+    compiled, general = _answers(clients, api_db[1]["verifier"], query, variables)
+    assert compiled == general
+
+
+def test_a_client_without_the_scope_gets_the_same_refusal(
+        clients: tuple[TestClient, TestClient], api_db: tuple[str, dict[str, str]]) -> None:
+    compiled, general = _answers(clients, api_db[1]["reader"], ONE, {"claim": HOA})
+    assert compiled == general
+    assert compiled[2]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_a_batch_over_the_limit_gets_the_same_error(
+        clients: tuple[TestClient, TestClient], api_db: tuple[str, dict[str, str]]) -> None:
+    compiled, general = _answers(clients, api_db[1]["verifier"], MANY, {"claims": [HOA] * 4})
+    assert compiled == general
+    assert compiled[2]["errors"][0]["extensions"]["code"] == "BATCH_TOO_LARGE"
