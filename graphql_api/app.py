@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 import asyncpg
 import strawberry
+from cross_web import HTTPException
 from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
@@ -17,7 +19,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
+from graphql_api import request_text
 from graphql_api.audit_writer import AuditWriter
 from graphql_api.auth import AUTHENTICATE_DRIVER, Client, client_from_row, hash_key
 from graphql_api.compiled import CompiledOperations, Compiler
@@ -25,6 +30,7 @@ from graphql_api.connections import driver_connection
 from graphql_api.context import Context
 from graphql_api.key_cache import KeyCache
 from graphql_api.limits import RateLimiter
+from graphql_api.over_http import GRAPHQL_RESPONSE, JSON, is_request_error, negotiate
 from graphql_api.schema import COMPILED_ENTRIES, build_schema
 from mdr import db
 from mdr.settings import Settings
@@ -56,7 +62,9 @@ def _unauthorised(message: str) -> Response:
 
 
 class MdrGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI view with mdr's context."""
+    """Strawberry's ASGI view with mdr's context, speaking GraphQL over HTTP: it answers
+    in application/graphql-response+json when asked to, with 400 for requests that fail
+    before execution, and its own refusals (bad JSON, wrong method) as GraphQL errors."""
 
     def __init__(self, schema: strawberry.Schema, settings: Settings, reads: AsyncEngine,
                  writes: AsyncEngine, audit: AuditWriter) -> None:
@@ -71,6 +79,53 @@ class MdrGraphQL(GraphQL[Context, None]):
     def context_for(self, scope: Scope) -> Context:
         return Context(client=scope["mdr.client"], reads=self.reads, writes=self.writes,
                        audit=self.audit, settings=self.settings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        media_type = negotiate(request.headers.get("accept"))
+        if self.graphql_ide and request.method == "GET" \
+                and "text/html" in request.headers.get("accept", ""):
+            media_type = JSON  # a person opening GraphiQL in a browser
+        if media_type is None:
+            response: Response = _errors(
+                406, JSON, f"Ask for {GRAPHQL_RESPONSE} or {JSON} in the Accept header.",
+                "NOT_ACCEPTABLE")
+        else:
+            try:
+                response = await self.run(request)
+            except HTTPException as exc:
+                response = _errors(exc.status_code, media_type, exc.reason,
+                                   HTTPStatus(exc.status_code).name)
+            else:
+                if response.media_type == JSON:
+                    response.headers["content-type"] = f"{media_type}; charset=utf-8"
+                    # Only the new media type may say "no data" through the status code;
+                    # application/json clients expect 200 with errors.
+                    if media_type == GRAPHQL_RESPONSE and scope.get("mdr.request_error"):
+                        response.status_code = 400
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return request_text.decode(data)
+        except request_text.InvalidRequestText as exc:
+            raise HTTPException(400, str(exc)) from None
+
+    async def process_result(self, request: Any, result: ExecutionResult) -> GraphQLHTTPResponse:
+        processed = await super().process_result(request, result)
+        if is_request_error(result):
+            # Nothing was executed, so there is no data entry, not even null.
+            processed.pop("data", None)
+            request.scope["mdr.request_error"] = True
+        return processed
+
+
+def _errors(status: int, media_type: str, message: str, code: str) -> Response:
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+    return Response(body, status_code=status, media_type=f"{media_type}; charset=utf-8")
 
 
 class Authenticate:
@@ -112,11 +167,13 @@ class Authenticate:
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings, compile_operations: bool = True) -> Starlette:
+def create_app(settings: Settings, compile_operations: bool = True, *,
+               caches: bool = True) -> Starlette:
     """The application for the configured databases (the embedded cluster by default).
 
     ``compile_operations=False`` sends every request through the general executor; the
-    tests use it to check that compiled plans answer the same.
+    tests use it to check that compiled plans answer the same. ``caches=False`` turns
+    the general executor's parse/validation caches off, to measure them.
     """
     primary = db.primary_url(settings)
     admin = db.make_engine(primary, settings, pool_size=1)
@@ -128,7 +185,7 @@ def create_app(settings: Settings, compile_operations: bool = True) -> Starlette
     reads = _engine(settings.read_database_url, settings) if settings.read_database_url \
         else writes
     limiter = RateLimiter(rate=settings.api_rate_limit, burst=max(1.0, 5 * settings.api_rate_limit))
-    schema = build_schema(settings.api_dev_mode)
+    schema = build_schema(settings.api_dev_mode, caches=caches)
     audit = AuditWriter(writes)
     view = MdrGraphQL(schema, settings, reads, writes, audit)
     entries = COMPILED_ENTRIES if compile_operations else {}

@@ -46,7 +46,9 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from graphql_api import request_text
 from graphql_api.context import Context
+from graphql_api.over_http import JSON, negotiate
 
 log = logging.getLogger(__name__)
 
@@ -386,24 +388,24 @@ class CompiledOperations:
         body, complete = await _read_body(receive)
         if body is None:
             return  # the client went away
-        answer = await self._answer(body, scope) if complete else None
-        if answer is None:
+        # The same media type as the general path would answer in; none (406) is its job.
+        media = negotiate(headers[b"accept"].decode("latin-1")) if b"accept" in headers \
+            else JSON
+        answer = await self._answer(body, scope) if complete and media else None
+        if answer is None or media is None:
             await self.app(scope, _replay(body, complete, receive), send)
             return
-        media = b"application/graphql-response+json" \
-            if b"application/graphql-response+json" in headers.get(b"accept", b"") \
-            else b"application/json"
         payload = json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode()
         await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", media),
+                    "headers": [(b"content-type", f"{media}; charset=utf-8".encode()),
                                 (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
 
     async def _answer(self, body: bytes, scope: Scope) -> dict[str, Any] | None:
         try:
-            request = json.loads(body)
-        except ValueError:
-            return None
+            request = request_text.decode(body)
+        except request_text.InvalidRequestText:
+            return None  # the general path says why
         if not isinstance(request, dict) or not isinstance(request.get("query"), str) \
                 or not isinstance(request.get("variables") or {}, dict) \
                 or not isinstance(request.get("operationName") or "", str) \

@@ -6,12 +6,14 @@ import datetime as dt
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError, NoSchemaIntrospectionCustomRule
+from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
+    ValidationCache,
 )
 from strawberry.types import Info
 
@@ -21,8 +23,12 @@ from graphql_api.permissions import requires
 from graphql_api.resolvers.audit import access_log
 from graphql_api.resolvers.person import person
 from graphql_api.resolvers.population import BatchTooLarge, verify_batch, verify_one
+from graphql_api.suggestions import HideSuggestions, QuietExecutor
 from graphql_api.types.audit import AccessEntry
 from graphql_api.types.population import Person, PersonClaim, PersonVerification
+
+# Distinct query texts whose parse and validation results are kept (LRU).
+CACHED_QUERIES = 1_000
 
 
 @strawberry.type
@@ -65,14 +71,35 @@ def _expected(error: GraphQLError) -> bool:
     return error.original_error is None or isinstance(error.original_error, GraphQLError)
 
 
-def build_schema(dev_mode: bool = False) -> strawberry.Schema:
-    """The schema; introspection is refused unless in development mode."""
+def _validation_rules(dev_mode: bool) -> list[type[ASTValidationRule]]:
+    """The limits as validation rules, built once per schema.
+
+    The depth and alias limiters make a new rule class each time they are built; one
+    set of classes per schema keeps the rules the same from request to request, which
+    is what lets the validation cache recognise a query it has seen.
+    """
+    rules = [*QueryDepthLimiter(max_depth=10).validation_rules,
+             *MaxAliasesLimiter(max_alias_count=20).validation_rules]
+    if not dev_mode:
+        rules += [NoSchemaIntrospectionCustomRule, HideSuggestions]
+    return rules
+
+
+def build_schema(dev_mode: bool = False, caches: bool = True) -> strawberry.Schema:
+    """The schema; introspection and "Did you mean" hints only in development mode.
+
+    Parsed documents and validation results are cached (bounded LRU, keyed by the
+    query text and the rules), so a repeated query is parsed and validated once;
+    ``caches=False`` exists to measure what they save (bench/api_caches.py).
+    """
+    rules = _validation_rules(dev_mode)
     extensions: list[Any] = [
-        lambda: QueryDepthLimiter(max_depth=10),
-        lambda: MaxAliasesLimiter(max_alias_count=20),
         lambda: MaxTokensLimiter(max_token_count=20_000),
+        lambda: AddValidationRules(rules),
         lambda: MaskWithErrorId(should_mask_error=lambda e: not _expected(e)),
     ]
-    if not dev_mode:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    return strawberry.Schema(query=Query, extensions=extensions)
+    if caches:
+        extensions += [lambda: ParserCache(maxsize=CACHED_QUERIES),
+                       lambda: ValidationCache(maxsize=CACHED_QUERIES)]
+    return strawberry.Schema(query=Query, extensions=extensions,
+                             execution_context_class=None if dev_mode else QuietExecutor)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the PostgreSQL server and PostGIS from the OS packages when they are
-# missing (Debian/Ubuntu), and wrk, the HTTP load generator of bench/api_verify.py.
+# missing (Debian/Ubuntu), wrk, the HTTP load generator of bench/api_verify.py, and
+# Node.js with npm for the GraphQL-over-HTTP audit (tests/api/graphql_http_audit).
 # Idempotent: does nothing when all are present.
 # It never creates or starts a system-wide cluster: mdr runs its own under var/.
 set -euo pipefail
@@ -24,6 +25,9 @@ else
   packages=(postgresql postgis)
 fi
 command -v wrk >/dev/null 2>&1 || packages+=(wrk)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 [ ${#packages[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then

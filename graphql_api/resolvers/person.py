@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from graphql_api.auth import audit_subject
+from graphql_api.auth import audit_subject, well_formed_national_id
 from graphql_api.connections import snapshot
 from graphql_api.context import Context
 from graphql_api.types.population import (
@@ -58,14 +58,19 @@ async def _rows(conn: AsyncConnection, key: str, params: dict[str, Any]) -> list
 async def person(ctx: Context, national_id: str, as_of: dt.date | None) -> Person | None:
     """The person as of ``as_of`` (default today), or None; the read is audited."""
     params = {"id": national_id, "day": as_of or dt.date.today()}
-    async with snapshot(ctx.reads) as conn:
-        found = await _rows(conn, "person", params)
-        parts = {k: await _rows(conn, k, params) for k in _QUERIES if k != "person"} \
-            if found else {}
+    found, parts, outcome = [], {}, "invalid"
+    # A malformed number names nobody; it is not sent to the database (it may hold
+    # text PostgreSQL refuses, such as NUL).
+    if well_formed_national_id(national_id):
+        async with snapshot(ctx.reads) as conn:
+            found = await _rows(conn, "person", params)
+            parts = {k: await _rows(conn, k, params) for k in _QUERIES if k != "person"} \
+                if found else {}
+        outcome = "read" if found else "not-found"
     async with ctx.writes.begin() as conn:
         await conn.execute(_RECORD, {"ref": uuid.uuid4(), "client": ctx.client.id,
                                      "subject": audit_subject(national_id),
-                                     "outcome": "read" if found else "not-found"})
+                                     "outcome": outcome})
     if not found:
         return None
     sex, birth, death = found[0]

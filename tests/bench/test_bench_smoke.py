@@ -40,3 +40,16 @@ def test_api_verify_bench_smoke() -> None:
                                      "verify_person_vs_pgbench_one",
                                      "verify_persons_vs_pgbench_batch"}
     assert not list((PROJECT_ROOT / "var").glob("bench-api-verify-3000"))
+
+
+def test_api_caches_bench_smoke() -> None:
+    run = subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "bench" / "api_caches.py"), "--scale", "40"],
+        capture_output=True, text=True, timeout=300, check=False, cwd=PROJECT_ROOT)
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout)
+    assert result["bench"] == "api_caches" and result["scale"] == 40
+    assert result["figures"]["requests_per_variant"] == 40
+    assert result["figures"]["cached_requests_per_s"] > 0
+    assert result["ratios"]["cached_vs_uncached"] > 0
+    assert not list((PROJECT_ROOT / "var").glob("bench-api-caches-*"))

@@ -1,0 +1,108 @@
+"""Helpers for API tests: a database with a small population, API clients, a real `mdr serve`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+from graphql_api.auth import create_client
+from loaders.population import Options, load_population
+from loaders.sources.population_layout import EVENT_FIELDS, SNAPSHOT_FIELDS
+from mdr import db
+from mdr.cluster import LocalCluster
+from mdr.settings import PROJECT_ROOT, Settings
+from tests.conftest import create_database
+from tests.integration.test_population_load import FAMILY, write_csv
+
+ALL_SCOPES = ("verify:person", "read:person", "audit:read")
+
+
+def populated_database(cluster: LocalCluster, template: str, folder: Path,
+                       settings: Settings) -> tuple[str, str]:
+    """A fresh database (name, URL) holding the four-person family of the load tests,
+    one of whom dies on 2026-03-01."""
+    name = f"api_{uuid.uuid4().hex[:8]}"
+    url = create_database(cluster, name, template=template)
+    loader = db.make_engine(url, settings, role=db.Role.LOADER)
+    try:
+        load_population(loader, write_csv(folder / "p.csv", SNAPSHOT_FIELDS, FAMILY),
+                        Options(dt.date(2026, 1, 1)))
+        death = {f: "" for f in EVENT_FIELDS}
+        death.update(event_type="death", national_id="001080000004", event_date="2026-03-01")
+        load_population(loader, write_csv(folder / "e.csv", EVENT_FIELDS, [death]),
+                        Options(dt.date(2026, 6, 1)))
+    finally:
+        loader.dispose()
+    return name, url
+
+
+def add_client(url: str, name: str, scopes: Sequence[str] = ALL_SCOPES) -> str:
+    """Registers an API client in the database at ``url``; returns its key."""
+    admin = db.make_engine(url, Settings.from_env({}), pool_size=1)
+    try:
+        with admin.begin() as conn:
+            return create_client(conn, name, list(scopes))
+    finally:
+        admin.dispose()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def served(url: str, env: Mapping[str, str] | None = None,
+           timeout: float = 30.0) -> Iterator[str]:
+    """`mdr serve` (real uvicorn) on a free loopback port against ``url``; yields the
+    /graphql address and stops the server afterwards."""
+    port = free_port()
+    environment = {**os.environ, "MDR_DATABASE_URL": url, **(env or {})}
+    mdr = Path(sys.executable).with_name("mdr")
+    address = f"http://127.0.0.1:{port}/graphql"
+    # The server's log goes to a file: a pipe nobody reads could fill up and stall it.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [str(mdr), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            env=environment, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=log)
+        try:
+            _wait_until_up(process, address, log, timeout)
+            yield address
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_up(process: subprocess.Popen[bytes], address: str, log: IO[bytes],
+                   timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            log.seek(0)
+            raise RuntimeError(f"mdr serve exited with {process.returncode}: "
+                               f"{log.read().decode(errors='replace')}")
+        try:
+            # Any answer (401 without a key) means the server is up.
+            httpx.post(address, json={"query": "{ __typename }"}, timeout=2)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"mdr serve did not answer within {timeout} s") from None
+            time.sleep(0.2)

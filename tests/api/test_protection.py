@@ -1,0 +1,219 @@
+"""Protection over HTTP: no schema hints in production, cached parsing and validation,
+invalid text refused cleanly, the statement timeout in force on API connections."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import graphql
+import pytest
+from starlette.testclient import TestClient
+from strawberry.schema import schema as strawberry_schema
+
+from graphql_api.app import create_app
+from graphql_api.resolvers import population
+from mdr.cluster import LocalCluster
+from mdr.settings import Settings
+from tests.api.support import add_client, populated_database
+from tests.conftest import drop_database
+
+VERIFY = """query($claim: PersonClaim!) {
+  verifyPerson(claim: $claim) { found match fields { field match } } }"""
+PERSON = "query($id: String!) { person(nationalId: $id) { status } }"
+
+
+@pytest.fixture(scope="module")
+def api(cluster: LocalCluster, ref_template: str, settings: Settings,
+        tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    name, url = populated_database(cluster, ref_template, tmp_path_factory.mktemp("protect"),
+                                   settings)
+    yield url, add_client(url, "protected")
+    drop_database(cluster, name)
+
+
+@pytest.fixture(scope="module")
+def client(api: tuple[str, str]) -> Iterator[TestClient]:
+    # A rate limit far above what the tests send: the limiter is in the path, as in production.
+    settings = Settings.from_env({"MDR_DATABASE_URL": api[0], "MDR_API_RATE_LIMIT": "1000"})
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def post(client: TestClient, api: tuple[str, str]) -> Callable[..., Any]:
+    def send(query: str, **variables: Any) -> Any:
+        response = client.post("/graphql", json={"query": query, "variables": variables},
+                               headers={"Authorization": f"Bearer {api[1]}"})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    return send
+
+
+# Mistakes whose graphql-core message would suggest a name from the schema.
+MISTAKES = [
+    ('{ verifyPerso(claim: {nationalId: "1"}) { found } }', "verifyPerson"),
+    ('{ verifyPerson(claim: {nationalId: "1"}, asOff: "2020-01-01") { found } }', "asOf"),
+    ('{ verifyPerson(claim: {nationalId: "1", fullNam: "A"}) { found } }', "fullName"),
+    ('{ verifyPerson(claim: {nationalId: "1", sex: MAL}) { found } }', "MALE"),
+    ('query($c: PersonClam!) { verifyPerson(claim: $c) { found } }', "PersonClaim"),
+]
+
+
+@pytest.mark.parametrize(("query", "name"), MISTAKES)
+def test_errors_do_not_suggest_schema_names_in_production(
+        post: Callable[..., Any], query: str, name: str) -> None:
+    errors = post(query)["errors"]
+    assert errors, "the mistake should be reported"
+    assert not any("Did you mean" in e["message"] or f"'{name}'" in e["message"]
+                   for e in errors), errors
+
+
+def test_variable_errors_do_not_suggest_input_fields(post: Callable[..., Any]) -> None:
+    errors = post(VERIFY, claim={"nationalId": "1", "fullNam": "A"})["errors"]
+    assert "fullNam" in errors[0]["message"]
+    assert "Did you mean" not in errors[0]["message"], errors
+    assert "'fullName'" not in errors[0]["message"], errors
+
+
+def test_development_mode_keeps_the_suggestions(api: tuple[str, str]) -> None:
+    settings = Settings.from_env({"MDR_DATABASE_URL": api[0], "MDR_API_DEV": "1"})
+    with TestClient(create_app(settings)) as dev:
+        answer = dev.post("/graphql", json={"query": MISTAKES[0][0]},
+                          headers={"Authorization": f"Bearer {api[1]}"}).json()
+    assert "Did you mean 'verifyPerson'" in answer["errors"][0]["message"]
+
+
+def test_a_repeated_query_is_parsed_and_validated_once(
+        post: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"parse": 0, "validate": 0}
+    parse_document = graphql.language.parser.Parser.parse_document
+    validate = graphql.validate
+
+    def counting_parse(self: Any) -> Any:
+        calls["parse"] += 1
+        return parse_document(self)
+
+    def counting_validate(*args: Any, **kwargs: Any) -> Any:
+        calls["validate"] += 1
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(graphql.language.parser.Parser, "parse_document", counting_parse)
+    # strawberry calls graphql-core's validate through its own module's name for it.
+    monkeypatch.setattr(strawberry_schema, "validate", counting_validate)
+    # An operation no other test sent, so the caches start without it; person() is
+    # answered by the general executor (verifications may take the compiled path).
+    query = PERSON.replace("query(", f"query Read{uuid.uuid4().hex}(")
+    assert post(query, id="001182000002")["data"]["person"]["status"] == "ALIVE"
+    # Parsed by strawberry and once by the compiler deciding it is not a verification.
+    first = dict(calls)
+    assert first["validate"] == 1 and first["parse"] >= 1
+    for _ in range(4):
+        assert post(query, id="001182000002")["data"]["person"]["status"] == "ALIVE"
+    assert calls == first, "a repeated query is neither parsed nor validated again"
+    post(PERSON.replace("query(", f"query Read{uuid.uuid4().hex}("), id="001182000002")
+    assert calls["validate"] == 2 and calls["parse"] > first["parse"], \
+        "a new text is parsed and validated"
+
+
+# Where a String argument can sit; each gets the text through a variable.
+STRING_ARGUMENTS = [
+    (VERIFY, lambda text: {"claim": {"nationalId": text}}),
+    (VERIFY, lambda text: {"claim": {"nationalId": "001182000002", "fullName": text}}),
+    ("""query($claims: [PersonClaim!]!) { verifyPersons(claims: $claims) { found } }""",
+     lambda text: {"claims": [{"nationalId": "001182000002"}, {"nationalId": text}]}),
+    ("query($id: String!) { person(nationalId: $id) { status } }", lambda text: {"id": text}),
+    ("query($id: String!) { accessLog(nationalId: $id) { client } }", lambda text: {"id": text}),
+]
+
+
+def _clean(answer: Any) -> None:
+    """An answer, or errors a person can read; never a masked (unexpected) error."""
+    for error in answer.get("errors") or ():
+        assert error.get("extensions", {}).get("code") != "INTERNAL", error
+
+
+@pytest.mark.parametrize(("query", "variables"), STRING_ARGUMENTS)
+def test_nul_in_any_string_argument_is_answered_or_refused_cleanly(
+        post: Callable[..., Any], query: str, variables: Callable[[str], Any]) -> None:
+    answer = post(query, **variables("0011820\x0000002"))
+    _clean(answer)
+    assert answer.get("data") is not None
+
+
+def test_nul_in_string_literals_is_answered_or_refused_cleanly(
+        post: Callable[..., Any]) -> None:
+    # Written into the query text with GraphQL's \u0000 escape instead of a variable.
+    answer = post('{ person(nationalId: "0011820\\u000000002") { status } '
+                  'accessLog(nationalId: "\\u0000") { client } '
+                  'verifyPerson(claim: {nationalId: "001182000002", fullName: "A\\u0000"}) '
+                  '{ found match } }')
+    _clean(answer)
+    assert answer["data"] == {"person": None, "accessLog": [],
+                              "verifyPerson": {"found": True, "match": False}}
+
+
+@pytest.mark.parametrize(("query", "variables"), STRING_ARGUMENTS)
+def test_a_lone_surrogate_in_any_string_argument_is_refused_with_400(
+        client: TestClient, api: tuple[str, str], query: str,
+        variables: Callable[[str], Any]) -> None:
+    # json.dumps writes the lone surrogate as the escape \ud800, as a broken client would.
+    body = json.dumps({"query": query, "variables": variables("\ud800")})
+    response = client.post("/graphql", content=body.encode(), headers={
+        "Authorization": f"Bearer {api[1]}", "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "surrogate" in response.json()["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    (b'{"query": "{ __typename }", "variables": {"a": "\xff\xfe"}}', "UTF-8"),
+    (b'{"query": "{ __typename }"', "not valid JSON"),
+    (b"[" * 100_000 + b"]" * 100_000, "too deeply"),
+    (b'{"query": "{ verifyPerson(claim: {nationalId: \\"\\ud800\\"}) { found } }"}',
+     "surrogate"),
+])
+def test_a_body_that_is_not_json_text_gets_400_with_a_reason(
+        client: TestClient, api: tuple[str, str], body: bytes, says: str) -> None:
+    response = client.post("/graphql", content=body, headers={
+        "Authorization": f"Bearer {api[1]}", "Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert says in response.json()["errors"][0]["message"]
+
+
+def test_an_escaped_surrogate_in_the_query_text_is_a_syntax_error(
+        post: Callable[..., Any]) -> None:
+    answer = post('{ person(nationalId: "\\ud800") { status } }')
+    assert "Invalid Unicode escape sequence" in answer["errors"][0]["message"]
+
+
+def test_the_statement_timeout_holds_on_api_connections(
+        api: tuple[str, str], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # A registry read that would take 30 s; the API's sessions stop it after 300 ms.
+    monkeypatch.setattr(population, "_LOOKUP", "SELECT pg_sleep(30) FROM unnest($1::text[]) "
+                                                "WHERE $2::date IS NOT NULL")
+    settings = Settings.from_env({"MDR_DATABASE_URL": api[0],
+                                  "MDR_STATEMENT_TIMEOUT_MS": "300"})
+    started = time.monotonic()
+    with TestClient(create_app(settings)) as slow:
+        answer = slow.post("/graphql", json={"query": VERIFY, "variables": {
+            "claim": {"nationalId": "001182000002"}}},
+            headers={"Authorization": f"Bearer {api[1]}"}).json()
+    assert time.monotonic() - started < 10
+    assert answer["errors"][0]["extensions"]["code"] == "INTERNAL"
+    assert "canceling statement due to statement timeout" in caplog.text
+
+
+def test_graphiql_still_opens_in_a_browser_in_development_mode(api: tuple[str, str]) -> None:
+    settings = Settings.from_env({"MDR_DATABASE_URL": api[0], "MDR_API_DEV": "1"})
+    browser = {"Authorization": f"Bearer {api[1]}",
+               "Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    with TestClient(create_app(settings)) as dev:
+        page = dev.get("/graphql", headers=browser)
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    with TestClient(create_app(Settings.from_env({"MDR_DATABASE_URL": api[0]}))) as prod:
+        assert prod.get("/graphql", headers=browser).status_code == 404
