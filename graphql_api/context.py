@@ -1,14 +1,20 @@
-"""What every resolver gets: the authenticated client, the databases, the settings."""
+"""What every resolver gets: the authenticated client, the databases, the settings, loaders."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from graphql_api.audit_writer import AuditWriter
 from graphql_api.auth import Client
 from mdr.settings import Settings
+
+if TYPE_CHECKING:
+    from graphql_api.dataloaders import Loaders
 
 
 @dataclass(frozen=True)
@@ -21,3 +27,16 @@ class Context:
     audit: AuditWriter
     """Audit records, written in bulk with those of concurrent requests."""
     settings: Settings
+
+    async def read(self, statement: Executable, params: dict[str, Any] | None = None
+                   ) -> list[Any]:
+        """All rows of a registry read, on the read database."""
+        async with self.reads.connect() as conn:
+            return list((await conn.execute(statement, params)).all())
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        """The request's dataloaders: a context lives for one request, so do their caches."""
+        from graphql_api.dataloaders import Loaders  # they are built on the context
+
+        return Loaders.for_request(self)

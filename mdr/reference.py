@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Select, Table, func, literal, select, text, tuple_
+from sqlalchemy import Connection, Select, Table, func, literal, null, select, text, tuple_
 
 from loaders.reference import level_of
 from schemas.reference import AdminLevel, AdminUnit, AdminUnitChange
@@ -110,7 +110,7 @@ def unit_boundaries(ids: Sequence[int]) -> Select[Any]:
 def code_list_entries(table: Table, as_of: dt.date | None = None) -> Select[Any]:
     """The entries of a code list (in use on ``as_of`` when given), by code."""
     x = table.alias("x")
-    parent = x.c.parent_code if "parent_code" in x.c else literal(None).label("parent_code")
+    parent = x.c.parent_code if "parent_code" in x.c else null().label("parent_code")
     stmt = select(x.c.code, x.c.name, x.c.name_en, parent, x.c.valid_from, x.c.valid_to)
     if as_of is not None:
         stmt = stmt.where(_in_force_on(as_of, "x"))
