@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Executable
 from sqlalchemy.ext.asyncio import AsyncEngine
+from strawberry.types import Info
 
 from graphql_api.audit_writer import AuditWriter
 from graphql_api.auth import Client
@@ -40,3 +41,8 @@ class Context:
         from graphql_api.dataloaders import Loaders  # they are built on the context
 
         return Loaders.for_request(self)
+
+
+def loaders(info: Info[Context, None]) -> Loaders:
+    """The request's dataloaders, for resolvers of nested fields."""
+    return info.context.loaders

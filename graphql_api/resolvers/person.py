@@ -14,6 +14,4 @@ async def person(ctx: Context, national_id: str, as_of: dt.date | None) -> Perso
     Through the request's person loader, so aliases of ``person`` in one query
     and the relatives they lead to are read in batches.
     """
-    found: Person | None = await ctx.loaders.person.load(
-        PersonKey(national_id, as_of or dt.date.today()))
-    return found
+    return await ctx.loaders.person.load(PersonKey(national_id, as_of or dt.date.today()))

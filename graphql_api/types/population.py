@@ -9,6 +9,7 @@ from typing import NamedTuple
 import strawberry
 from strawberry.types import Info
 
+from graphql_api.context import loaders
 from graphql_api.types.reference import AdminUnit
 
 
@@ -75,7 +76,8 @@ class Residence:
 
     @strawberry.field(description="The commune, as the unit in force when the residence began.")
     async def commune(self, info: Info) -> AdminUnit:
-        unit: AdminUnit = await info.context.loaders.unit.load(self.unit_id)
+        unit = await loaders(info).unit.load(self.unit_id)
+        assert unit is not None, "a residence refers to a unit by foreign key"
         return unit
 
 
@@ -110,19 +112,15 @@ class Person:
 
     @strawberry.field(description="The name valid that day.")
     async def name(self, info: Info) -> PersonName | None:
-        name: PersonName | None = await info.context.loaders.person_name.load(self._facts)
-        return name
+        return await loaders(info).person_name.load(self._facts)
 
     @strawberry.field(description="Permanent and temporary residence that day.")
     async def residences(self, info: Info) -> list[Residence]:
-        found: list[Residence] = await info.context.loaders.residences.load(self._facts)
-        return found
+        return await loaders(info).residences.load(self._facts)
 
     @strawberry.field(description="The household the person belonged to that day.")
     async def household(self, info: Info) -> HouseholdMembership | None:
-        found: HouseholdMembership | None = await info.context.loaders.household.load(
-            self._facts)
-        return found
+        return await loaders(info).household.load(self._facts)
 
     @strawberry.field(description="Father, mother and spouse links that day.")
     async def family(self, info: Info) -> list[FamilyLink]:
@@ -152,12 +150,9 @@ class Person:
 
 
 async def _family(info: Info, person: Person) -> list[FamilyLink]:
-    links: list[FamilyLink] = await info.context.loaders.family.load(
-        (person.national_id, person.day))
-    return links
+    return await loaders(info).family.load((person.national_id, person.day))
 
 
 async def _related_person(info: Info, link: FamilyLink) -> Person | None:
-    found: Person | None = await info.context.loaders.person.load(
-        PersonKey(link.national_id, link.day, "person.family"))
-    return found
+    return await loaders(info).person.load(PersonKey(link.national_id, link.day,
+                                                     "person.family"))

@@ -11,6 +11,8 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from graphql_api.context import loaders
+
 
 @strawberry.type(description="One version of an administrative unit: a code names a unit "
                  "only together with a date, since the 2025 reorganisation re-used codes.")
@@ -41,23 +43,20 @@ class AdminUnit:
     async def parent(self, info: Info) -> AdminUnit | None:
         if self.parent_id is None:
             return None
-        unit: AdminUnit | None = await info.context.loaders.unit.load(self.parent_id)
-        return unit
+        return await loaders(info).unit.load(self.parent_id)
 
     @strawberry.field(description="What this version became at a reorganisation.")
     async def successors(self, info: Info) -> list[UnitChange]:
-        changes: list[UnitChange] = await info.context.loaders.successors.load(self.unit_id)
-        return changes
+        return await loaders(info).successors.load(self.unit_id)
 
     @strawberry.field(description="What this version came from at a reorganisation.")
     async def predecessors(self, info: Info) -> list[UnitChange]:
-        changes: list[UnitChange] = await info.context.loaders.predecessors.load(self.unit_id)
-        return changes
+        return await loaders(info).predecessors.load(self.unit_id)
 
     @strawberry.field(description="The boundary as a GeoJSON MultiPolygon (EPSG:4326), where "
                       "published; large, so sent only when asked for.")
     async def geometry(self, info: Info) -> JSON | None:
-        geojson: str | None = await info.context.loaders.boundary.load(self.unit_id)
+        geojson = await loaders(info).boundary.load(self.unit_id)
         return None if geojson is None else json.loads(geojson)
 
 
