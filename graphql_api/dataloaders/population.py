@@ -82,9 +82,15 @@ async def load_persons(ctx: Context, keys: list[PersonKey]) -> list[Person | Non
     found = await _by_key(ctx, _PERSONS, asked)
     persons = [_person(found[(k.national_id, k.day)][0]) if (k.national_id, k.day) in found
                else None for k in keys]
-    await record(ctx, [Access(k.operation, k.national_id, "read" if p else "not-found")
+    await record(ctx, [Access(k.operation, k.national_id, _outcome(k, p))
                        for k, p in zip(keys, persons, strict=True)])
     return persons
+
+
+def _outcome(key: PersonKey, person: Person | None) -> str:
+    if person is not None:
+        return "read"
+    return "not-found" if NATIONAL_ID.fullmatch(key.national_id) else "invalid"
 
 
 def _person(row: Any) -> Person:

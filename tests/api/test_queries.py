@@ -146,6 +146,18 @@ def test_relatives_read_through_a_person_are_audited_as_such(ask: Ask) -> None:
         in log
 
 
+def test_unknown_and_malformed_persons_are_null_and_audited(ask: Ask) -> None:
+    query = "query($id: String!) { person(nationalId: $id) { nationalId } }"
+    for national_id, outcome in (("001080009999", "not-found"),
+                                 ("00108000\x000001", "invalid"), ("x" * 100, "invalid")):
+        answer = ask(query, key="registry-reader", id=national_id)
+        assert answer == {"data": {"person": None}}
+        log = nodes(ask("query($id: String!) { accessLog(nationalId: $id, first: 1) "
+                        "{ edges { node { client outcome } } } }", key="dpo",
+                        id=national_id)["data"]["accessLog"])
+        assert log == [{"client": "registry-reader", "outcome": outcome}]
+
+
 def test_a_nested_person_outside_scope_is_an_error_not_data(ask: Ask) -> None:
     answer = ask('{ person(nationalId: "001210000003") { father { name { fullName } } } }',
                  key="reader")
