@@ -16,6 +16,7 @@ from strawberry.extensions import (
 from strawberry.types import Info
 
 from graphql_api.compiled import Resolve
+from graphql_api.context import CloseReads
 from graphql_api.limits import MaskWithErrorId
 from graphql_api.pagination import DEFAULT_PAGE_SIZE, Connection
 from graphql_api.permissions import requires
@@ -109,6 +110,7 @@ def build_schema(dev_mode: bool = False) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=20),
         lambda: MaxTokensLimiter(max_token_count=20_000),
         lambda: MaskWithErrorId(should_mask_error=lambda e: not _expected(e)),
+        CloseReads,
     ]
     if not dev_mode:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))

@@ -224,3 +224,16 @@ def test_the_access_log_pages_newest_first(ask: Ask, api_db: tuple[str, dict[str
     assert len({e["reference"] for e in seen}) == len(seen) == held >= 5
     assert pages == (held + 1) // 2
     assert [e["at"] for e in seen] == sorted((e["at"] for e in seen), reverse=True)
+
+
+def test_a_request_leaves_no_snapshot_open(ask: Ask, api_db: tuple[str, dict[str, str]],
+                                           settings: Settings) -> None:
+    ask(family_query(2), key="registry-reader")
+    ask("{ adminUnits(first: 1) { edges { node { code parent { code } } } } }", key="reader")
+    engine = db.make_engine(api_db[0], settings)
+    with engine.connect() as conn:
+        open_transactions = conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = 'mdr_api' "
+            "AND datname = current_database() AND state <> 'idle'")).scalar_one()
+    engine.dispose()
+    assert open_transactions == 0
