@@ -180,7 +180,7 @@ def statements() -> Iterator[list[str]]:
         sent.append(logged.query)
 
     def watch_driver(dbapi_connection: Any, *args: Any) -> None:
-        driver = getattr(dbapi_connection, "driver_connection", None)
+        driver: Any = getattr(dbapi_connection, "driver_connection", None)
         if hasattr(driver, "add_query_logger") and driver not in drivers:
             driver.add_query_logger(to_driver)
             drivers.append(driver)
