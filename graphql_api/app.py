@@ -15,11 +15,12 @@ from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.ides import get_graphql_ide_html
 from strawberry.types import ExecutionResult
 
 from graphql_api import request_text
@@ -132,8 +133,11 @@ class Authenticate:
     """Answers 401 to requests without a valid key; otherwise passes the client on."""
 
     def __init__(self, app: ASGIApp, writes: AsyncEngine, limiter: RateLimiter,
-                 keys: KeyCache) -> None:
+                 keys: KeyCache, dev_mode: bool = False) -> None:
         self.app, self.writes, self.limiter, self.keys = app, writes, limiter, keys
+        # In development mode a browser may load GraphiQL without a key (a page load
+        # cannot carry one); the queries it sends then carry the key from its headers.
+        self.ide = get_graphql_ide_html("graphiql") if dev_mode else None
 
     async def _look_up(self, key_hash: str) -> Client | None:
         async with driver_connection(self.writes) as conn:
@@ -144,6 +148,10 @@ class Authenticate:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
+        if self.ide and request.method == "GET" and "query" not in request.query_params \
+                and "text/html" in request.headers.get("accept", ""):
+            await HTMLResponse(self.ide)(scope, receive, send)
+            return
         header = request.headers.get("authorization", "")
         kind, _, key = header.partition(" ")
         if kind.lower() != "bearer" or not key.strip():
@@ -191,7 +199,7 @@ def create_app(settings: Settings, compile_operations: bool = True, *,
     entries = COMPILED_ENTRIES if compile_operations else {}
     compiled = CompiledOperations(view, Compiler(schema, entries), view.context_for)
     keys = KeyCache(lambda: asyncpg.connect(_driver_dsn(primary)))
-    graphql = Authenticate(compiled, writes, limiter, keys)
+    graphql = Authenticate(compiled, writes, limiter, keys, settings.api_dev_mode)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

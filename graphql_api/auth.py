@@ -8,7 +8,6 @@ the verification hot path.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 KEY_PREFIX = "mdr_"
-_NATIONAL_ID = re.compile(r"[0-9]{12}")
 
 
 class ClientError(ValueError):
@@ -99,11 +97,6 @@ def client_from_row(row: Any) -> Client | None:
     if row is None:
         return None
     return Client(int(row[0]), str(row[1]), frozenset(row[2] or ()))
-
-
-def well_formed_national_id(identifier: str) -> bool:
-    """Twelve ASCII digits: the shape of a personal identification number."""
-    return _NATIONAL_ID.fullmatch(identifier) is not None
 
 
 def audit_subject(identifier: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
@@ -18,14 +18,23 @@ from strawberry.extensions import (
 from strawberry.types import Info
 
 from graphql_api.compiled import Resolve
+from graphql_api.context import CloseReads
 from graphql_api.limits import MaskWithErrorId
+from graphql_api.pagination import DEFAULT_PAGE_SIZE, Connection
 from graphql_api.permissions import requires
+from graphql_api.resolvers import reference
 from graphql_api.resolvers.audit import access_log
 from graphql_api.resolvers.person import person
 from graphql_api.resolvers.population import BatchTooLarge, verify_batch, verify_one
 from graphql_api.suggestions import HideSuggestions, QuietExecutor
 from graphql_api.types.audit import AccessEntry
 from graphql_api.types.population import Person, PersonClaim, PersonVerification
+from graphql_api.types.reference import AdminUnit, Code, CodeList
+
+Day = Annotated[dt.date | None, strawberry.argument(description="The day; default today.")]
+First = Annotated[int, strawberry.argument(description="Page size, at most 500.")]
+After = Annotated[str | None, strawberry.argument(
+    description="Start after this cursor (pageInfo.endCursor of the previous page).")]
 
 # Distinct query texts whose parse and validation results are kept (LRU).
 CACHED_QUERIES = 1_000
@@ -57,8 +66,37 @@ class Query:
 
     @strawberry.field(permission_classes=[requires("audit:read")],
                       description="Who verified or read a person's data, newest first.")
-    async def access_log(self, info: Info, national_id: str) -> list[AccessEntry]:
-        return await access_log(info.context, national_id)
+    async def access_log(self, info: Info, national_id: str, first: First = DEFAULT_PAGE_SIZE,
+                         after: After = None) -> Connection[AccessEntry]:
+        return await access_log(info.context, national_id, first, after)
+
+    # Reference data is public: any client with a valid key, no scope needed.
+
+    @strawberry.field(description="Administrative units in force on a day, by level and code.")
+    async def admin_units(
+            self, info: Info, as_of: Day = None,
+            level: Annotated[str | None, strawberry.argument(
+                description="province, district or commune.")] = None,
+            parent: Annotated[str | None, strawberry.argument(
+                description="Only units under the unit with this code (on that day).")] = None,
+            first: First = DEFAULT_PAGE_SIZE, after: After = None) -> Connection[AdminUnit]:
+        return await reference.admin_units(info.context, as_of or dt.date.today(), level,
+                                           parent, first, after)
+
+    @strawberry.field(description="Every version of the unit with a code, oldest first, each "
+                      "with what it became (successors) and came from (predecessors).")
+    async def successors(self, info: Info, code: str) -> list[AdminUnit]:
+        return await reference.versions(info.context, code)
+
+    @strawberry.field(description="The most specific unit in force on a day whose boundary "
+                      "covers a point (EPSG:4326); its parent is the unit above.")
+    async def unit_at(self, info: Info, lon: float, lat: float,
+                      as_of: Day = None) -> AdminUnit | None:
+        return await reference.unit_at(info.context, lon, lat, as_of)
+
+    @strawberry.field(description="A code list; with asOf, only the codes in use that day.")
+    async def code_list(self, info: Info, name: CodeList, as_of: Day = None) -> list[Code]:
+        return await reference.code_list(info.context, name, as_of)
 
 
 # Root fields the compiled hot path may answer (graphql_api/compiled.py), with the same
@@ -97,6 +135,7 @@ def build_schema(dev_mode: bool = False, caches: bool = True) -> strawberry.Sche
         lambda: MaxTokensLimiter(max_token_count=20_000),
         lambda: AddValidationRules(rules),
         lambda: MaskWithErrorId(should_mask_error=lambda e: not _expected(e)),
+        CloseReads,
     ]
     if caches:
         extensions += [lambda: ParserCache(maxsize=CACHED_QUERIES),

@@ -20,7 +20,8 @@ from graphql_api.types.population import (
 from loaders.rules.text import name_key
 from schemas.temporal import current_on
 
-_NATIONAL_ID = re.compile(r"[0-9]{12}")
+NATIONAL_ID = re.compile(r"[0-9]{12}")
+"""A well-formed personal number; anything else is answered without asking the database."""
 
 # The registry's view of each asked-for person on the day asked about: identity facts,
 # the name valid that day as currently known, and whether they had died by then.
@@ -52,7 +53,7 @@ async def verify_persons(ctx: Context, claims: list[PersonClaim], as_of: dt.date
         raise BatchTooLarge(f"A batch may hold at most {ctx.settings.api_max_batch} claims; "
                             f"this one holds {len(claims)}. Split it.")
     day = as_of or dt.date.today()
-    wellformed = sorted({c.national_id for c in claims if _NATIONAL_ID.fullmatch(c.national_id)})
+    wellformed = sorted({c.national_id for c in claims if NATIONAL_ID.fullmatch(c.national_id)})
     known: dict[str, _Known] = {}
     if wellformed:
         async with driver_connection(ctx.reads) as conn:
@@ -79,7 +80,7 @@ async def verify_batch(ctx: Context, claims: list[PersonClaim],
 
 def _answer(claim: PersonClaim, person: _Known | None) -> PersonVerification:
     reference = str(uuid.uuid4())
-    if not _NATIONAL_ID.fullmatch(claim.national_id):
+    if not NATIONAL_ID.fullmatch(claim.national_id):
         return PersonVerification(national_id=claim.national_id, found=False, match=False,
                                   status=None, fields=[FieldMatch(field="nationalId",
                                                                   match=False)],
@@ -102,7 +103,7 @@ def _answer(claim: PersonClaim, person: _Known | None) -> PersonVerification:
 
 
 def _outcome(answer: PersonVerification, claim: PersonClaim) -> str:
-    if not _NATIONAL_ID.fullmatch(claim.national_id):
+    if not NATIONAL_ID.fullmatch(claim.national_id):
         return "invalid"
     if not answer.found:
         return "not-found"

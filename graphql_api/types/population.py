@@ -1,11 +1,16 @@
-"""Population types of the API: verification claims and answers (DESIGN.md §7)."""
+"""Population types of the API: verification claims and answers (DESIGN.md §7), persons."""
 
 from __future__ import annotations
 
 import datetime
 from enum import Enum
+from typing import NamedTuple
 
 import strawberry
+from strawberry.types import Info
+
+from graphql_api.context import loaders
+from graphql_api.types.reference import AdminUnit
 
 
 @strawberry.enum(description="Sex as recorded in the population registry.")
@@ -46,14 +51,12 @@ class PersonVerification:
     reference: str = strawberry.field(description="Id of the audit record of this check.")
 
 
-@strawberry.type(description="An administrative unit version.")
-class AdminUnit:
-    code: str
-    level: str
-    full_name: str
-    name_en: str | None
-    valid_from: datetime.date | None
-    valid_to: datetime.date | None
+class PersonKey(NamedTuple):
+    """A person asked about on a day; ``operation`` is how the read is audited."""
+
+    national_id: str
+    day: datetime.date
+    operation: str = "person"
 
 
 @strawberry.type(description="A person's name on the day asked about.")
@@ -66,33 +69,90 @@ class PersonName:
 
 @strawberry.type(description="Where a person was registered as living on the day asked about.")
 class Residence:
-    kind: str
+    unit_id: strawberry.Private[int]
+    kind: str = strawberry.field(description="permanent or temporary.")
     address_line: str
-    commune: AdminUnit
     since: datetime.date
+
+    @strawberry.field(description="The commune, as the unit in force when the residence began.")
+    async def commune(self, info: Info) -> AdminUnit:
+        unit = await loaders(info).unit.load(self.unit_id)
+        assert unit is not None, "a residence refers to a unit by foreign key"
+        return unit
 
 
 @strawberry.type(description="A family link on the day asked about.")
 class FamilyLink:
-    relation: str
+    day: strawberry.Private[datetime.date]
+    relation: str = strawberry.field(description="father, mother or spouse.")
     national_id: str
+
+    @strawberry.field(description="The related person on the same day (a read of their data, "
+                      "audited as such).")
+    async def person(self, info: Info) -> Person | None:
+        return await _related_person(info, self)
 
 
 @strawberry.type(description="Household membership on the day asked about.")
 class HouseholdMembership:
     household_code: str
-    relation: str
+    relation: str = strawberry.field(description="Relation to the head of the household.")
     member_ids: list[str] = strawberry.field(description="Everyone in the household that day.")
 
 
-@strawberry.type(description="A person as the registry knows them on a day (read:person).")
+@strawberry.type(description="A person as the registry knows them on a day (read:person). "
+                 "Every person returned, nested ones included, is an audited read.")
 class Person:
+    day: strawberry.Private[datetime.date]
     national_id: str
     sex: Sex
     birth_date: datetime.date
     status: PersonStatus
     death_date: datetime.date | None
-    name: PersonName | None
-    residences: list[Residence]
-    household: HouseholdMembership | None
-    family: list[FamilyLink]
+
+    @strawberry.field(description="The name valid that day.")
+    async def name(self, info: Info) -> PersonName | None:
+        return await loaders(info).person_name.load(self._facts)
+
+    @strawberry.field(description="Permanent and temporary residence that day.")
+    async def residences(self, info: Info) -> list[Residence]:
+        return await loaders(info).residences.load(self._facts)
+
+    @strawberry.field(description="The household the person belonged to that day.")
+    async def household(self, info: Info) -> HouseholdMembership | None:
+        return await loaders(info).household.load(self._facts)
+
+    @strawberry.field(description="Father, mother and spouse links that day.")
+    async def family(self, info: Info) -> list[FamilyLink]:
+        return await _family(info, self)
+
+    @strawberry.field(description="The father that day, as a person.")
+    async def father(self, info: Info) -> Person | None:
+        return await self._related(info, "father")
+
+    @strawberry.field(description="The mother that day, as a person.")
+    async def mother(self, info: Info) -> Person | None:
+        return await self._related(info, "mother")
+
+    @strawberry.field(description="The spouse that day, as a person.")
+    async def spouse(self, info: Info) -> Person | None:
+        return await self._related(info, "spouse")
+
+    @property
+    def _facts(self) -> tuple[str, datetime.date]:
+        return self.national_id, self.day
+
+    async def _related(self, info: Info, relation: str) -> Person | None:
+        for link in await _family(info, self):
+            if link.relation == relation:
+                return await _related_person(info, link)
+        return None
+
+
+async def _family(info: Info, person: Person) -> list[FamilyLink]:
+    return await loaders(info).family.load((person.national_id, person.day))
+
+
+async def _related_person(info: Info, link: FamilyLink) -> Person | None:
+    return await loaders(info).person.load(PersonKey(link.national_id, link.day,
+                                                     "person.family"))

@@ -74,6 +74,7 @@ def test_generated_queries_get_no_server_error(api: tuple[Starlette, str]) -> No
             fuzz()
     print(f"schemathesis: {sum(ran.values())} cases, {len(server_errors)} server errors",
           dict(ran))
-    assert set(ran) == {"Query.verifyPerson", "Query.verifyPersons", "Query.person",
-                        "Query.accessLog"}
+    query_type = build_schema()._schema.query_type
+    assert query_type is not None
+    assert set(ran) == {f"Query.{name}" for name in query_type.fields}  # every field fuzzed
     assert not server_errors, "\n".join(server_errors[:5])

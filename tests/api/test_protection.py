@@ -127,7 +127,8 @@ STRING_ARGUMENTS = [
     ("""query($claims: [PersonClaim!]!) { verifyPersons(claims: $claims) { found } }""",
      lambda text: {"claims": [{"nationalId": "001182000002"}, {"nationalId": text}]}),
     ("query($id: String!) { person(nationalId: $id) { status } }", lambda text: {"id": text}),
-    ("query($id: String!) { accessLog(nationalId: $id) { client } }", lambda text: {"id": text}),
+    ("query($id: String!) { accessLog(nationalId: $id) { edges { node { client } } } }",
+     lambda text: {"id": text}),
 ]
 
 
@@ -149,11 +150,11 @@ def test_nul_in_string_literals_is_answered_or_refused_cleanly(
         post: Callable[..., Any]) -> None:
     # Written into the query text with GraphQL's \u0000 escape instead of a variable.
     answer = post('{ person(nationalId: "0011820\\u000000002") { status } '
-                  'accessLog(nationalId: "\\u0000") { client } '
+                  'accessLog(nationalId: "\\u0000") { edges { node { client } } } '
                   'verifyPerson(claim: {nationalId: "001182000002", fullName: "A\\u0000"}) '
                   '{ found match } }')
     _clean(answer)
-    assert answer["data"] == {"person": None, "accessLog": [],
+    assert answer["data"] == {"person": None, "accessLog": {"edges": []},
                               "verifyPerson": {"found": True, "match": False}}
 
 

@@ -74,6 +74,11 @@ def ask(client: TestClient, api_db: tuple[str, dict[str, str]]) -> Callable[...,
     return post
 
 
+def nodes(connection: dict[str, Any]) -> list[Any]:
+    """The nodes of a connection's page."""
+    return [edge["node"] for edge in connection["edges"]]
+
+
 def audit(api_db: tuple[str, dict[str, str]], reference: str) -> tuple[str, str, str] | None:
     engine = db.make_engine(api_db[0], Settings.from_env({}))
     try:
@@ -192,10 +197,11 @@ def test_introspection_only_in_development_mode(client: TestClient,
 def test_the_access_log_shows_who_asked_and_is_itself_recorded(
         ask: Callable[..., Any]) -> None:
     ask(VERIFY, claim={"nationalId": "001210000003", "fullName": "x"})
-    query = "query($id: String!) { accessLog(nationalId: $id) { client operation outcome } }"
-    first = ask(query, key="dpo", id="001210000003")["data"]["accessLog"]
+    query = """query($id: String!) {
+      accessLog(nationalId: $id) { edges { node { client operation outcome } } } }"""
+    first = nodes(ask(query, key="dpo", id="001210000003")["data"]["accessLog"])
     assert {"client": "verifier", "operation": "verifyPerson", "outcome": "mismatch"} in first
-    second = ask(query, key="dpo", id="001210000003")["data"]["accessLog"]
+    second = nodes(ask(query, key="dpo", id="001210000003")["data"]["accessLog"])
     assert second[0] == {"client": "dpo", "operation": "accessLog", "outcome": "read"}
     refused = ask(query, key="verifier", id="001210000003")
     assert refused["data"] is None and "audit:read" in refused["errors"][0]["message"]
@@ -264,6 +270,6 @@ def test_reading_a_person_needs_read_person_and_is_audited(ask: Callable[..., An
     assert refused["data"] == {"person": None}
     assert "read:person" in refused["errors"][0]["message"]
     ask(PERSON, key="registry-reader", id="001182000002")
-    log = ask("{ accessLog(nationalId: \"001182000002\") { client operation outcome } }",
-              key="dpo")["data"]["accessLog"]
+    log = nodes(ask('{ accessLog(nationalId: "001182000002") { edges { node '
+                    '{ client operation outcome } } } }', key="dpo")["data"]["accessLog"])
     assert {"client": "registry-reader", "operation": "person", "outcome": "read"} in log
