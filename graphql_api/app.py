@@ -36,6 +36,9 @@ from graphql_api.schema import COMPILED_ENTRIES, build_schema
 from mdr import db
 from mdr.settings import Settings
 
+POOL_SIZE = 32
+"""Connections each server process keeps to each database."""
+
 
 def _driver_dsn(url: str) -> str:
     """The primary as asyncpg takes it, logged in as mdr_api."""
@@ -48,8 +51,10 @@ def _engine(url: str, settings: Settings) -> AsyncEngine:
     # own, with no BEGIN/COMMIT/ROLLBACK around them; reads that need one snapshot
     # open a transaction (graphql_api.context.snapshot).
     api_url = make_url(db.role_url(url, db.Role.API)).set(drivername="postgresql+asyncpg")
+    # A pool as large as the concurrency a worker sees: connections beyond the pool's
+    # size are opened and closed per use, which under load costs more than the queries.
     return create_async_engine(
-        api_url, pool_size=10, max_overflow=10,
+        api_url, pool_size=POOL_SIZE, max_overflow=POOL_SIZE,
         isolation_level="AUTOCOMMIT",
         connect_args={"server_settings": {"statement_timeout": str(settings.statement_timeout_ms),
                                           "timezone": "UTC"}})
