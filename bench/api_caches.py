@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from alembic import command as alembic_command  # noqa: E402
 from sqlalchemy import text  # noqa: E402
-from starlette.applications import Starlette  # noqa: E402
+from starlette.types import ASGIApp  # noqa: E402
 
 from graphql_api.app import create_app  # noqa: E402
 from graphql_api.auth import create_client  # noqa: E402
@@ -43,7 +43,7 @@ QUERY = """query Verify($claim: PersonClaim!, $asOf: Date) {
 WARM_UP = 20
 
 
-async def rate(app: Starlette, key: str, requests: int) -> float:
+async def rate(app: ASGIApp, key: str, requests: int) -> float:
     """Requests per second for ``requests`` sequential verifications."""
     headers = {"Authorization": f"Bearer {key}"}
     async with app.router.lifespan_context(app), httpx.AsyncClient(

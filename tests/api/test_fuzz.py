@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
 from schemathesis.python import asgi as schemathesis_asgi
-from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from graphql_api.app import create_app
 from graphql_api.schema import build_schema
@@ -35,7 +35,7 @@ EXAMPLES = {GenerationMode.POSITIVE: 75, GenerationMode.NEGATIVE: 25}
 
 @pytest.fixture(scope="module")
 def api(cluster: LocalCluster, ref_template: str, tmp_path_factory: pytest.TempPathFactory
-        ) -> Iterator[tuple[Starlette, str]]:
+        ) -> Iterator[tuple[ASGIApp, str]]:
     settings = Settings.from_env({})
     name, url = populated_database(cluster, ref_template, tmp_path_factory.mktemp("fuzz"),
                                    settings)
@@ -46,7 +46,7 @@ def api(cluster: LocalCluster, ref_template: str, tmp_path_factory: pytest.TempP
     drop_database(cluster, name)
 
 
-def test_generated_queries_get_no_server_error(api: tuple[Starlette, str]) -> None:
+def test_generated_queries_get_no_server_error(api: tuple[ASGIApp, str]) -> None:
     app, key = api
     schema = schemathesis.graphql.from_file(build_schema().as_str())
     schema.app = app
