@@ -203,17 +203,24 @@ def wait_for(port: int, process: subprocess.Popen[bytes], seconds: float = 60) -
     raise SystemExit(f"server on port {port} did not start in {seconds} s")
 
 
-def cpu_seconds(group: int) -> float:
-    """CPU time used so far by the processes of a process group (a server and its workers)."""
+def cpu_seconds(group: int | None = None, parent: int | None = None) -> float:
+    """CPU time used so far by the processes of a process group (a server and its
+    workers), or by a process and its children (the database and its backends)."""
     total = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
+            pid = int(stat.parent.name)
             fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        except (OSError, ValueError):
             continue
-        if int(fields[2]) == group:  # pgrp; utime and stime follow at 11 and 12
+        # After the command: state, ppid, pgrp, ...; utime and stime at 11 and 12.
+        if int(fields[2]) == group or pid == parent or int(fields[1]) == parent:
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def postmaster(cluster: LocalCluster) -> int:
+    return int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
 
 
 @contextmanager
@@ -251,10 +258,10 @@ def check_answers(url: str, bodies: Path, key: str | None, expect: str) -> None:
 
 
 def wrk(url: str, bodies: Path, key: str | None, args: argparse.Namespace,
-        group: int) -> dict[str, Any]:
-    """One load run; with the server's CPU time per request, which the machine's other
-    work does not change as much as it changes requests/s."""
-    cpu_before = cpu_seconds(group)
+        group: int, database: int) -> dict[str, Any]:
+    """One load run; with the server's and the database's CPU time per request, which
+    the machine's other work does not change as much as it changes requests/s."""
+    cpu_before, db_before = cpu_seconds(group=group), cpu_seconds(parent=database)
     run = subprocess.run(
         [ensure_wrk(), f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
          "--timeout", "10s", "-s", str(LUA), url, "--", str(bodies), key or ""],
@@ -262,9 +269,11 @@ def wrk(url: str, bodies: Path, key: str | None, args: argparse.Namespace,
     line = next(x for x in run.stdout.splitlines() if x.startswith("WRK "))
     raw = json.loads(line[4:])
     seconds = raw["duration_us"] / 1e6
-    cpu = cpu_seconds(group) - cpu_before
+    cpu = cpu_seconds(group=group) - cpu_before
+    db_cpu = cpu_seconds(parent=database) - db_before
     return {"requests": raw["requests"], "requests_per_s": round(raw["requests"] / seconds),
             "server_cpu_ms_per_request": round(1000 * cpu / max(1, raw["requests"]), 3),
+            "database_cpu_ms_per_request": round(1000 * db_cpu / max(1, raw["requests"]), 3),
             "p50_ms": round(raw["p50_us"] / 1000, 2), "p99_ms": round(raw["p99_us"] / 1000, 2),
             "errors": raw["errors"], "non_2xx": raw["non_2xx"]}
 
@@ -341,6 +350,7 @@ def main() -> None:
 
         mdr_port, peer_port = free_port(), free_port()
         warm_up = argparse.Namespace(**{**vars(args), "duration": 2})
+        database = postmaster(cluster)
         mdr_env = {**os.environ, "MDR_DATABASE_URL": url,
                    # The limiter stays on, set high enough not to refuse the bench's load.
                    "MDR_API_RATE_LIMIT": "1000000"}
@@ -352,9 +362,9 @@ def main() -> None:
                      "--workers", str(args.workers)], mdr_port, mdr_env) as (endpoint, group):
             check_answers(endpoint, one, key, "verifyPerson")
             check_answers(endpoint, many, key, "verifyPersons")
-            wrk(endpoint, one, key, warm_up, group)
-            figures["mdr_verify_person"] = wrk(endpoint, one, key, args, group)
-            batch = wrk(endpoint, many, key, args, group)
+            wrk(endpoint, one, key, warm_up, group, database)
+            figures["mdr_verify_person"] = wrk(endpoint, one, key, args, group, database)
+            batch = wrk(endpoint, many, key, args, group, database)
             batch["claims_per_s"] = batch["requests_per_s"] * BATCH
             figures["mdr_verify_persons_1000"] = batch
         peer_url = db.role_url(url, db.Role.API).replace("postgresql+psycopg://", "postgres://")
@@ -368,8 +378,8 @@ def main() -> None:
                      "--legacy-relations", "omit"], peer_port, dict(os.environ)
                     ) as (endpoint, group):
             check_answers(endpoint, peer, None, "personByNationalId")
-            wrk(endpoint, peer, None, warm_up, group)
-            figures["postgraphile_person"] = wrk(endpoint, peer, None, args, group)
+            wrk(endpoint, peer, None, warm_up, group, database)
+            figures["postgraphile_person"] = wrk(endpoint, peer, None, args, group, database)
         figures["pgbench_one"] = pgbench(cluster, PGBENCH_ONE.format(n=len(claims)), args, work)
         batch_db = pgbench(cluster, PGBENCH_BATCH.format(last=len(claims) - BATCH + 1,
                                                          span=BATCH - 1), args, work)

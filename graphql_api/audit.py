@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from graphql_api.audit_writer import new_reference
 from graphql_api.auth import audit_subject
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ class Access:
     operation: str
     subject: str
     outcome: str
-    reference: uuid.UUID = field(default_factory=uuid.uuid4)
+    reference: uuid.UUID = field(default_factory=new_reference)
 
 
 async def record(ctx: Context, accesses: Sequence[Access]) -> None:

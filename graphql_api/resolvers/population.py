@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import uuid
 from dataclasses import dataclass
 
+from graphql_api.audit_writer import new_reference
 from graphql_api.auth import audit_subject
 from graphql_api.connections import driver_connection
 from graphql_api.context import Context
@@ -79,7 +79,7 @@ async def verify_batch(ctx: Context, claims: list[PersonClaim],
 
 
 def _answer(claim: PersonClaim, person: _Known | None) -> PersonVerification:
-    reference = str(uuid.uuid4())
+    reference = str(new_reference())
     if not NATIONAL_ID.fullmatch(claim.national_id):
         return PersonVerification(national_id=claim.national_id, found=False, match=False,
                                   status=None, fields=[FieldMatch(field="nationalId",
