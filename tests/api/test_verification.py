@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import unicodedata
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,11 +12,9 @@ from starlette.testclient import TestClient
 
 from graphql_api.app import create_app
 from graphql_api.auth import create_client, revoke_client
-from loaders.population import Options, load_population
-from loaders.sources.population_layout import EVENT_FIELDS, SNAPSHOT_FIELDS
 from mdr import db
 from mdr.settings import Settings
-from tests.integration.test_population_load import FAMILY, write_csv
+from tests.api.support import populated_database
 
 VERIFY = """query($claim: PersonClaim!, $asOf: Date) {
   verifyPerson(claim: $claim, asOf: $asOf) {
@@ -30,19 +26,10 @@ BATCH = """query($claims: [PersonClaim!]!) {
 @pytest.fixture(scope="module")
 def api_db(cluster: Any, ref_template: str, tmp_path_factory: pytest.TempPathFactory,
            settings: Settings) -> Iterator[tuple[str, dict[str, str]]]:
-    from tests.conftest import create_database, drop_database
+    from tests.conftest import drop_database
 
-    name = f"api_{uuid.uuid4().hex[:8]}"
-    url = create_database(cluster, name, template=ref_template)
-    folder = tmp_path_factory.mktemp("api")
-    loader = db.make_engine(url, settings, role=db.Role.LOADER)
-    load_population(loader, write_csv(folder / "p.csv", SNAPSHOT_FIELDS, FAMILY),
-                    Options(dt.date(2026, 1, 1)))
-    death = {f: "" for f in EVENT_FIELDS}
-    death.update(event_type="death", national_id="001080000004", event_date="2026-03-01")
-    load_population(loader, write_csv(folder / "e.csv", EVENT_FIELDS, [death]),
-                    Options(dt.date(2026, 6, 1)))
-    loader.dispose()
+    name, url = populated_database(cluster, ref_template, tmp_path_factory.mktemp("api"),
+                                   settings)
     admin = db.make_engine(url, settings)
     with admin.begin() as conn:
         keys = {"verifier": create_client(conn, "verifier", ["verify:person"]),
