@@ -77,21 +77,18 @@ POSTGRAPHILE_ONE = """query Person($id: String!) {
   }
 }"""
 # pgbench: the same look-up as mdr's, by primary key; keys come from a numbered table.
-PGBENCH_ONE = """\\set i random(1, {n})
-SELECT p.national_id, p.sex, p.birth_date, p.death_date, n.name_key
+PGBENCH_LOOKUP = """SELECT p.national_id, p.sex, p.birth_date, p.death_date, n.name_key
 FROM population.person p
 LEFT JOIN population.person_name n ON n.national_id = p.national_id
  AND n.superseded_at IS NULL AND n.valid_from <= current_date
  AND (n.valid_to IS NULL OR n.valid_to > current_date)
-WHERE p.national_id = (SELECT national_id FROM public.bench_key WHERE i = :i);
+"""
+PGBENCH_ONE = """\\set i random(1, {n})
+""" + PGBENCH_LOOKUP + """WHERE p.national_id =
+  (SELECT national_id FROM public.bench_key WHERE i = :i);
 """
 PGBENCH_BATCH = """\\set i random(1, {last})
-SELECT p.national_id, p.sex, p.birth_date, p.death_date, n.name_key
-FROM population.person p
-LEFT JOIN population.person_name n ON n.national_id = p.national_id
- AND n.superseded_at IS NULL AND n.valid_from <= current_date
- AND (n.valid_to IS NULL OR n.valid_to > current_date)
-WHERE p.national_id = ANY(ARRAY(SELECT national_id FROM public.bench_key
+""" + PGBENCH_LOOKUP + """WHERE p.national_id = ANY(ARRAY(SELECT national_id FROM public.bench_key
                                 WHERE i BETWEEN :i AND :i + {span}));
 """
 
