@@ -22,11 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from graphql_api.connections import driver_connection
 
-GATHER_SECONDS = 0.001
-"""How long a busy writer waits for more records before writing a batch."""
-BUSY_SECONDS = 0.01
-"""A writer that wrote less than this long ago is busy."""
-
 _INSERT = """
     INSERT INTO audit.access_record (reference, client_id, operation, subject, outcome)
     SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[])"""
@@ -87,15 +82,9 @@ class AuditWriter:
 
     async def _write_forever(self) -> None:
         assert self._wake is not None
-        busy_until = 0.0
         while True:
             await self._wake.wait()
             self._wake.clear()
-            if asyncio.get_running_loop().time() < busy_until:
-                # Under steady load, wait a moment for more requests to join the batch:
-                # one commit then carries many records instead of one or two.
-                await asyncio.sleep(GATHER_SECONDS)
-            busy_until = asyncio.get_running_loop().time() + BUSY_SECONDS
             # Shielded: stopping the writer never drops a batch half-written.
             self._writing = asyncio.ensure_future(self._write(self._take()))
             await asyncio.shield(self._writing)
