@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 # Combining marks that carry the five Vietnamese tones (the sixth tone is unmarked).
@@ -25,10 +26,14 @@ def name_key(value: str) -> str:
     tone mark to the end of the word, so placement stops mattering while the
     tone itself still does ("Hòa" and "Hóa" stay different).
     """
-    words = []
-    for word in clean(value).casefold().split(" "):
-        decomposed = unicodedata.normalize("NFD", word)
-        tones = "".join(ch for ch in decomposed if ch in TONE_MARKS)
-        bare = "".join(ch for ch in decomposed if ch not in TONE_MARKS)
-        words.append(unicodedata.normalize("NFC", bare) + tones)
-    return " ".join(words)
+    return " ".join(map(_word_key, clean(value).casefold().split(" ")))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _word_key(word: str) -> str:
+    # Names are made of few distinct words (surnames, middle and given names repeat
+    # across millions of people), so each word's key is worked out once.
+    decomposed = unicodedata.normalize("NFD", word)
+    tones = "".join(ch for ch in decomposed if ch in TONE_MARKS)
+    bare = "".join(ch for ch in decomposed if ch not in TONE_MARKS)
+    return unicodedata.normalize("NFC", bare) + tones
