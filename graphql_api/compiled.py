@@ -13,13 +13,13 @@ compares the two.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import strawberry
 from graphql import (
     FieldNode,
@@ -395,7 +395,7 @@ class CompiledOperations:
         if answer is None or media is None:
             await self.app(scope, _replay(body, complete, receive), send)
             return
-        payload = json.dumps(answer, separators=(",", ":"), ensure_ascii=False).encode()
+        payload = orjson.dumps(answer)
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", f"{media}; charset=utf-8".encode()),
                                 (b"content-length", str(len(payload)).encode())]})
