@@ -3,7 +3,7 @@
 Verification traffic is a handful of operation documents sent millions of times
 with new variables. The first time a document arrives it is parsed and validated
 against the schema; when it is one verification field selecting plain fields
-(no fragments, directives or aliases beyond the root), it is compiled into a
+(no fragments, no directives), it is compiled into a
 plan: coerce the variables, check the scope, call the same resolver the schema
 calls, write out the selected fields. Every other request, and any request the
 plan cannot answer cleanly (an error of any kind), goes through the general
@@ -184,7 +184,10 @@ class Compiler:
         try:
             result = await plan.resolve(ctx, **kwargs)
             return {"data": {plan.response_key: plan.write(result)}}
-        except Exception:  # the general path reports it, masked or readable
+        except Exception:
+            # The general path reports it, masked or readable. A resolver fails before
+            # its audit records commit (recording is its last step), so the check is
+            # not recorded twice.
             log.debug("compiled plan gave way to the general path", exc_info=True)
             return None
 
