@@ -29,9 +29,8 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from alembic import command as alembic_command  # noqa: E402
 from sqlalchemy import text  # noqa: E402
-from starlette.types import ASGIApp  # noqa: E402
 
-from graphql_api.app import create_app  # noqa: E402
+from graphql_api.app import GraphQLFirst, create_app  # noqa: E402
 from graphql_api.auth import create_client  # noqa: E402
 from mdr import db  # noqa: E402
 from mdr.cluster import LocalCluster  # noqa: E402
@@ -43,10 +42,10 @@ QUERY = """query Verify($claim: PersonClaim!, $asOf: Date) {
 WARM_UP = 20
 
 
-async def rate(app: ASGIApp, key: str, requests: int) -> float:
+async def rate(app: GraphQLFirst, key: str, requests: int) -> float:
     """Requests per second for ``requests`` sequential verifications."""
     headers = {"Authorization": f"Bearer {key}"}
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
+    async with app.lifespan(), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
 
         async def ask(i: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from http import HTTPStatus
 from typing import Any
 
@@ -182,7 +182,7 @@ class Authenticate:
 
 
 def create_app(settings: Settings, compile_operations: bool = True, *,
-               caches: bool = True) -> ASGIApp:
+               caches: bool = True) -> GraphQLFirst:
     """The application for the configured databases (the embedded cluster by default).
 
     ``compile_operations=False`` sends every request through the general executor; the
@@ -225,8 +225,12 @@ class GraphQLFirst:
     other paths and methods) to Starlette, whose middleware and router otherwise cost
     about a tenth of a verification's time."""
 
-    def __init__(self, graphql: ASGIApp, rest: ASGIApp) -> None:
+    def __init__(self, graphql: ASGIApp, rest: Starlette) -> None:
         self.graphql, self.rest = graphql, rest
+
+    def lifespan(self) -> AbstractAsyncContextManager[object]:
+        """Start-up and shut-down, for running the application in-process."""
+        return self.rest.router.lifespan_context(self.rest)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == "/graphql" \
@@ -236,7 +240,7 @@ class GraphQLFirst:
             await self.rest(scope, receive, send)
 
 
-def app_from_env() -> ASGIApp:
+def app_from_env() -> GraphQLFirst:
     """Factory for uvicorn (`mdr serve`)."""
     app = create_app(Settings.from_env())
     # What exists now (modules, the schema, plans' machinery) lives as long as the
