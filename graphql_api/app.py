@@ -28,7 +28,7 @@ from graphql_api import request_text
 from graphql_api.audit_writer import AuditWriter
 from graphql_api.auth import AUTHENTICATE_DRIVER, Client, client_from_row, hash_key
 from graphql_api.compiled import CompiledOperations, Compiler
-from graphql_api.connections import driver_connection
+from graphql_api.connections import DriverPool
 from graphql_api.context import Context
 from graphql_api.key_cache import KeyCache
 from graphql_api.limits import RateLimiter
@@ -42,9 +42,17 @@ POOL_SIZE = 32
 
 
 def _driver_dsn(url: str) -> str:
-    """The primary as asyncpg takes it, logged in as mdr_api."""
+    """A database as asyncpg takes it, logged in as mdr_api."""
     return make_url(db.role_url(url, db.Role.API)).set(drivername="postgresql") \
         .render_as_string(hide_password=False)
+
+
+def _server_settings(settings: Settings) -> dict[str, str]:
+    return {"statement_timeout": str(settings.statement_timeout_ms), "timezone": "UTC"}
+
+
+def _driver_pool(url: str, settings: Settings) -> DriverPool:
+    return DriverPool(_driver_dsn(url), POOL_SIZE, _server_settings(settings))
 
 
 def _engine(url: str, settings: Settings) -> AsyncEngine:
@@ -57,8 +65,7 @@ def _engine(url: str, settings: Settings) -> AsyncEngine:
     return create_async_engine(
         api_url, pool_size=POOL_SIZE, max_overflow=POOL_SIZE,
         isolation_level="AUTOCOMMIT",
-        connect_args={"server_settings": {"statement_timeout": str(settings.statement_timeout_ms),
-                                          "timezone": "UTC"}})
+        connect_args={"server_settings": _server_settings(settings)})
 
 
 def _unauthorised(message: str) -> Response:
@@ -74,18 +81,19 @@ class MdrGraphQL(GraphQL[Context, None]):
     before execution, and its own refusals (bad JSON, wrong method) as GraphQL errors."""
 
     def __init__(self, schema: strawberry.Schema, settings: Settings, reads: AsyncEngine,
-                 writes: AsyncEngine, audit: AuditWriter) -> None:
+                 writes: AsyncEngine, lookups: DriverPool, audit: AuditWriter) -> None:
         super().__init__(schema,
                          graphql_ide="graphiql" if settings.api_dev_mode else None,
                          allow_queries_via_get=False)
-        self.settings, self.reads, self.writes, self.audit = settings, reads, writes, audit
+        self.settings, self.reads, self.writes = settings, reads, writes
+        self.lookups, self.audit = lookups, audit
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return self.context_for(request.scope)
 
     def context_for(self, scope: Scope) -> Context:
         return Context(client=scope["mdr.client"], reads=self.reads, writes=self.writes,
-                       audit=self.audit, settings=self.settings)
+                       lookups=self.lookups, audit=self.audit, settings=self.settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -138,15 +146,15 @@ def _errors(status: int, media_type: str, message: str, code: str) -> Response:
 class Authenticate:
     """Answers 401 to requests without a valid key; otherwise passes the client on."""
 
-    def __init__(self, app: ASGIApp, writes: AsyncEngine, limiter: RateLimiter,
+    def __init__(self, app: ASGIApp, primary: DriverPool, limiter: RateLimiter,
                  keys: KeyCache, dev_mode: bool = False) -> None:
-        self.app, self.writes, self.limiter, self.keys = app, writes, limiter, keys
+        self.app, self.primary, self.limiter, self.keys = app, primary, limiter, keys
         # In development mode a browser may load GraphiQL without a key (a page load
         # cannot carry one); the queries it sends then carry the key from its headers.
         self.ide = get_graphql_ide_html("graphiql") if dev_mode else None
 
     async def _look_up(self, key_hash: str) -> Client | None:
-        async with driver_connection(self.writes) as conn:
+        async with self.primary.connection() as conn:
             return client_from_row(await conn.fetchrow(AUTHENTICATE_DRIVER, key_hash))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -200,18 +208,24 @@ def create_app(settings: Settings, compile_operations: bool = True, *,
         else writes
     limiter = RateLimiter(rate=settings.api_rate_limit, burst=max(1.0, 5 * settings.api_rate_limit))
     schema = build_schema(settings.api_dev_mode, caches=caches)
-    audit = AuditWriter(writes)
-    view = MdrGraphQL(schema, settings, reads, writes, audit)
+    # The hot path's statements go through the driver's own pools.
+    primary_driver = _driver_pool(primary, settings)
+    lookups = _driver_pool(settings.read_database_url, settings) \
+        if settings.read_database_url else primary_driver
+    audit = AuditWriter(primary_driver)
+    view = MdrGraphQL(schema, settings, reads, writes, lookups, audit)
     entries = COMPILED_ENTRIES if compile_operations else {}
     compiled = CompiledOperations(view, Compiler(schema, entries), view.context_for)
     keys = KeyCache(lambda: asyncpg.connect(_driver_dsn(primary)))
-    graphql = Authenticate(compiled, writes, limiter, keys, settings.api_dev_mode)
+    graphql = Authenticate(compiled, primary_driver, limiter, keys, settings.api_dev_mode)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await keys.close()
         await audit.close()
+        for pool in {primary_driver, lookups}:
+            await pool.close()
         await writes.dispose()
         if reads is not writes:
             await reads.dispose()

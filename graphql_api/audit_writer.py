@@ -18,9 +18,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from graphql_api.connections import driver_connection
+from graphql_api.connections import DriverPool
 
 _INSERT = """
     INSERT INTO audit.access_record (reference, client_id, operation, subject, outcome)
@@ -51,8 +49,8 @@ class _Batch:
 class AuditWriter:
     """Queues audit records and writes them in bulk; ``record`` returns once committed."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, pool: DriverPool) -> None:
+        self.pool = pool
         self._batch = _Batch()
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -97,7 +95,7 @@ class AuditWriter:
         if not batch.waiting:
             return
         try:
-            async with driver_connection(self.engine) as conn:
+            async with self.pool.connection() as conn:
                 await conn.execute(_INSERT, batch.references, batch.clients, batch.operations,
                                    batch.subjects, batch.outcomes)
         except Exception as exc:  # every waiting request fails with it (and is masked)

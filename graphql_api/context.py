@@ -16,7 +16,7 @@ from strawberry.types import Info
 
 from graphql_api.audit_writer import AuditWriter
 from graphql_api.auth import Client
-from graphql_api.connections import snapshot
+from graphql_api.connections import DriverPool, snapshot
 from mdr.settings import Settings
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ class Context:
     """Registry reads, as mdr_api (a read replica when MDR_READ_DATABASE_URL is set)."""
     writes: AsyncEngine
     """The primary, as mdr_api: authentication and audit records."""
+    lookups: DriverPool
+    """The read database through the driver's own pool: the verification look-ups."""
     audit: AuditWriter
     """Audit records, written in bulk with those of concurrent requests."""
     settings: Settings

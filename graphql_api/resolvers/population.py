@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from graphql_api.audit_writer import new_reference
 from graphql_api.auth import audit_subject
-from graphql_api.connections import driver_connection
 from graphql_api.context import Context
 from graphql_api.types.population import (
     FieldMatch,
@@ -56,7 +55,7 @@ async def verify_persons(ctx: Context, claims: list[PersonClaim], as_of: dt.date
     wellformed = sorted({c.national_id for c in claims if NATIONAL_ID.fullmatch(c.national_id)})
     known: dict[str, _Known] = {}
     if wellformed:
-        async with driver_connection(ctx.reads) as conn:
+        async with ctx.lookups.connection() as conn:
             for row in await conn.fetch(_LOOKUP, wellformed, day):
                 known[row[0]] = _Known(row[1], row[2], row[3], row[4])
     answers = [_answer(claim, known.get(claim.national_id)) for claim in claims]

@@ -8,10 +8,10 @@ import asyncio
 import asyncpg
 import pytest
 from sqlalchemy import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
+from graphql_api.app import _driver_dsn
 from graphql_api.audit_writer import AuditWriter, new_reference
-from mdr import db
+from graphql_api.connections import DriverPool
 from tests.api.test_verification import api_db
 
 __all__ = ["api_db"]
@@ -19,12 +19,11 @@ __all__ = ["api_db"]
 
 def test_concurrent_records_share_a_commit_and_a_failure_stays_with_its_batch(
         api_db: tuple[str, dict[str, str]]) -> None:
-    url = make_url(db.role_url(api_db[0], db.Role.API)).set(drivername="postgresql+asyncpg")
     dsn = make_url(api_db[0]).set(drivername="postgresql").render_as_string(False)
 
     async def scenario() -> None:
-        engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-        writer = AuditWriter(engine)
+        pool = DriverPool(_driver_dsn(api_db[0]), 4, {})
+        writer = AuditWriter(pool)
         admin = await asyncpg.connect(dsn)
         client_id = await admin.fetchval(
             "SELECT id FROM audit.api_client WHERE name = 'verifier'")
@@ -41,7 +40,7 @@ def test_concurrent_records_share_a_commit_and_a_failure_stays_with_its_batch(
             await writer.record(client_id, "verifyPerson", [after], ["001182000002"], ["match"])
         finally:
             await writer.close()
-            await engine.dispose()
+            await pool.close()
         check = await asyncpg.connect(dsn)
         try:
             rows = await check.fetch(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, Pool, event, text
 from starlette.testclient import TestClient
 
+from graphql_api.connections import DriverPool
 from mdr import db
 from mdr.settings import Settings
 from tests.api.test_verification import nodes
@@ -188,9 +190,23 @@ def statements() -> Iterator[list[str]]:
             driver.add_query_logger(to_driver)
             drivers.append(driver)
 
+    @asynccontextmanager
+    async def watched(pool: DriverPool) -> AsyncIterator[Any]:
+        # The hot path's own pool (authentication, audit records) hands out the driver's
+        # connections directly.
+        async with hot_path_connection(pool) as conn:
+            conn.add_query_logger(to_driver)
+            try:
+                yield conn
+            finally:
+                conn.remove_query_logger(to_driver)
+
+    hot_path_connection = DriverPool.connection
     event.listen(Engine, "before_cursor_execute", through_sqlalchemy)
     event.listen(Pool, "checkout", watch_driver)
+    DriverPool.connection = watched  # type: ignore[method-assign,assignment]
     yield sent
+    DriverPool.connection = hot_path_connection  # type: ignore[method-assign]
     event.remove(Engine, "before_cursor_execute", through_sqlalchemy)
     event.remove(Pool, "checkout", watch_driver)
     for driver in drivers:
