@@ -296,6 +296,8 @@ class Stage:
     """Staging for one file: COPY in, check in SQL, merge."""
 
     table = ""
+    copy_table = ""
+    """Where the rows are copied; the table itself when empty."""
     columns: tuple[str, ...] = ()
 
     def __init__(self, conn: Connection, checker: RowChecker, options: Options,
@@ -330,7 +332,7 @@ class Stage:
                 if staged is not None:
                     yield staged
 
-        copy_rows(self.conn, self.table, self.columns, rows())
+        copy_rows(self.conn, self.copy_table or self.table, self.columns, rows())
         if progress is not None:
             progress(read)
         return read
@@ -372,6 +374,7 @@ def unit_exists(code_sql: str) -> str:
 
 class SnapshotStage(Stage):
     table = "stage_person"
+    copy_table = "stage_person_in"
     columns = ("row_number", "national_id", "family_name", "middle_name", "given_name",
                "full_name", "name_key", "sex", "birth_date", "birth_place_code", "nationality",
                "ethnic_group", "death_date", "address", "commune_code", "residence_since",
@@ -380,21 +383,43 @@ class SnapshotStage(Stage):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.sql("""
-            CREATE TEMP TABLE stage_person (
+            CREATE TEMP TABLE stage_person_in (
                 row_number int, national_id text, family_name text, middle_name text,
                 given_name text, full_name text, name_key text, sex text, birth_date date,
                 birth_place_code text,
                 nationality text, ethnic_group text, death_date date, address text,
                 commune_code text, residence_since date, household_code text, relation text,
-                father_id text, mother_id text, spouse_id text,
-                reject text, birth_place_unit_id int, unit_id int, current_unit_id int,
-                is_new boolean
+                father_id text, mother_id text, spouse_id text
             ) ON COMMIT DROP""")
 
     def validate(self, number: int, rec: dict[str, str]) -> tuple[Any, ...] | None:
         return self.checker.snapshot_row(number, rec)
 
     def check(self) -> None:
+        # One pass adds what the checks and the merge need to the copied rows: the
+        # communes in force at the residence and birth dates, the residence's commune
+        # after 2025-07-01 (a commune split between several successors has none: it
+        # cannot be resolved here), and whether the person is new. The registry does
+        # not change before the merge: this load holds its lock.
+        self.sql(f"""
+            CREATE TEMP TABLE stage_person ON COMMIT DROP AS
+            SELECT s.*, NULL::text AS reject, b.id AS birth_place_unit_id, u.id AS unit_id,
+                   CASE WHEN u.valid_to IS NULL THEN u.id
+                        ELSE (SELECT c.new_unit_id FROM ref.admin_unit_change c
+                              WHERE c.old_unit_id = u.id AND c.whole_unit
+                                AND NOT EXISTS (SELECT 1 FROM ref.admin_unit_change o
+                                                WHERE o.old_unit_id = u.id
+                                                  AND o.new_unit_id <> c.new_unit_id))
+                   END AS current_unit_id,
+                   NOT EXISTS (SELECT 1 FROM population.person p
+                               WHERE p.national_id = s.national_id) AS is_new
+            FROM stage_person_in s
+            LEFT JOIN ref.admin_unit u
+              ON u.level = 'commune' AND u.code = s.commune_code
+             AND {in_force("u", "s.residence_since")}
+            LEFT JOIN ref.admin_unit b
+              ON b.level = 'commune' AND b.code = s.birth_place_code
+             AND {in_force("b", "s.birth_date")}""")
         self.sql("CREATE INDEX ON stage_person (national_id)")
         self.sql("ANALYZE stage_person")
         self.reject_where(
@@ -407,7 +432,6 @@ class SnapshotStage(Stage):
                                           "unit_id"),
                                          ("birth_place_code", "birth_date", "birth_place_code",
                                           "birth_place_unit_id")):
-            self.sql(set_unit_at("stage_person", target, code, day))
             self.reject_where(
                 "unknown-admin-unit", field,
                 f"s.{code} IS NOT NULL AND NOT {unit_exists(f's.{code}')}",
@@ -419,16 +443,7 @@ class SnapshotStage(Stage):
                 f"'Commune code ' || s.{code} || ' was not in force on ' || s.{day} || "
                 f"'; give the code in force on that date.'", f"s.{code}")
         # Residences that began before the 2025 reorganisation and go on after it need the
-        # successor unit; a commune split between several successors cannot be resolved here.
-        self.sql("""
-            UPDATE stage_person s SET current_unit_id = CASE
-                WHEN u.valid_to IS NULL THEN u.id
-                ELSE (SELECT c.new_unit_id FROM ref.admin_unit_change c
-                      WHERE c.old_unit_id = u.id AND c.whole_unit
-                        AND NOT EXISTS (SELECT 1 FROM ref.admin_unit_change o
-                                        WHERE o.old_unit_id = u.id
-                                          AND o.new_unit_id <> c.new_unit_id)) END
-            FROM ref.admin_unit u WHERE u.id = s.unit_id""")
+        # successor unit.
         self.reject_where(
             "ambiguous-commune-successor", "commune_code",
             "s.unit_id IS NOT NULL AND s.current_unit_id IS NULL AND "
@@ -489,8 +504,6 @@ class SnapshotStage(Stage):
 
     def merge(self) -> tuple[int, int, int]:
         self.sql("DELETE FROM stage_person WHERE reject IS NOT NULL")
-        self.sql("""UPDATE stage_person s SET is_new = NOT EXISTS
-                    (SELECT 1 FROM population.person p WHERE p.national_id = s.national_id)""")
         staged = int(self.sql("SELECT count(*) FROM stage_person").scalar_one())
         self.sql("CREATE TEMP TABLE changed (national_id text) ON COMMIT DROP")
         inserted = int(self.sql("""
