@@ -98,27 +98,33 @@ class Score:
         return {"passed": self.passed, "failed": self.failed, "score": round(self.score, 4)}
 
 
+class Scored:
+    """Results of a set of rules, with their score and the rules that failed."""
+
+    results: tuple[RuleResult, ...]
+
+    @property
+    def score(self) -> Score:
+        """The passed and failed expectations."""
+        return Score.of(self.results)
+
+    @property
+    def failed_rules(self) -> list[str]:
+        """Names of the rules that failed, in suite order."""
+        return [r.rule for r in self.results if not r.passed]
+
+
 @dataclass(frozen=True)
-class ProvinceResult:
+class ProvinceResult(Scored):
     """The rules over one province's rows."""
 
     code: str
     name: str | None
     results: tuple[RuleResult, ...]
 
-    @property
-    def score(self) -> Score:
-        """The province's passed and failed expectations."""
-        return Score.of(self.results)
-
-    @property
-    def failed_rules(self) -> list[str]:
-        """Names of the rules the province's rows break, in suite order."""
-        return [r.rule for r in self.results if not r.passed]
-
 
 @dataclass(frozen=True)
-class RegistryResult:
+class RegistryResult(Scored):
     """One registry's run: the rules over the whole registry, and per province."""
 
     registry: str
@@ -131,16 +137,6 @@ class RegistryResult:
     """How rows were assigned to provinces."""
     run_id: int | None = None
     """Row of ``etl.quality_run`` holding this result; None when not stored."""
-
-    @property
-    def score(self) -> Score:
-        """The registry's passed and failed expectations."""
-        return Score.of(self.results)
-
-    @property
-    def failed_rules(self) -> list[str]:
-        """Names of the rules the registry breaks, in suite order."""
-        return [r.rule for r in self.results if not r.passed]
 
     def result(self, rule: str) -> RuleResult:
         """The registry-wide result of one rule."""
