@@ -99,6 +99,20 @@ def client_from_row(row: Any) -> Client | None:
     return Client(int(row[0]), str(row[1]), frozenset(row[2] or ()))
 
 
+# Control characters (NUL cannot be stored in text at all) and the backslash that
+# introduces the escapes, so that an escaped subject never reads as another one.
+_SUBJECT_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(32), 127)} | {ord("\\"): "\\\\"}
+SUBJECT_LENGTH = 64
+
+
 def audit_subject(identifier: str) -> str:
-    """An identifier as kept in the audit trail: as given, minus what text cannot hold."""
-    return identifier.replace("\x00", "")[:64]
+    """An identifier as kept in the audit trail: as given, with control characters
+    escaped and a mark where it was cut.
+
+    Dropping a NUL instead would log ``00108000\\x000001`` as ``001080000001``, an
+    access to a real person who was never asked about.
+    """
+    kept = identifier.translate(_SUBJECT_ESCAPES)
+    if len(kept) > SUBJECT_LENGTH:
+        kept = kept[:SUBJECT_LENGTH - 1] + "…"
+    return kept

@@ -160,6 +160,15 @@ def test_unknown_and_malformed_persons_are_null_and_audited(ask: Ask) -> None:
         assert log == [{"client": "registry-reader", "outcome": outcome}]
 
 
+def test_a_malformed_number_is_never_logged_as_a_real_persons(ask: Ask) -> None:
+    # Without its NUL, 00108000<NUL>0001 would read 001080000001, a registered person.
+    query = "query($id: String!) { person(nationalId: $id) { nationalId } }"
+    ask(query, key="registry-reader", id="00108000\x000001")
+    log = nodes(ask('{ accessLog(nationalId: "001080000001", first: 100) '
+                    "{ edges { node { outcome } } } }", key="dpo")["data"]["accessLog"])
+    assert {"outcome": "invalid"} not in log
+
+
 def test_a_nested_person_outside_scope_is_an_error_not_data(ask: Ask) -> None:
     answer = ask('{ person(nationalId: "001210000003") { father { name { fullName } } } }',
                  key="reader")

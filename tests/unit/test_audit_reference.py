@@ -18,3 +18,4 @@ def test_references_are_version_7_and_follow_the_clock() -> None:
 
 def test_references_within_a_millisecond_differ() -> None:
     assert len({new_reference() for _ in range(10_000)}) == 10_000
+
