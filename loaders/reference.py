@@ -186,6 +186,44 @@ def _check_parents(units: list[UnitRow], issues: list[RowIssue]) -> None:
                           "parent_code", unit.parent_code, "admin_units", rejected=False))
 
 
+# Type words that lead a unit's full name; the longest first, as "Thành phố" and
+# "Thị xã" begin like other words would.
+_TYPE_WORDS = tuple(sorted((name_key(w) for w in (
+    "Thành phố", "Thị trấn", "Thị xã", "Đặc khu", "Phường", "Quận", "Huyện", "Tỉnh", "Xã")),
+    key=len, reverse=True))
+
+
+def unit_type_and_name(full_name: str) -> tuple[str, str]:
+    """(type word, proper name) as comparison keys: "Phường 04" gives ("phường", "4").
+
+    Numbered wards are written with and without a leading zero ("Phường 4", "Phường
+    04"); the number is kept as a number so both read the same.
+    """
+    key = name_key(full_name)
+    kind = next((w for w in _TYPE_WORDS if key.startswith(w + " ")), "")
+    proper = key[len(kind):].strip()
+    return kind, " ".join(str(int(w)) if w.isdigit() else w for w in proper.split(" "))
+
+
+def _name_disagreement(stated: str, unit: UnitRow, what: str) -> tuple[str, str] | None:
+    """How the crosswalk's name for a unit disagrees with the unit list's, if it does.
+
+    A different proper name is worth a steward's look; a different type word alone
+    ("Xã" against "Phường") is a commune promoted around the reorganisation, reported
+    apart so the name differences are not lost among them.
+    """
+    stated_kind, stated_name = unit_type_and_name(stated)
+    listed_kind, listed_name = unit_type_and_name(unit.full_name)
+    if stated_name != listed_name:
+        return ("crosswalk-name-mismatch",
+                f"The crosswalk calls {what} {stated!r}, the unit list {unit.full_name!r}.")
+    if stated_kind and stated_kind != listed_kind:
+        return ("crosswalk-type-mismatch",
+                f"The crosswalk calls {what} {stated!r}, the unit list {unit.full_name!r}: "
+                "the same name with another unit type; the unit list's type was loaded.")
+    return None
+
+
 def read_crosswalk(base: Path, units: list[UnitRow], issues: list[RowIssue]) -> list[ChangeRow]:
     """Pairs (old unit → new unit) stated by either list, with their agreement checked."""
     old = {(u.level, u.code): u for u in units if u.valid_to == REORGANISATION_2025}
@@ -249,11 +287,12 @@ def read_crosswalk(base: Path, units: list[UnitRow], issues: list[RowIssue]) -> 
                           None, "pair", value, where, rejected=False))
         for age, code, table in (("old", old_code, old), ("new", new_code, new)):
             stated = names.get((age, level, code))
-            unit = table[(level, code)]
-            if stated and name_key(stated) not in (name_key(unit.full_name), name_key(unit.name)):
-                issues.append(RowIssue("crosswalk-name-mismatch", f"The crosswalk calls {age} "
-                              f"{level} {code} {stated!r}, the unit list {unit.full_name!r}.",
-                              None, "name", stated, where, rejected=False))
+            if stated:
+                issue = _name_disagreement(stated, table[(level, code)], f"{age} {level} {code}")
+                if issue is not None:
+                    slug, message = issue
+                    issues.append(RowIssue(slug, message, None, "name", stated, where,
+                                           rejected=False))
         renamed = name_key(old[(level, old_code)].name) != name_key(new[(level, new_code)].name)
         changes.append(ChangeRow(level, old_code, new_code, whole, pair in by_merges,
                                  pair in by_splits, renamed))

@@ -3,6 +3,7 @@
 import datetime as dt
 import gzip
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from loaders.base import RowIssue
@@ -69,6 +70,26 @@ def test_conflicting_flags_and_one_sided_pairs_are_reported(tmp_path: Path) -> N
     assert not any(i.slug == "crosswalk-name-mismatch" and i.value == "Xã Hoà" for i in issues)
     assert next(i for i in issues if i.value == "99999→10002").rejected
     assert isinstance(changes[0], ChangeRow)
+
+
+def test_names_are_compared_as_names(tmp_path: Path) -> None:
+    units = [replace(unit("00011", "4", False), unit_type="phuong", full_name="Phường 04"),
+             unit("00012", "Tân Liễu", False), unit("00013", "Hòa Chính", False),
+             replace(unit("10011", "4", True), unit_type="phuong", full_name="Phường 4")]
+    merges = [province("01", [{"level2_id": "10011", "name": "Phường 4", "merges": [
+        {"old_id": "00011", "name": "Phường 4", "type": "full"},          # 4 and 04: one name
+        {"old_id": "00012", "name": "Phường Tân Liễu", "type": "full"},   # promoted
+        {"old_id": "00013", "name": "Xã Hòa Phú", "type": "full"},        # another name
+    ]}], "level2s")]
+    splits = [province("01", [{"level3_id": code, "splits": [{"new_id": "10011"}]}
+                              for code in ("00011", "00012", "00013")], "level3s")]
+    write(tmp_path, merges, splits)
+    issues: list[RowIssue] = []
+    read_crosswalk(tmp_path, units, issues)
+    flagged = {(i.slug, i.value) for i in issues if i.field == "name"}
+    assert flagged == {("crosswalk-type-mismatch", "Phường Tân Liễu"),
+                       ("crosswalk-name-mismatch", "Xã Hòa Phú")}
+    assert not any(i.rejected for i in issues if i.field == "name")
 
 
 def test_level_of_reads_the_code_length() -> None:
