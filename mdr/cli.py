@@ -11,7 +11,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from alembic import command as alembic_command
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 
 from mdr import db
@@ -297,9 +297,13 @@ def ref_locate(
     """The commune and province containing a point on a date."""
     from mdr.reference import boundaries_in_force, locate
 
+    def units_and_coverage(conn: Connection, day: dt.date) -> tuple[list[dict[str, Any]], bool]:
+        units = locate(conn, lon, lat, day)
+        return units, bool(units) or boundaries_in_force(conn, day) > 0
+
     day = parse_date(as_of) if as_of else dt.date.today()
-    units = _lookup(locate, lon, lat, day)
-    if not units and not _lookup(boundaries_in_force, day):
+    units, covered = _lookup(units_and_coverage, day)  # one connection, one schema check
+    if not covered:
         err.print(f"No boundaries are held for the units in force on {day}; "
                   "boundaries are loaded for the units in force since 2025-07-01.")
     if as_json:
