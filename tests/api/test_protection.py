@@ -241,8 +241,10 @@ def test_a_statement_past_the_timeout_is_answered_as_a_timeout(
         # An answer with errors, as for any field's error: 200 in either media type.
         assert response.status_code == 200, response.text
         answers.append(response.json())
-        warnings = [r for r in caplog.records if r.name == "mdr.api"]
-        assert [r.levelno for r in warnings] == [logging.WARNING], caplog.text
+        # Logged once, as a warning: the limit at work, not a fault with a traceback.
+        warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert [(r.name, r.levelno) for r in warnings] == [("mdr.api", logging.WARNING)], \
+            caplog.text
         assert "CheckHoa" in warnings[0].getMessage()
         assert "canceling statement due to statement timeout" in warnings[0].getMessage()
         assert not [r for r in caplog.records if r.name == "graphql_api.compiled"], \
