@@ -98,7 +98,7 @@ class AuditWriter:
             async with self.pool.connection() as conn:
                 await conn.execute(_INSERT, batch.references, batch.clients, batch.operations,
                                    batch.subjects, batch.outcomes)
-        except Exception as exc:  # every waiting request fails with it (and is masked)
+        except Exception as exc:  # every waiting request fails with it (masked, or TIMEOUT)
             for waiting in batch.waiting:
                 if not waiting.done():
                     waiting.set_exception(exc)

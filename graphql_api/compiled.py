@@ -8,7 +8,9 @@ plan: coerce the variables, check the scope, call the same resolver the schema
 calls, write out the selected fields. Every other request, and any request the
 plan cannot answer cleanly (an error of any kind), goes through the general
 path, so callers get the same answers and the same errors either way; a test
-compares the two.
+compares the two. The exception is a statement stopped by the statement timeout:
+the plan answers it as the general path would (TIMEOUT), rather than have the
+general path run the statement again and wait for the limit a second time.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from graphql_api import request_text
 from graphql_api.context import Context
+from graphql_api.limits import log_timeout, statement_timeout, timeout_error
 from graphql_api.over_http import JSON, negotiate
 
 log = logging.getLogger(__name__)
@@ -109,7 +112,8 @@ class Compiler:
         if len(document) > MAX_DOCUMENT:
             raise NotCompilable
         try:
-            ast = parse(document, no_location=True)
+            # With locations, which a timeout's error reports as the general path does.
+            ast = parse(document)
         except GraphQLError:
             raise NotCompilable from None
         if len(ast.definitions) != 1 or validate(self.graphql, ast):
@@ -184,12 +188,25 @@ class Compiler:
         try:
             result = await plan.resolve(ctx, **kwargs)
             return {"data": {plan.response_key: plan.write(result)}}
-        except Exception:
+        except Exception as exc:
+            timed_out = statement_timeout(exc)
+            if timed_out is not None:
+                return _timed_out(plan, ctx, timed_out)
             # The general path reports it, masked or readable. A resolver fails before
             # its audit records commit (recording is its last step), so the check is
             # not recorded twice.
             log.debug("compiled plan gave way to the general path", exc_info=True)
             return None
+
+
+def _timed_out(plan: Plan, ctx: Context, error: BaseException) -> dict[str, Any]:
+    """The general path's answer to a statement timeout in the plan's field: the field's
+    null (the whole data when the field is non-null) and the TIMEOUT error."""
+    limit = ctx.settings.statement_timeout_ms
+    path = [plan.response_key]
+    log_timeout(limit, plan.operation.name.value if plan.operation.name else None, path, error)
+    data = None if isinstance(plan.field.type, GraphQLNonNull) else {plan.response_key: None}
+    return {"data": data, "errors": [timeout_error(limit, [plan.node], path).formatted]}
 
 
 def _fields(selection_set: SelectionSetNode | None) -> list[FieldNode]:

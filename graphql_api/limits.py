@@ -1,4 +1,4 @@
-"""Protection: masked unexpected errors with an id, per-client rate limits."""
+"""Protection: masked unexpected errors with an id, readable statement timeouts, rate limits."""
 
 from __future__ import annotations
 
@@ -6,18 +6,71 @@ import logging
 import math
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from graphql import GraphQLError
+from graphql import GraphQLError, Node
 from strawberry.extensions import MaskErrors
+
+from graphql_api.context import Context
 
 log = logging.getLogger("mdr.api")
 
+QUERY_CANCELED = "57014"
+"""SQLSTATE of a statement PostgreSQL cancelled: past statement_timeout, or on request."""
+
+
+def statement_timeout(error: BaseException | None) -> BaseException | None:
+    """The database error that stopped a statement at ``statement_timeout``, when ``error``
+    is it or was raised from it (SQLAlchemy's wrappers keep the driver's error in ``orig``
+    and as the cause); None otherwise.
+
+    SQLSTATE 57014 also ends statements cancelled on request (``pg_cancel_backend``, an
+    operator), which are not our limit; only the message tells them apart. PostgreSQL
+    writes it in English unless ``lc_messages`` says otherwise (mdr's cluster runs in
+    C.UTF-8); with translated messages a timeout stays a masked error, as any other.
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if sqlstate == QUERY_CANCELED and "statement timeout" in str(error):
+            return error
+        error = getattr(error, "orig", None) or error.__cause__
+    return None
+
+
+def timeout_error(limit_ms: int | None, nodes: Collection[Node] | None,
+                  path: Collection[str | int] | None) -> GraphQLError:
+    """What the caller reads when the database stopped a statement at our limit: what
+    happened and what to do, code TIMEOUT (nothing to quote to the operators)."""
+    took = f"longer than {limit_ms} ms" if limit_ms else "too long"
+    return GraphQLError(
+        message=f"The registry took {took} to answer and stopped; ask for less "
+                "(a smaller `first` or batch) or retry later.",
+        nodes=nodes, path=path,
+        extensions={"code": "TIMEOUT", **({"limitMs": limit_ms} if limit_ms else {})})
+
+
+def log_timeout(limit_ms: int | None, operation: str | None,
+                path: Collection[str | int] | None, error: BaseException) -> None:
+    """The server's record of a statement timeout: a warning naming the operation."""
+    log.warning("statement timeout (%s ms) in %s at %s: %s", limit_ms,
+                operation or "an anonymous operation", list(path or ()), error)
+
 
 class MaskWithErrorId(MaskErrors):
-    """The caller sees an error id; the log keeps the detail under that id."""
+    """The caller sees an error id; the log keeps the detail under that id. A statement
+    stopped by the statement timeout is no mystery: the caller reads that (TIMEOUT)."""
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        timed_out = statement_timeout(error.original_error)
+        if timed_out is not None:
+            context = self.execution_context.context
+            limit = context.settings.statement_timeout_ms if isinstance(context, Context) \
+                else None
+            log_timeout(limit, self.execution_context.operation_name, error.path, timed_out)
+            return timeout_error(limit, error.nodes, error.path)
         error_id = uuid.uuid4().hex[:12]
         log.error("error %s in %s", error_id, error.path, exc_info=error.original_error)
         return GraphQLError(

@@ -15,11 +15,11 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
-from strawberry.types import Info
+from strawberry.types import ExecutionContext, Info
 
 from graphql_api.compiled import Resolve
 from graphql_api.context import CloseReads
-from graphql_api.limits import MaskWithErrorId
+from graphql_api.limits import MaskWithErrorId, statement_timeout
 from graphql_api.pagination import DEFAULT_PAGE_SIZE, Connection
 from graphql_api.permissions import requires
 from graphql_api.resolvers import reference
@@ -109,6 +109,17 @@ def _expected(error: GraphQLError) -> bool:
     return error.original_error is None or isinstance(error.original_error, GraphQLError)
 
 
+class _Schema(strawberry.Schema):
+    """Strawberry's schema, whose log of errors leaves out statement timeouts: they are
+    the database's limit at work, logged once as a warning where they are answered
+    (MaskWithErrorId, or the compiled plan), not as an error with a traceback."""
+
+    def process_errors(self, errors: list[GraphQLError],
+                       execution_context: ExecutionContext | None = None) -> None:
+        super().process_errors([e for e in errors if statement_timeout(e.original_error) is None],
+                               execution_context)
+
+
 def _validation_rules(dev_mode: bool) -> list[type[ASTValidationRule]]:
     """The limits as validation rules, built once per schema.
 
@@ -140,5 +151,5 @@ def build_schema(dev_mode: bool = False, caches: bool = True) -> strawberry.Sche
     if caches:
         extensions += [lambda: ParserCache(maxsize=CACHED_QUERIES),
                        lambda: ValidationCache(maxsize=CACHED_QUERIES)]
-    return strawberry.Schema(query=Query, extensions=extensions,
-                             execution_context_class=None if dev_mode else QuietExecutor)
+    return _Schema(query=Query, extensions=extensions,
+                   execution_context_class=None if dev_mode else QuietExecutor)

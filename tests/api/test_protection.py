@@ -1,21 +1,28 @@
 """Protection over HTTP: no schema hints in production, cached parsing and validation,
-invalid text refused cleanly, the statement timeout in force on API connections."""
+invalid text refused cleanly, the statement timeout in force on API connections and
+answered as a timeout."""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import graphql
+import psycopg
 import pytest
+import sqlalchemy
+from sqlalchemy import make_url
 from starlette.testclient import TestClient
 from strawberry.schema import schema as strawberry_schema
 
 from graphql_api.app import create_app
+from graphql_api.limits import statement_timeout
 from graphql_api.resolvers import population
+from mdr import db
 from mdr.cluster import LocalCluster
 from mdr.settings import Settings
 from tests.api.support import add_client, populated_database
@@ -191,22 +198,108 @@ def test_an_escaped_surrogate_in_the_query_text_is_a_syntax_error(
     assert "Invalid Unicode escape sequence" in answer["errors"][0]["message"]
 
 
-def test_the_statement_timeout_holds_on_api_connections(
-        api: tuple[str, str], monkeypatch: pytest.MonkeyPatch,
-        caplog: pytest.LogCaptureFixture) -> None:
-    # A registry read that would take 30 s; the API's sessions stop it after 300 ms.
-    monkeypatch.setattr(population, "_LOOKUP", "SELECT pg_sleep(30) FROM unnest($1::text[]) "
-                                                "WHERE $2::date IS NOT NULL")
+# A registry read that would take 30 s; the API's sessions stop it at 300 ms.
+SLOW_LOOKUP = "SELECT pg_sleep(30) FROM unnest($1::text[]) WHERE $2::date IS NOT NULL"
+CHECK = VERIFY.replace("query(", "query CheckHoa(")
+HOA = {"nationalId": "001182000002"}
+
+
+@pytest.fixture
+def stopped_at_300_ms(api: tuple[str, str]) -> Iterator[tuple[TestClient, TestClient]]:
+    """Apps whose statements stop at 300 ms: with compiled plans, and without."""
     settings = Settings.from_env({"MDR_DATABASE_URL": api[0],
                                   "MDR_STATEMENT_TIMEOUT_MS": "300"})
-    started = time.monotonic()
-    with TestClient(create_app(settings)) as slow:
-        answer = slow.post("/graphql", json={"query": VERIFY, "variables": {
-            "claim": {"nationalId": "001182000002"}}},
+    with TestClient(create_app(settings)) as compiled, \
+            TestClient(create_app(settings, compile_operations=False)) as general:
+        yield compiled, general
+
+
+def _timeout_error(answer: Any) -> Any:
+    """The one error of an answer, which must be a readable timeout naming the limit."""
+    [error] = answer["errors"]
+    assert error["extensions"] == {"code": "TIMEOUT", "limitMs": 300}, error
+    assert "300 ms" in error["message"] and "retry later" in error["message"]
+    assert "Unexpected" not in error["message"] and "errorId" not in error["extensions"]
+    return error
+
+
+@pytest.mark.parametrize("accept", [None, "application/graphql-response+json"])
+def test_a_statement_past_the_timeout_is_answered_as_a_timeout(
+        stopped_at_300_ms: tuple[TestClient, TestClient], api: tuple[str, str],
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        accept: str | None) -> None:
+    monkeypatch.setattr(population, "_LOOKUP", SLOW_LOOKUP)
+    headers = {"Authorization": f"Bearer {api[1]}", **({"Accept": accept} if accept else {})}
+    answers = []
+    for app in stopped_at_300_ms:
+        caplog.clear()
+        started = time.monotonic()
+        with caplog.at_level(logging.DEBUG, logger="graphql_api.compiled"):
+            response = app.post("/graphql", json={"query": CHECK, "variables": {"claim": HOA}},
+                                headers=headers)
+        assert time.monotonic() - started < 10
+        # An answer with errors, as for any field's error: 200 in either media type.
+        assert response.status_code == 200, response.text
+        answers.append(response.json())
+        # Logged once, as a warning: the limit at work, not a fault with a traceback.
+        warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert [(r.name, r.levelno) for r in warnings] == [("mdr.api", logging.WARNING)], \
+            caplog.text
+        assert "CheckHoa" in warnings[0].getMessage()
+        assert "canceling statement due to statement timeout" in warnings[0].getMessage()
+        assert not [r for r in caplog.records if r.name == "graphql_api.compiled"], \
+            "a timed-out plan answers itself: the statement is not run a second time"
+    compiled, general = answers
+    assert compiled == general, "the compiled plan answers a timeout as the executor does"
+    assert compiled["data"] is None
+    assert _timeout_error(compiled)["path"] == ["verifyPerson"]
+
+
+def test_a_read_waiting_past_the_timeout_for_a_lock_is_answered_as_a_timeout(
+        stopped_at_300_ms: tuple[TestClient, TestClient], api: tuple[str, str]) -> None:
+    # person() reads through SQLAlchemy, which wraps the driver's error in its own.
+    with psycopg.connect(make_url(api[0]).set(drivername="postgresql")
+                         .render_as_string(hide_password=False)) as load:
+        load.execute("LOCK TABLE population.person IN ACCESS EXCLUSIVE MODE")
+        answer = stopped_at_300_ms[1].post(
+            "/graphql", json={"query": PERSON, "variables": {"id": "001182000002"}},
             headers={"Authorization": f"Bearer {api[1]}"}).json()
-    assert time.monotonic() - started < 10
-    assert answer["errors"][0]["extensions"]["code"] == "INTERNAL"
-    assert "canceling statement due to statement timeout" in caplog.text
+    assert _timeout_error(answer)["path"] == ["person"]
+
+
+# Errors that are not our statement timeout: the same SQLSTATE 57014 when a statement is
+# cancelled on request (here by its own session), and an ordinary failure.
+@pytest.mark.parametrize(("lookup", "detail"), [
+    ("SELECT pg_cancel_backend(pg_backend_pid()), pg_sleep(30) FROM unnest($1::text[]) "
+     "WHERE $2::date IS NOT NULL", "canceling statement due to user request"),
+    ("SELECT 1 / 0 FROM unnest($1::text[]) WHERE $2::date IS NOT NULL", "division by zero"),
+])
+def test_other_database_errors_stay_masked(
+        stopped_at_300_ms: tuple[TestClient, TestClient], api: tuple[str, str],
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        lookup: str, detail: str) -> None:
+    monkeypatch.setattr(population, "_LOOKUP", lookup)
+    answer = stopped_at_300_ms[0].post("/graphql", json={"query": CHECK, "variables": {
+        "claim": HOA}}, headers={"Authorization": f"Bearer {api[1]}"}).json()
+    [error] = answer["errors"]
+    assert error["extensions"]["code"] == "INTERNAL"
+    assert error["extensions"]["errorId"] in error["message"]
+    assert detail not in str(answer) and "300 ms" not in str(answer)
+    assert detail in caplog.text
+
+
+def test_a_timeout_is_recognised_through_sqlalchemy_and_psycopg(api: tuple[str, str]) -> None:
+    # The command-line tools' connections (mdr.db): psycopg, wrapped by SQLAlchemy.
+    engine = db.make_engine(api[0], Settings.from_env({"MDR_STATEMENT_TIMEOUT_MS": "50"}),
+                            pool_size=1)
+    try:
+        with engine.connect() as conn, pytest.raises(sqlalchemy.exc.OperationalError) as caught:
+            conn.execute(sqlalchemy.text("SELECT pg_sleep(30)"))
+    finally:
+        engine.dispose()
+    assert isinstance(statement_timeout(caught.value), psycopg.errors.QueryCanceled)
+    assert statement_timeout(RuntimeError("canceling statement due to statement timeout")) \
+        is None
 
 
 def test_graphiql_still_opens_in_a_browser_in_development_mode(api: tuple[str, str]) -> None:
