@@ -7,6 +7,7 @@ the verification hot path.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -29,6 +30,18 @@ class Client:
     id: int
     name: str
     scopes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ClientListing:
+    """A registered client as operators see it: never the key, only its first characters."""
+
+    id: int
+    name: str
+    key_prefix: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+    scopes: list[str]
 
 
 def hash_key(key: str) -> str:
@@ -59,14 +72,15 @@ def create_client(conn: Connection, name: str, scopes: Sequence[str]) -> str:
     return key
 
 
-def list_clients(conn: Connection) -> list[dict[str, object]]:
+def list_clients(conn: Connection) -> list[ClientListing]:
     rows = conn.execute(text("""
         SELECT c.id, c.name, c.key_prefix, c.created_at, c.revoked_at,
                coalesce(array_agg(s.scope ORDER BY s.scope)
                         FILTER (WHERE s.scope IS NOT NULL), '{}') AS scopes
         FROM audit.api_client c LEFT JOIN audit.api_client_scope s ON s.client_id = c.id
         GROUP BY c.id ORDER BY c.name"""))
-    return [dict(r._mapping) for r in rows]
+    return [ClientListing(r.id, r.name, r.key_prefix, r.created_at, r.revoked_at,
+                          list(r.scopes)) for r in rows]
 
 
 def revoke_client(conn: Connection, name: str) -> None:

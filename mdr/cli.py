@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -528,12 +529,11 @@ def clients_list(as_json: JsonFlag = False) -> None:
 
     clients = _admin_transaction(list_clients)
     if as_json:
-        emit_json({"clients": clients})
+        emit_json({"clients": [dataclasses.asdict(c) for c in clients]})
         return
     for c in clients:
-        state = f"revoked {c['revoked_at']:%Y-%m-%d}" if c["revoked_at"] else "active"
-        scopes = ", ".join(str(s) for s in c["scopes"])  # type: ignore[attr-defined]
-        out.print(f"{c['name']:24} {c['key_prefix']}…  {state:18} {scopes}",
+        state = f"revoked {c.revoked_at:%Y-%m-%d}" if c.revoked_at else "active"
+        out.print(f"{c.name:24} {c.key_prefix}…  {state:18} {', '.join(c.scopes)}",
                   highlight=False)
 
 

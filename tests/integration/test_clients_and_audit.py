@@ -47,8 +47,13 @@ def test_a_key_is_shown_once_stored_hashed_and_stops_working_when_revoked(
     finally:
         engine.dispose()
     listed = json.loads(mdr(url, "clients", "list", "--json")[1].splitlines()[0])
-    assert listed["clients"][0]["revoked_at"] is not None
+    (bank,) = listed["clients"]
+    assert (bank["name"], bank["scopes"]) == ("bank-kyc", ["read:person", "verify:person"])
+    assert bank["revoked_at"] is not None and key.startswith(bank["key_prefix"])
     assert key not in json.dumps(listed)
+    code, text_listing = mdr(url, "clients", "list")
+    assert code == 0 and "bank-kyc" in text_listing and "revoked" in text_listing
+    assert key not in text_listing
 
 
 def test_unknown_scopes_and_duplicate_names_are_refused(url: str) -> None:
