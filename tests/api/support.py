@@ -23,7 +23,7 @@ from loaders.sources.population_layout import EVENT_FIELDS, SNAPSHOT_FIELDS
 from mdr import db
 from mdr.cluster import LocalCluster
 from mdr.settings import PROJECT_ROOT, Settings
-from tests.conftest import create_database
+from tests.conftest import create_database, drop_database
 from tests.integration.test_population_load import FAMILY, write_csv
 
 ALL_SCOPES = ("verify:person", "read:person", "audit:read")
@@ -46,6 +46,17 @@ def populated_database(cluster: LocalCluster, template: str, folder: Path,
     finally:
         loader.dispose()
     return name, url
+
+
+@contextmanager
+def database_with_client(cluster: LocalCluster, template: str, folder: Path,
+                         settings: Settings, client: str) -> Iterator[tuple[str, str]]:
+    """(URL, key): a populated database with one client holding every scope, dropped after."""
+    name, url = populated_database(cluster, template, folder, settings)
+    try:
+        yield url, add_client(url, client)
+    finally:
+        drop_database(cluster, name)
 
 
 def add_client(url: str, name: str, scopes: Sequence[str] = ALL_SCOPES) -> str:

@@ -14,8 +14,7 @@ import pytest
 
 from mdr.cluster import LocalCluster
 from mdr.settings import Settings
-from tests.api.support import add_client, populated_database, served
-from tests.conftest import drop_database
+from tests.api.support import database_with_client, served
 
 AUDIT = Path(__file__).with_name("graphql_http_audit")
 
@@ -45,10 +44,9 @@ def audit_script() -> Path:
 @pytest.fixture(scope="module")
 def api(cluster: LocalCluster, ref_template: str, settings: Settings,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    name, url = populated_database(cluster, ref_template, tmp_path_factory.mktemp("audit"),
-                                   settings)
-    yield url, add_client(url, "conformance")
-    drop_database(cluster, name)
+    with database_with_client(cluster, ref_template, tmp_path_factory.mktemp("audit"),
+                              settings, "conformance") as api:
+        yield api
 
 
 def run_audit(script: Path, address: str, key: str) -> dict[str, Any]:

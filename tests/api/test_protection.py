@@ -25,8 +25,7 @@ from graphql_api.resolvers import population
 from mdr import db
 from mdr.cluster import LocalCluster
 from mdr.settings import Settings
-from tests.api.support import add_client, populated_database
-from tests.conftest import drop_database
+from tests.api.support import database_with_client
 
 VERIFY = """query($claim: PersonClaim!) {
   verifyPerson(claim: $claim) { found match fields { field match } } }"""
@@ -36,10 +35,9 @@ PERSON = "query($id: String!) { person(nationalId: $id) { status } }"
 @pytest.fixture(scope="module")
 def api(cluster: LocalCluster, ref_template: str, settings: Settings,
         tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    name, url = populated_database(cluster, ref_template, tmp_path_factory.mktemp("protect"),
-                                   settings)
-    yield url, add_client(url, "protected")
-    drop_database(cluster, name)
+    with database_with_client(cluster, ref_template, tmp_path_factory.mktemp("protect"),
+                              settings, "protected") as api:
+        yield api
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,25 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 from mdr.settings import PROJECT_ROOT
 
 
-def test_load_population_bench_smoke() -> None:
+def run_bench(script: str, *options: str, timeout: int) -> dict[str, Any]:
+    """Runs bench/<script>.py as a user would; its one JSON object."""
     run = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "bench" / "load_population.py"), "--scale", "10000"],
-        capture_output=True, text=True, timeout=600, check=False, cwd=PROJECT_ROOT)
+        [sys.executable, str(PROJECT_ROOT / "bench" / f"{script}.py"), *options],
+        capture_output=True, text=True, timeout=timeout, check=False, cwd=PROJECT_ROOT)
     assert run.returncode == 0, run.stderr[-2000:]
-    result = json.loads(run.stdout)
-    assert result["bench"] == "load_population" and result["scale"] == 10000
+    result: dict[str, Any] = json.loads(run.stdout)
+    assert result["bench"] == script
+    return result
+
+
+def test_load_population_bench_smoke() -> None:
+    result = run_bench("load_population", "--scale", "10000", timeout=600)
+    assert result["scale"] == 10000
     figures = result["figures"]
     assert figures["ours_summary"] == {"inserted": 10000, "rejected": 0, "status": "committed"}
     assert figures["raw_copy_rows_per_s"] > 0 and figures["ours_rows_per_s"] > 0
@@ -24,13 +32,9 @@ def test_load_population_bench_smoke() -> None:
 
 
 def test_api_verify_bench_smoke() -> None:
-    run = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "bench" / "api_verify.py"), "--scale", "3000",
-         "--duration", "1", "--connections", "4"],
-        capture_output=True, text=True, timeout=900, check=False, cwd=PROJECT_ROOT)
-    assert run.returncode == 0, run.stderr[-2000:]
-    result = json.loads(run.stdout)
-    assert result["bench"] == "api_verify" and result["scale"] == 3000
+    result = run_bench("api_verify", "--scale", "3000", "--duration", "1", "--connections", "4",
+                       timeout=900)
+    assert result["scale"] == 3000
     figures = result["figures"]
     for server in ("mdr_verify_person", "mdr_verify_persons_1000", "postgraphile_person"):
         assert figures[server]["requests"] > 0, server
@@ -43,12 +47,8 @@ def test_api_verify_bench_smoke() -> None:
 
 
 def test_api_caches_bench_smoke() -> None:
-    run = subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "bench" / "api_caches.py"), "--scale", "40"],
-        capture_output=True, text=True, timeout=300, check=False, cwd=PROJECT_ROOT)
-    assert run.returncode == 0, run.stderr[-2000:]
-    result = json.loads(run.stdout)
-    assert result["bench"] == "api_caches" and result["scale"] == 40
+    result = run_bench("api_caches", "--scale", "40", timeout=300)
+    assert result["scale"] == 40
     assert result["figures"]["requests_per_variant"] == 40
     assert result["figures"]["cached_requests_per_s"] > 0
     assert result["ratios"]["cached_vs_uncached"] > 0
