@@ -25,10 +25,10 @@ from graphql_api.permissions import requires
 from graphql_api.resolvers import reference
 from graphql_api.resolvers.audit import access_log
 from graphql_api.resolvers.person import person
-from graphql_api.resolvers.population import BatchTooLarge, verify_batch, verify_one
+from graphql_api.resolvers.population import PERSONS
 from graphql_api.suggestions import HideSuggestions, QuietExecutor
 from graphql_api.types.audit import AccessEntry
-from graphql_api.types.population import Person, PersonClaim, PersonVerification
+from graphql_api.types.population import Person
 from graphql_api.types.reference import AdminUnit, Code, CodeList
 
 Day = Annotated[dt.date | None, strawberry.argument(description="The day; default today.")]
@@ -42,21 +42,8 @@ CACHED_QUERIES = 1_000
 
 @strawberry.type
 class Query:
-    @strawberry.field(permission_classes=[requires("verify:person")],
-                      description="Check one claim about a person: yes or no per field.")
-    async def verify_person(self, info: Info, claim: PersonClaim,
-                            as_of: dt.date | None = None) -> PersonVerification:
-        return await verify_one(info.context, claim, as_of)
-
-    @strawberry.field(permission_classes=[requires("verify:person")],
-                      description="Check a batch of claims with one round trip.")
-    async def verify_persons(self, info: Info, claims: list[PersonClaim],
-                             as_of: dt.date | None = None) -> list[PersonVerification]:
-        try:
-            return await verify_batch(info.context, claims, as_of)
-        except BatchTooLarge as exc:
-            raise GraphQLError(str(exc), extensions={"code": "BATCH_TOO_LARGE"}) from None
-
+    verify_person = PERSONS.one
+    verify_persons = PERSONS.many
 
     @strawberry.field(permission_classes=[requires("read:person")],
                       description="A person as the registry knows them on a day.")
@@ -99,9 +86,10 @@ class Query:
         return await reference.code_list(info.context, name, as_of)
 
 
-# Root fields the compiled hot path may answer (graphql_api/compiled.py), with the same
-# functions as the fields above; keyword arguments are the fields' Python argument names.
-COMPILED_ENTRIES: dict[str, Resolve] = {"verifyPerson": verify_one, "verifyPersons": verify_batch}
+# Root fields the compiled hot path may answer (graphql_api/compiled.py): made by the
+# helper that makes the fields (graphql_api/verification.py), so they call the same
+# functions with the same argument names.
+COMPILED_ENTRIES: dict[str, Resolve] = {**PERSONS.entries}
 
 
 def _expected(error: GraphQLError) -> bool:

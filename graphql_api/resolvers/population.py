@@ -1,109 +1,82 @@
-"""Person verification: a batch of claims answered with one query and one audit insert."""
+"""Person verification: the population registry's part of the verification kit
+(graphql_api/verification.py): its claim, its look-up and a comparison per field."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from graphql_api.audit_writer import new_reference
-from graphql_api.auth import audit_subject
-from graphql_api.context import Context
+from asyncpg.pool import PoolConnectionProxy
+
 from graphql_api.types.population import (
-    FieldMatch,
     PersonClaim,
     PersonStatus,
     PersonVerification,
     Sex,
 )
+from graphql_api.types.verification import FieldMatch
+from graphql_api.verification import BatchTooLarge, Registry, verification_fields, version_on
 from loaders.rules.text import name_key
-from schemas.temporal import current_on
+
+__all__ = ["NATIONAL_ID", "PERSONS", "BatchTooLarge"]
 
 NATIONAL_ID = re.compile(r"[0-9]{12}")
 """A well-formed personal number; anything else is answered without asking the database."""
 
-# The registry's view of each asked-for person on the day asked about: identity facts,
-# the name valid that day as currently known, and whether they had died by then.
-_LOOKUP = f"""
-    SELECT p.national_id, p.sex, p.birth_date,
-           p.death_date IS NOT NULL AND p.death_date <= $2 AS deceased, n.name_key
+# The registry's current knowledge of each asked-for person, whatever the day: identity
+# facts, and every version of the name (start, comparison key), oldest first. The day is
+# applied in Python (version_on), so whether a person is found cannot depend on it.
+_LOOKUP = """
+    SELECT p.national_id, p.sex, p.birth_date, p.death_date, n.starts, n.keys
     FROM population.person p
-    LEFT JOIN population.person_name n
-      ON n.national_id = p.national_id AND {current_on("n", "$2")}
-    WHERE p.national_id = ANY($1::text[]) AND p.birth_date <= $2"""
+    LEFT JOIN LATERAL (
+        SELECT array_agg(v.valid_from ORDER BY v.valid_from) AS starts,
+               array_agg(v.name_key ORDER BY v.valid_from) AS keys
+        FROM population.person_name v
+        WHERE v.national_id = p.national_id AND v.superseded_at IS NULL) n ON true
+    WHERE p.national_id = ANY($1::text[])"""
 
 
 @dataclass(frozen=True)
 class _Known:
     sex: str
     birth_date: dt.date
-    deceased: bool
-    name_key: str | None
+    death_date: dt.date | None
+    names: tuple[tuple[dt.date, str], ...]
 
 
-class BatchTooLarge(ValueError):
-    """More claims than the configured batch limit."""
+async def _look_up(conn: PoolConnectionProxy[Any], numbers: list[str]) -> dict[str, _Known]:
+    return {row[0]: _Known(row[1], row[2], row[3], tuple(zip(row[4] or (), row[5] or (),
+                                                             strict=True)))
+            for row in await conn.fetch(_LOOKUP, numbers)}
 
 
-async def verify_persons(ctx: Context, claims: list[PersonClaim], as_of: dt.date | None,
-                         operation: str) -> list[PersonVerification]:
-    """Answer every claim; each answer gets its own audit record."""
-    if len(claims) > ctx.settings.api_max_batch:
-        raise BatchTooLarge(f"A batch may hold at most {ctx.settings.api_max_batch} claims; "
-                            f"this one holds {len(claims)}. Split it.")
-    day = as_of or dt.date.today()
-    wellformed = sorted({c.national_id for c in claims if NATIONAL_ID.fullmatch(c.national_id)})
-    known: dict[str, _Known] = {}
-    if wellformed:
-        async with ctx.lookups.connection() as conn:
-            for row in await conn.fetch(_LOOKUP, wellformed, day):
-                known[row[0]] = _Known(row[1], row[2], row[3], row[4])
-    answers = [_answer(claim, known.get(claim.national_id)) for claim in claims]
-    await ctx.audit.record(ctx.client.id, operation, [a.reference for a in answers],
-                           [audit_subject(c.national_id) for c in claims],
-                           [_outcome(a, c) for a, c in zip(answers, claims, strict=True)])
-    return answers
-
-
-async def verify_one(ctx: Context, claim: PersonClaim,
-                        as_of: dt.date | None = None) -> PersonVerification:
-    """``verifyPerson``: one claim."""
-    return (await verify_persons(ctx, [claim], as_of, "verifyPerson"))[0]
-
-
-async def verify_batch(ctx: Context, claims: list[PersonClaim],
-                       as_of: dt.date | None = None) -> list[PersonVerification]:
-    """``verifyPersons``: a batch of claims."""
-    return await verify_persons(ctx, claims, as_of, "verifyPersons")
-
-
-def _answer(claim: PersonClaim, person: _Known | None) -> PersonVerification:
-    reference = str(new_reference())
-    if not NATIONAL_ID.fullmatch(claim.national_id):
-        return PersonVerification(national_id=claim.national_id, found=False, match=False,
-                                  status=None, fields=[FieldMatch(field="nationalId",
-                                                                  match=False)],
-                                  reference=reference)
-    if person is None:
-        return PersonVerification(national_id=claim.national_id, found=False, match=False,
-                                  status=None, fields=[], reference=reference)
+def _compare(claim: PersonClaim, person: _Known, day: dt.date) -> list[FieldMatch]:
     fields = []
     if claim.full_name is not None:
-        fields.append(FieldMatch(field="fullName", match=person.name_key is not None
-                                 and name_key(claim.full_name) == person.name_key))
+        known = version_on(person.names, day)
+        fields.append(FieldMatch(field="fullName",
+                                 match=known is not None and name_key(claim.full_name) == known))
     if claim.birth_date is not None:
         fields.append(FieldMatch(field="birthDate", match=claim.birth_date == person.birth_date))
     if claim.sex is not None:
         fields.append(FieldMatch(field="sex", match=claim.sex == Sex(person.sex)))
-    return PersonVerification(
-        national_id=claim.national_id, found=True, match=all(f.match for f in fields),
-        status=PersonStatus.DECEASED if person.deceased else PersonStatus.ALIVE,
-        fields=fields, reference=reference)
+    return fields
 
 
-def _outcome(answer: PersonVerification, claim: PersonClaim) -> str:
-    if not NATIONAL_ID.fullmatch(claim.national_id):
-        return "invalid"
-    if not answer.found:
-        return "not-found"
-    return "match" if answer.match else "mismatch"
+def _status(person: _Known, day: dt.date) -> PersonStatus:
+    died = person.death_date is not None and person.death_date <= day
+    return PersonStatus.DECEASED if died else PersonStatus.ALIVE
+
+
+PERSONS = verification_fields(
+    Registry(subject="national_id", wellformed=NATIONAL_ID, look_up=_look_up,
+             compare=_compare, status=_status,
+             answer=lambda subject, **rest: PersonVerification(national_id=subject, **rest)),
+    claim=PersonClaim, answer=PersonVerification, scope="verify:person",
+    one="verifyPerson", many="verifyPersons",
+    one_description="Check one claim about a person: yes or no per field.",
+    many_description="Check a batch of claims with one round trip.")
+"""``verifyPerson`` and ``verifyPersons``, and their compiled-path entries."""

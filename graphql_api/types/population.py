@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from graphql_api.context import loaders
 from graphql_api.types.reference import AdminUnit
+from graphql_api.types.verification import FieldMatch
 
 
 @strawberry.enum(description="Sex as recorded in the population registry.")
@@ -35,18 +36,14 @@ class PersonClaim:
     sex: Sex | None = strawberry.field(default=None, description="Sex.")
 
 
-@strawberry.type(description="Whether one claimed field matches the registry.")
-class FieldMatch:
-    field: str
-    match: bool
-
-
 @strawberry.type(description="The answer to a person claim. It never contains stored values.")
 class PersonVerification:
     national_id: str
     found: bool
     match: bool = strawberry.field(description="Found, and every given field matches.")
-    status: PersonStatus | None
+    status: PersonStatus | None = strawberry.field(
+        description="Alive or deceased on the day asked about; null unless every claimed "
+        "field matches.")
     fields: list[FieldMatch]
     reference: str = strawberry.field(description="Id of the audit record of this check.")
 
