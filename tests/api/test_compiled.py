@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import graphql
 import pytest
+import strawberry
 from starlette.testclient import TestClient
+from strawberry.permission import BasePermission
 
 from graphql_api.app import create_app
 from graphql_api.compiled import Compiler
@@ -31,15 +35,28 @@ LITERAL = """{ verifyPerson(claim: {nationalId: "001182000002", fullName: "Tran 
 
 HOA = {"nationalId": "001182000002", "fullName": "trần  THỊ HOA", "birthDate": "1982-07-09",
        "sex": "FEMALE"}
+BINH = {"nationalId": "001080000004", "birthDate": "1980-05-01"}  # died on 2026-03-01
+# Claims for every compiled entry (COMPILED_ENTRIES), each asked with every field of the
+# answer (_document); an entry without claims here fails the test.
+PERSON_CLAIMS = [
+    HOA,
+    {**HOA, "fullName": "Trần Thị Hòa", "sex": "MALE"},
+    {"nationalId": "00118200000X", "sex": "FEMALE"},
+    {"nationalId": "099999999999", "fullName": "Ai Đó"},
+    {**BINH, "fullName": "Lê Văn Sai"},
+]
+ENTRY_CASES: dict[str, list[dict[str, Any]]] = {
+    "verifyPerson": [{"claim": c, "asOf": day} for c in PERSON_CLAIMS
+                     for day in (None, "1980-01-01", "2026-05-01")] + [{"claim": BINH}],
+    "verifyPersons": [{"claims": PERSON_CLAIMS[:3]}, {"claims": [*PERSON_CLAIMS[3:], BINH]},
+                      {"claims": [BINH, HOA], "asOf": "2026-05-01"}],
+}
 COMPILED_CASES = [
     (ONE, {"claim": HOA}),
-    (ONE, {"claim": {**HOA, "fullName": "Trần Thị Hòa", "sex": "MALE"}}),
-    (ONE, {"claim": {"nationalId": "00118200000X"}}),
-    (ONE, {"claim": {"nationalId": "099999999999", "fullName": "Ai Đó"}}),
     (ONE, {"claim": HOA, "asOf": "1980-01-01"}),
-    (ONE, {"claim": {"nationalId": "001080000004"}, "asOf": "2026-05-01"}),
+    (ONE, {"claim": BINH, "asOf": "2026-05-01"}),
     (SOME_FIELDS, {"claim": HOA}),
-    (MANY, {"claims": [HOA, {"nationalId": "bad"}, {"nationalId": "001080000004"}],
+    (MANY, {"claims": [HOA, {"nationalId": "bad", "sex": "MALE"}, BINH],
             "asOf": "2026-05-01"}),
     (LITERAL, {}),
 ]
@@ -56,6 +73,11 @@ GENERAL_CASES = [
     (ONE, {}),
     ("{ verifyPerson { found } }", {}),
     ("query { nope }", {}),
+    # claims of a number alone: refused (EMPTY_CLAIM)
+    (ONE, {"claim": {"nationalId": "001182000002"}}),
+    (ONE, {"claim": {"nationalId": "bad", "fullName": None}}),
+    (MANY, {"claims": [HOA, {"nationalId": "001080000004"}]}),
+    ('{ verifyPerson(claim: {nationalId: "001182000002"}) { found } }', {}),
 ]
 
 
@@ -92,6 +114,37 @@ def _answers(clients: tuple[TestClient, TestClient], key: str, query: str,
     return _post(compiled, key, query, variables), _post(general, key, query, variables)
 
 
+def _document(entry: str) -> str:
+    """A query of the root field ``entry`` with every argument as a variable, selecting
+    every field of its answer (and of the objects in it)."""
+    field = build_schema()._schema.query_type.fields[entry]  # type: ignore[union-attr]
+    variables = ", ".join(f"${name}: {argument.type}" for name, argument in field.args.items())
+    arguments = ", ".join(f"{name}: ${name}" for name in field.args)
+    return f"query({variables}) {{ {entry}({arguments}) {_selection(field.type)} }}"
+
+
+def _selection(gql_type: Any) -> str:
+    named = graphql.get_named_type(gql_type)
+    if not isinstance(named, graphql.GraphQLObjectType):
+        return ""
+    return "{ " + " ".join(f"{name} {_selection(f.type)}" for name, f in named.fields.items()) \
+        + " }"
+
+
+def test_every_compiled_entry_has_cases() -> None:
+    assert set(ENTRY_CASES) == set(COMPILED_ENTRIES)
+
+
+@pytest.mark.parametrize(("entry", "variables"), [
+    (entry, variables) for entry in COMPILED_ENTRIES
+    for variables in ENTRY_CASES.get(entry, [])])
+def test_every_entry_answers_as_the_general_executor(
+        clients: tuple[TestClient, TestClient], api_db: tuple[str, dict[str, str]],
+        caplog: pytest.LogCaptureFixture, entry: str, variables: dict[str, Any]) -> None:
+    test_plans_answer_as_the_general_executor(clients, api_db, caplog, _document(entry),
+                                              variables)
+
+
 @pytest.mark.parametrize(("query", "variables"), COMPILED_CASES)
 def test_plans_answer_as_the_general_executor(clients: tuple[TestClient, TestClient],
                                               api_db: tuple[str, dict[str, str]],
@@ -125,3 +178,48 @@ def test_a_batch_over_the_limit_gets_the_same_error(
     compiled, general = _answers(clients, api_db[1]["verifier"], MANY, {"claims": [HOA] * 4})
     assert compiled == general
     assert compiled[2]["errors"][0]["extensions"]["code"] == "BATCH_TOO_LARGE"
+
+
+@pytest.mark.parametrize(("query", "variables"), [
+    (ONE, {"claim": {"nationalId": "001182000002"}}),
+    (MANY, {"claims": [HOA, {"nationalId": "001080000004"}]})])
+def test_an_empty_claim_gets_the_same_refusal(
+        clients: tuple[TestClient, TestClient], api_db: tuple[str, dict[str, str]],
+        query: str, variables: dict[str, Any]) -> None:
+    compiled, general = _answers(clients, api_db[1]["verifier"], query, variables)
+    assert compiled == general
+    assert compiled[2]["data"] is None
+    assert compiled[2]["errors"][0]["extensions"]["code"] == "EMPTY_CLAIM"
+
+
+def test_each_entry_takes_its_fields_arguments() -> None:
+    compiler = Compiler(build_schema(), COMPILED_ENTRIES)
+    for entry, resolve in COMPILED_ENTRIES.items():
+        plan = compiler.plan(_document(entry), None)
+        assert plan is not None and plan.resolve is resolve
+        inspect.signature(resolve).bind(None, **{keyword: None for keyword, _ in
+                                                 plan.arguments.values()})
+
+
+class _Weekdays(BasePermission):
+    """A permission that is not a scope: the plan cannot check it itself."""
+
+    message = "Only on weekdays."
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return True
+
+
+@strawberry.type
+class _Guarded:
+    @strawberry.field(permission_classes=[_Weekdays])
+    async def answer(self) -> int:
+        return 42
+
+
+def test_a_field_with_another_permission_class_is_left_to_the_general_path() -> None:
+    async def answer(ctx: Any) -> int:
+        return 42
+
+    compiler = Compiler(strawberry.Schema(query=_Guarded), {"answer": answer})
+    assert compiler.plan("{ answer }", None) is None

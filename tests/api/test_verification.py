@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -21,6 +22,9 @@ VERIFY = """query($claim: PersonClaim!, $asOf: Date) {
     nationalId found match status reference fields { field match } } }"""
 BATCH = """query($claims: [PersonClaim!]!) {
   verifyPersons(claims: $claims) { nationalId found match status reference } }"""
+BATCH_AS_OF = """query($claims: [PersonClaim!]!, $asOf: Date) {
+  verifyPersons(claims: $claims, asOf: $asOf) {
+    nationalId found match status reference fields { field match } } }"""
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +117,7 @@ def test_a_mismatch_says_which_field_and_reveals_nothing(ask: Callable[..., Any]
     answer = ask(VERIFY, claim={"nationalId": "001182000002", "fullName": "Trần Thị Hoa",
                                 "birthDate": "1982-07-10"})
     result = answer["data"]["verifyPerson"]
-    assert result["match"] is False
+    assert (result["match"], result["status"]) == (False, None)
     assert {f["field"]: f["match"] for f in result["fields"]} == {"fullName": True,
                                                                   "birthDate": False}
     assert "1982-07-09" not in str(answer)
@@ -136,13 +140,99 @@ def test_unknown_and_malformed_numbers_are_answered_not_errors(
 
 
 def test_as_of_answers_for_that_day(ask: Callable[..., Any]) -> None:
+    # Every claimed field matches, so the status is told, as it was on the day.
     claim = {"nationalId": "001080000004", "birthDate": "1980-05-01"}
     assert ask(VERIFY, claim=claim, asOf="2026-02-01")["data"]["verifyPerson"]["status"] \
         == "ALIVE"
     assert ask(VERIFY, claim=claim, asOf="2026-04-01")["data"]["verifyPerson"]["status"] \
         == "DECEASED"
     before_birth = ask(VERIFY, claim=claim, asOf="1970-01-01")["data"]["verifyPerson"]
-    assert before_birth["found"] is False
+    assert (before_birth["found"], before_birth["match"]) == (True, True)
+
+
+def test_before_the_first_name_version_the_first_is_compared(ask: Callable[..., Any]) -> None:
+    claim = {"nationalId": "001182000002", "fullName": "Trần Thị Hoa"}
+    for day in ("1900-01-01", "1982-07-08", "2025-12-31", "2026-01-01", "2090-01-01"):
+        result = ask(VERIFY, claim=claim, asOf=day)["data"]["verifyPerson"]
+        assert (result["found"], result["match"], result["fields"]) == (
+            True, True, [{"field": "fullName", "match": True}]), day
+
+
+@pytest.mark.parametrize("query", [VERIFY, BATCH])
+@pytest.mark.parametrize("claim", [{"nationalId": "001182000002"},
+                                   {"nationalId": "001182000002", "fullName": None},
+                                   {"nationalId": "bad"}])
+def test_a_claim_of_a_number_alone_is_refused(ask: Callable[..., Any], query: str,
+                                              claim: dict[str, Any]) -> None:
+    variables = {"claim": claim} if query is VERIFY else {"claims": [claim]}
+    answer = ask(query, **variables)
+    assert answer["data"] is None
+    [error] = answer["errors"]
+    assert error["extensions"]["code"] == "EMPTY_CLAIM"
+    assert "nationalId" in error["message"] and "fullName, birthDate, sex" in error["message"]
+
+
+def test_a_batch_names_its_empty_claims(ask: Callable[..., Any],
+                                        api_db: tuple[str, dict[str, str]]) -> None:
+    before = _audit_count(api_db)
+    answer = ask(BATCH, claims=[{"nationalId": "001182000002", "sex": "FEMALE"},
+                                {"nationalId": "001080000001"}, {"nationalId": "x"}])
+    [error] = answer["errors"]
+    assert error["extensions"] == {"code": "EMPTY_CLAIM", "claims": [1, 2]}
+    assert "Claims 1, 2" in error["message"]
+    assert _audit_count(api_db) == before, "a refused batch is not looked up or recorded"
+
+
+def _audit_count(api_db: tuple[str, dict[str, str]]) -> int:
+    engine = db.make_engine(api_db[0], Settings.from_env({}))
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM audit.access_record"))
+                       .scalar_one())
+    finally:
+        engine.dispose()
+
+
+# Days around every date the registry holds for the person who died on 2026-03-01 (born
+# 1980-05-01, names recorded from the first load): an answer that changed at any of them
+# would give the date away to a caller who bisects over asOf.
+BISECTED_DAYS = ["0001-01-01", "1900-01-01", "1980-04-30", "1980-05-01", "1980-05-02",
+                 "2000-01-01", "2025-12-31", "2026-01-01", "2026-01-02", "2026-02-28",
+                 "2026-03-01", "2026-03-02", "2026-06-01", "2099-12-31", "9999-12-31"]
+
+
+@pytest.mark.parametrize("claim", [
+    {"nationalId": "001080000004"},                              # the number alone
+    {"nationalId": "001080000004", "fullName": "Lê Văn Sai"},    # a wrong name
+    {"nationalId": "001080000004", "birthDate": "1980-05-02"},   # a wrong birth date
+    {"nationalId": "001080000004", "fullName": "Nguyễn Văn Bình",
+     "birthDate": "1999-01-01"},                                 # one of two wrong
+    {"nationalId": "001080000005", "fullName": "Lê Văn Sai"},    # a number not held
+])
+def test_bisecting_over_as_of_learns_nothing(ask: Callable[..., Any],
+                                             claim: dict[str, Any]) -> None:
+    def answers(query: str, **variables: Any) -> list[Any]:
+        out = []
+        for day in BISECTED_DAYS:
+            answer = ask(query, asOf=day, **variables)
+            out.append(json.dumps(_without_references(answer), sort_keys=True))
+        return out
+
+    one = answers(VERIFY, claim=claim)
+    assert len(set(one)) == 1, set(one)
+    batch = answers(BATCH_AS_OF, claims=[claim] * 3)
+    assert len(set(batch)) == 1, set(batch)
+    if len(claim) > 1:
+        result = json.loads(one[0])["data"]["verifyPerson"]
+        assert result["match"] is False and result["status"] is None
+
+
+def _without_references(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_references(v) for k, v in value.items() if k != "reference"}
+    if isinstance(value, list):
+        return [_without_references(v) for v in value]
+    return value
 
 
 def test_a_client_without_the_scope_gets_an_error_not_data(ask: Callable[..., Any]) -> None:
@@ -154,7 +244,7 @@ def test_a_client_without_the_scope_gets_an_error_not_data(ask: Callable[..., An
 def test_a_batch_is_answered_in_order_with_one_audit_record_each(
         ask: Callable[..., Any], api_db: tuple[str, dict[str, str]]) -> None:
     claims = [{"nationalId": "001210000003", "fullName": "Nguyễn Minh Khôi"},
-              {"nationalId": "bad"},
+              {"nationalId": "bad", "sex": "MALE"},
               {"nationalId": "001080000001", "fullName": "Nguyễn Văn Bình"}]
     results = ask(BATCH, claims=claims)["data"]["verifyPersons"]
     assert [(r["nationalId"], r["found"], r["match"]) for r in results] == [
@@ -207,7 +297,7 @@ def test_an_unexpected_failure_is_masked_with_an_error_id(
     from graphql_api.resolvers import population
 
     monkeypatch.setattr(population, "_LOOKUP", "SELECT * FROM no_such_table")
-    answer = ask(VERIFY, claim={"nationalId": "001182000002"})
+    answer = ask(VERIFY, claim={"nationalId": "001182000002", "sex": "FEMALE"})
     error = answer["errors"][0]
     assert "no_such_table" not in str(answer)
     assert error["extensions"]["errorId"] in error["message"]
