@@ -210,16 +210,15 @@ class _Weekdays(BasePermission):
         return True
 
 
+async def _forty_two() -> int:
+    return 42
+
+
 @strawberry.type
 class _Guarded:
-    @strawberry.field(permission_classes=[_Weekdays])
-    async def answer(self) -> int:
-        return 42
+    answer: int = strawberry.field(resolver=_forty_two, permission_classes=[_Weekdays])
 
 
 def test_a_field_with_another_permission_class_is_left_to_the_general_path() -> None:
-    async def answer(ctx: Any) -> int:
-        return 42
-
-    compiler = Compiler(strawberry.Schema(query=_Guarded), {"answer": answer})
+    compiler = Compiler(strawberry.Schema(query=_Guarded), {"answer": _forty_two})
     assert compiler.plan("{ answer }", None) is None
