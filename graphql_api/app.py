@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from http import HTTPStatus
@@ -28,7 +29,7 @@ from graphql_api import request_text
 from graphql_api.audit_writer import AuditWriter
 from graphql_api.auth import AUTHENTICATE_DRIVER, Client, client_from_row, hash_key
 from graphql_api.compiled import CompiledOperations, Compiler
-from graphql_api.connections import DriverPool
+from graphql_api.connections import DriverPool, PoolSizes, connection_limit, pool_sizes
 from graphql_api.context import Context
 from graphql_api.key_cache import KeyCache
 from graphql_api.limits import RateLimiter
@@ -37,8 +38,7 @@ from graphql_api.schema import COMPILED_ENTRIES, build_schema
 from mdr import db
 from mdr.settings import Settings
 
-POOL_SIZE = 32
-"""Connections each server process keeps to each database."""
+log = logging.getLogger("mdr.api")
 
 
 def _driver_dsn(url: str) -> str:
@@ -51,19 +51,17 @@ def _server_settings(settings: Settings) -> dict[str, str]:
     return {"statement_timeout": str(settings.statement_timeout_ms), "timezone": "UTC"}
 
 
-def _driver_pool(url: str, settings: Settings) -> DriverPool:
-    return DriverPool(_driver_dsn(url), POOL_SIZE, _server_settings(settings))
+def _driver_pool(url: str, settings: Settings, sizes: PoolSizes) -> DriverPool:
+    return DriverPool(_driver_dsn(url), sizes.driver, _server_settings(settings))
 
 
-def _engine(url: str, settings: Settings) -> AsyncEngine:
+def _engine(url: str, settings: Settings, sizes: PoolSizes) -> AsyncEngine:
     # Autocommit: a verification is one SELECT and one INSERT, each a round trip of its
     # own, with no BEGIN/COMMIT/ROLLBACK around them; reads that need one snapshot
     # open a transaction (graphql_api.context.snapshot).
     api_url = make_url(db.role_url(url, db.Role.API)).set(drivername="postgresql+asyncpg")
-    # A pool as large as the concurrency a worker sees: connections beyond the pool's
-    # size are opened and closed per use, which under load costs more than the queries.
     return create_async_engine(
-        api_url, pool_size=POOL_SIZE, max_overflow=POOL_SIZE,
+        api_url, pool_size=sizes.engine, max_overflow=sizes.overflow,
         isolation_level="AUTOCOMMIT",
         connect_args={"server_settings": _server_settings(settings)})
 
@@ -201,16 +199,22 @@ def create_app(settings: Settings, compile_operations: bool = True, *,
     admin = db.make_engine(primary, settings, pool_size=1)
     try:
         db.require_current_schema(admin)
+        with admin.connect() as conn:
+            max_connections, reserved = connection_limit(conn)
     finally:
         admin.dispose()
-    writes = _engine(primary, settings)
-    reads = _engine(settings.read_database_url, settings) if settings.read_database_url \
-        else writes
+    # Every worker opens these to each database; a replica allows at least as many
+    # connections as its primary (PostgreSQL requires it), so the primary's limit serves.
+    sizes = pool_sizes(max_connections, reserved, settings.api_workers)
+    log.info(sizes.describe())
+    writes = _engine(primary, settings, sizes)
+    reads = _engine(settings.read_database_url, settings, sizes) \
+        if settings.read_database_url else writes
     limiter = RateLimiter(rate=settings.api_rate_limit, burst=max(1.0, 5 * settings.api_rate_limit))
     schema = build_schema(settings.api_dev_mode, caches=caches)
     # The hot path's statements go through the driver's own pools.
-    primary_driver = _driver_pool(primary, settings)
-    lookups = _driver_pool(settings.read_database_url, settings) \
+    primary_driver = _driver_pool(primary, settings, sizes)
+    lookups = _driver_pool(settings.read_database_url, settings, sizes) \
         if settings.read_database_url else primary_driver
     audit = AuditWriter(primary_driver)
     view = MdrGraphQL(schema, settings, reads, writes, lookups, audit)

@@ -552,13 +552,19 @@ def clients_revoke(name: Annotated[str, typer.Argument(help="The client to revok
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[int | None, typer.Option(
+        help="Worker processes (default: MDR_API_WORKERS, else 1).")] = None,
 ) -> None:
     """Serve the GraphQL API at /graphql."""
+    import os
+
     import uvicorn
 
     from graphql_api.app import app_from_env
 
+    workers = workers or settings().api_workers
+    # Each worker sizes its connection pools by the number of workers (Settings).
+    os.environ["MDR_API_WORKERS"] = str(workers)
     app_from_env()  # fail here, readably, when the database is missing or behind
     uvicorn.run("graphql_api.app:app_from_env", factory=True, host=host, port=port,
                 workers=workers, log_level="warning")

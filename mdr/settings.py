@@ -34,6 +34,9 @@ class Settings:
     """MDR_API_RATE_LIMIT: requests per second per client (bursts of 5×); 0 means none."""
     api_dev_mode: bool = False
     """MDR_API_DEV: serve GraphiQL and allow introspection (never in production)."""
+    api_workers: int = 1
+    """MDR_API_WORKERS: API server processes sharing the database's connections (`mdr
+    serve --workers` sets it for its workers)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +69,7 @@ class Settings:
             api_max_batch=integer("MDR_API_MAX_BATCH", 1_000) or 1_000,
             api_rate_limit=float(opt("MDR_API_RATE_LIMIT") or 0),
             api_dev_mode=(opt("MDR_API_DEV") or "").lower() in ("1", "true", "yes"),
+            api_workers=max(1, integer("MDR_API_WORKERS", 1) or 1),
         )
 
     @property
