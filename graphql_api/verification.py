@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -93,22 +94,21 @@ class Registry(Generic[Claim, Known, Answer]):
     def key(self, claim: Claim) -> str:
         return str(getattr(claim, self.subject))
 
-    def claimed(self, claim: Claim) -> list[str]:
-        """The GraphQL names of the fields a claim states besides its identifier."""
-        return [_graphql_name(f) for f in dataclasses.fields(claim)  # type: ignore[arg-type]
-                if f.name != self.subject and getattr(claim, f.name) is not None]
-
-    def claimable(self, claim_type: type) -> list[str]:
-        return [_graphql_name(f) for f in dataclasses.fields(claim_type)
-                if f.name != self.subject]
+    def states_something(self, claim: Claim) -> bool:
+        """Whether a claim states a field besides its identifier."""
+        return any(getattr(claim, attribute) is not None
+                   for attribute, _ in _claimable(type(claim), self.subject))
 
     @property
     def subject_field(self) -> str:
         return to_camel_case(self.subject)
 
 
-def _graphql_name(field: dataclasses.Field[Any]) -> str:
-    return getattr(field, "graphql_name", None) or to_camel_case(field.name)
+@functools.cache
+def _claimable(claim_type: Any, subject: str) -> tuple[tuple[str, str], ...]:
+    """The attribute and GraphQL name of each field of a claim type but its identifier."""
+    return tuple((f.name, getattr(f, "graphql_name", None) or to_camel_case(f.name))
+                 for f in dataclasses.fields(claim_type) if f.name != subject)
 
 
 def version_on(versions: Sequence[tuple[dt.date, V]], day: dt.date) -> V | None:
@@ -133,9 +133,10 @@ async def verify_claims(ctx: Context, registry: Registry[Claim, Known, Answer],
     if len(claims) > limit:
         raise BatchTooLarge(f"A batch may hold at most {limit} claims; this one holds "
                             f"{len(claims)}. Split it.", limit=limit)
-    empty = [i for i, claim in enumerate(claims) if not registry.claimed(claim)]
+    empty = [i for i, claim in enumerate(claims) if not registry.states_something(claim)]
     if empty:
-        fields = ", ".join(registry.claimable(type(claims[empty[0]])))
+        fields = ", ".join(name for _, name in _claimable(type(claims[empty[0]]),
+                                                          registry.subject))
         which = "The claim" if len(claims) == 1 else \
             f"Claim{'s' if len(empty) > 1 else ''} {', '.join(map(str, empty[:10]))}" \
             f"{' …' if len(empty) > 10 else ''} (counted from 0)"
