@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -104,11 +103,17 @@ class Registry(Generic[Claim, Known, Answer]):
         return to_camel_case(self.subject)
 
 
-@functools.cache
-def _claimable(claim_type: Any, subject: str) -> tuple[tuple[str, str], ...]:
+_CLAIMABLE: dict[tuple[type[Any], str], tuple[tuple[str, str], ...]] = {}
+
+
+def _claimable(claim_type: type[Any], subject: str) -> tuple[tuple[str, str], ...]:
     """The attribute and GraphQL name of each field of a claim type but its identifier."""
-    return tuple((f.name, getattr(f, "graphql_name", None) or to_camel_case(f.name))
-                 for f in dataclasses.fields(claim_type) if f.name != subject)
+    fields = _CLAIMABLE.get((claim_type, subject))
+    if fields is None:
+        fields = _CLAIMABLE[claim_type, subject] = tuple(
+            (f.name, getattr(f, "graphql_name", None) or to_camel_case(f.name))
+            for f in dataclasses.fields(claim_type) if f.name != subject)
+    return fields
 
 
 def version_on(versions: Sequence[tuple[dt.date, V]], day: dt.date) -> V | None:
