@@ -77,13 +77,10 @@ POSTGRAPHILE_ONE = """query Person($id: String!) {
   }
 }"""
 # pgbench: the same look-up as mdr's, by primary key; keys come from a numbered table.
-PGBENCH_LOOKUP = """SELECT p.national_id, p.sex, p.birth_date, p.death_date, n.starts, n.keys
+PGBENCH_LOOKUP = """SELECT p.national_id, p.sex, p.birth_date, p.death_date,
+       n.valid_from, n.name_key
 FROM population.person p
-LEFT JOIN LATERAL (
-  SELECT array_agg(v.valid_from ORDER BY v.valid_from) AS starts,
-         array_agg(v.name_key ORDER BY v.valid_from) AS keys
-  FROM population.person_name v
-  WHERE v.national_id = p.national_id AND v.superseded_at IS NULL) n ON true
+LEFT JOIN population.person_name n ON n.national_id = p.national_id AND n.superseded_at IS NULL
 """
 PGBENCH_ONE = """\\set i random(1, {n})
 """ + PGBENCH_LOOKUP + """WHERE p.national_id =

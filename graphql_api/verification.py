@@ -95,8 +95,10 @@ class Registry(Generic[Claim, Known, Answer]):
 
     def states_something(self, claim: Claim) -> bool:
         """Whether a claim states a field besides its identifier."""
-        return any(getattr(claim, attribute) is not None
-                   for attribute, _ in _claimable(type(claim), self.subject))
+        for attribute, _ in _claimable(type(claim), self.subject):
+            if getattr(claim, attribute) is not None:
+                return True
+        return False
 
     @property
     def subject_field(self) -> str:
@@ -180,7 +182,9 @@ def _answer(registry: Registry[Claim, Known, Answer], claim: Claim, key: str,
         return registry.answer(subject=key, found=False, match=False, status=None, fields=[],
                                reference=reference), "not-found"
     fields = registry.compare(claim, known, day)
-    match = bool(fields) and all(f.match for f in fields)
+    match = bool(fields)
+    for field in fields:
+        match = match and field.match
     return registry.answer(subject=key, found=True, match=match,
                            status=registry.status(known, day) if match else None,
                            fields=fields, reference=reference), \

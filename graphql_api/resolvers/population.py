@@ -26,16 +26,13 @@ NATIONAL_ID = re.compile(r"[0-9]{12}")
 """A well-formed personal number; anything else is answered without asking the database."""
 
 # The registry's current knowledge of each asked-for person, whatever the day: identity
-# facts, and every version of the name (start, comparison key), oldest first. The day is
-# applied in Python (version_on), so whether a person is found cannot depend on it.
+# facts, and each version of the name (start, comparison key), one row per version. The
+# day is applied in Python (version_on), so whether a person is found cannot depend on it.
 _LOOKUP = """
-    SELECT p.national_id, p.sex, p.birth_date, p.death_date, n.starts, n.keys
+    SELECT p.national_id, p.sex, p.birth_date, p.death_date, n.valid_from, n.name_key
     FROM population.person p
-    LEFT JOIN LATERAL (
-        SELECT array_agg(v.valid_from ORDER BY v.valid_from) AS starts,
-               array_agg(v.name_key ORDER BY v.valid_from) AS keys
-        FROM population.person_name v
-        WHERE v.national_id = p.national_id AND v.superseded_at IS NULL) n ON true
+    LEFT JOIN population.person_name n
+      ON n.national_id = p.national_id AND n.superseded_at IS NULL
     WHERE p.national_id = ANY($1::text[])"""
 
 
@@ -44,13 +41,21 @@ class _Known:
     sex: str
     birth_date: dt.date
     death_date: dt.date | None
-    names: tuple[tuple[dt.date, str], ...]
+    names: list[tuple[dt.date, str]]
+    """Versions of the name, oldest first."""
 
 
 async def _look_up(conn: PoolConnectionProxy[Any], numbers: list[str]) -> dict[str, _Known]:
-    return {row[0]: _Known(row[1], row[2], row[3], tuple(zip(row[4] or (), row[5] or (),
-                                                             strict=True)))
-            for row in await conn.fetch(_LOOKUP, numbers)}
+    known: dict[str, _Known] = {}
+    for number, sex, birth_date, death_date, start, key in await conn.fetch(_LOOKUP, numbers):
+        person = known.get(number)
+        if person is None:
+            known[number] = _Known(sex, birth_date, death_date,
+                                   [] if start is None else [(start, key)])
+        else:
+            person.names.append((start, key))
+            person.names.sort()
+    return known
 
 
 def _compare(claim: PersonClaim, person: _Known, day: dt.date) -> list[FieldMatch]:

@@ -208,3 +208,22 @@ def test_the_fields_and_their_compiled_entries_come_from_one_helper() -> None:
     assert "verifyShop(claim: ShopClaim!, asOf: Date = null): ShopVerification!" in sdl
     assert "verifyShops(claims: [ShopClaim!]!, asOf: Date = null): [ShopVerification!]!" in sdl
     assert set(made.entries) == {"verifyShop", "verifyShops"}
+
+
+def test_the_person_look_up_keeps_every_name_version_oldest_first() -> None:
+    from graphql_api.resolvers import population
+
+    rows = [("001", "male", D(1980, 5, 1), None, D(2010, 1, 1), "b"),
+            ("001", "male", D(1980, 5, 1), None, D(2000, 1, 1), "a"),
+            ("002", "female", D(1990, 1, 1), D(2020, 1, 1), None, None)]
+
+    class Connection:
+        async def fetch(self, query: str, numbers: list[str]) -> list[Any]:
+            assert "$2" not in query, "the look-up is given no day"
+            return rows
+
+    known = asyncio.run(population._look_up(cast(Any, Connection()), ["001", "002"]))
+    assert known["001"].names == [(D(2000, 1, 1), "a"), (D(2010, 1, 1), "b")]
+    assert known["002"].names == [] and known["002"].death_date == D(2020, 1, 1)
+    assert version_on(known["001"].names, D(1990, 1, 1)) == "a"
+    assert version_on(known["001"].names, D(2010, 1, 1)) == "b"
