@@ -123,8 +123,8 @@ def version_on(versions: Sequence[tuple[dt.date, V]], day: dt.date) -> V | None:
     the last that started on or before the day; before the first, the first. So the
     answer cannot change at the first version's start, which the caller did not claim."""
     chosen = None
-    for start, value in versions:
-        if chosen is not None and start > day:
+    for i, (start, value) in enumerate(versions):
+        if i and start > day:
             break
         chosen = value
     return chosen
