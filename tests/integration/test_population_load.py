@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from loaders import population
-from loaders.base import LoadResult
-from loaders.population import Options, load_population
+from loaders.base import LoadResult, Options
+from loaders.population import load_population
 from loaders.sources.population_layout import EVENT_FIELDS, SNAPSHOT_FIELDS
 from mdr import db
 from mdr.settings import Settings
