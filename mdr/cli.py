@@ -269,7 +269,8 @@ def reasons_cmd(
     for reason in catalogue:
         disposition = "rejected" if reason.rejects else "flagged"
         out.print(f"[bold]{reason.slug}[/bold] ({disposition}; {', '.join(reason.registries)})"
-                  f"\n  {reason.title}\n  message: {reason.template}", highlight=False)
+                  f"\n  {reason.title}\n  message: {reason.template}", highlight=False,
+                  soft_wrap=True)
 
 
 def _lookup(fn: Callable[..., R], *args: Any) -> R:
