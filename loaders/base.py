@@ -167,7 +167,9 @@ def record_outcome(conn: Connection, result: LoadResult) -> None:
     change and the record of it commit together.
     """
     conn.execute(
-        text("UPDATE etl.load_run SET status = :status, finished_at = now(), read = :read, "
+        # clock_timestamp: now() would be the start of a load's transaction.
+        text("UPDATE etl.load_run SET status = :status, finished_at = clock_timestamp(), "
+             "read = :read, "
              "inserted = :inserted, updated = :updated, unchanged = :unchanged, "
              "rejected = :rejected, rejected_by_reason = CAST(:by_reason AS jsonb), "
              "seconds = :seconds, message = :message WHERE id = :run_id"),
