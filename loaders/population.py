@@ -198,8 +198,7 @@ def load_population(engine: Engine, path: Path, options: Options,
 
 LOADER = RegistryLoader(
     REGISTRY, "Load a population snapshot or event file (commits whole or not at all).",
-    lambda engine, path, options, progress: load_population(engine, path, options, progress),
-    kinds=("snapshot", "events"))
+    load_population, kinds=("snapshot", "events"))
 
 
 class _PopulationStage(FileStage):
