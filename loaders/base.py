@@ -423,6 +423,7 @@ class RegistryLoader:
     registry: str
     """The name on the command line (and in ``etl.load_run.registry``)."""
     summary: str
+    """What it loads, e.g. "a snapshot or event file of persons"."""
     load: Callable[[Engine, Path, Options, Progress | None], LoadResult]
     kinds: tuple[str, ...] = ()
     """The kinds of file it reads (``--kind``); empty: one kind."""

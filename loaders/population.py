@@ -197,7 +197,7 @@ def load_population(engine: Engine, path: Path, options: Options,
 
 
 LOADER = RegistryLoader(
-    REGISTRY, "Load a population snapshot or event file (commits whole or not at all).",
+    REGISTRY, "a snapshot or event file of persons",
     load_population, kinds=("snapshot", "events"))
 
 

@@ -529,5 +529,5 @@ def _load(engine: Engine, path: Path, options: Options, progress: Progress | Non
 
 
 LOADER = RegistryLoader(
-    REGISTRY, "Load the reference data shipped in fixtures/ (units, crosswalk, code lists).",
+    REGISTRY, "the reference data shipped in fixtures/reference",
     _load, default_path=REFERENCE_DIR)

@@ -221,8 +221,9 @@ def load(
     known = registered_loaders()
     loader = known.get(registry)
     if loader is None:
-        raise typer.BadParameter(f"{registry!r} is not a registry with a loader; known: "
-                                 f"{', '.join(known)}", param_hint="REGISTRY")
+        listing = ", ".join(f"{name} ({each.summary})" for name, each in known.items())
+        raise typer.BadParameter(f"{registry!r} is not a registry with a loader. Known: "
+                                 f"{listing}", param_hint="REGISTRY")
     if kind is not None and kind not in loader.kinds:
         raise typer.BadParameter(f"{registry} files are of the kinds "
                                  f"{', '.join(loader.kinds) or '(one kind only)'}",
