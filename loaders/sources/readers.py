@@ -87,13 +87,13 @@ class Profile:
         """One source record as canonical fields (text, unnormalised)."""
         if not (self.columns or self.values or self.defaults):
             # The canonical layout: nothing to map (the hot path of large loads).
-            return {k: as_text(v) for k, v in raw.items()}
+            return {k: v if v.__class__ is str else as_text(v) for k, v in raw.items()}
         row: dict[str, str] = {}
         for key, value in raw.items():
             target = self.columns.get(key, key if not self.columns else None)
             if target is None:
                 continue
-            text = as_text(value)
+            text = value if value.__class__ is str else as_text(value)
             row[target] = self.values.get(target, {}).get(text, text)
         for key, value in self.defaults.items():
             if not row.get(key):
