@@ -49,8 +49,8 @@ import psycopg  # noqa: E402
 from alembic import command as alembic_command  # noqa: E402
 
 from fixtures.generator import generate_population  # noqa: E402
-from loaders.population import parse_date  # noqa: E402
 from loaders.reference import load_reference  # noqa: E402
+from loaders.rules.dates import parse_date  # noqa: E402
 from mdr import db  # noqa: E402
 from mdr.cluster import SUPERUSER, LocalCluster, find_bindir, free_port  # noqa: E402
 from mdr.settings import Settings  # noqa: E402

@@ -1,40 +1,74 @@
-"""The contract every load follows, and the run record it leaves in ``etl``.
+"""The contract every load follows, its run record in ``etl``, and ``run_load``.
 
-Row problems are data (``RowIssue``), never exceptions. A load runs in one
-transaction holding an advisory lock for its registry, so two loads of one
-registry are serialised and a load either commits whole or leaves the
-registry untouched. The run record is written in its own transaction before
-the load starts, so a killed load still leaves a trace: the next load of the
-registry marks it failed.
+Row problems are data (``RowIssue``, named in ``loaders.reasons``), never
+exceptions. Every registry's load goes through :func:`run_load`: the run record
+is written in its own transaction before the load starts (so a killed load
+still leaves a trace: the next load of the registry marks it failed); then one
+transaction takes the registry's advisory lock (two loads of one registry are
+serialised), stages and checks the rows, aborts untouched above the reject
+threshold, merges, and records the outcome, so a load either commits whole,
+with its run record saying so, or leaves the registry untouched.
+
+A registry supplies its own :class:`Stage` (for files, a :class:`FileStage`
+with a row validator built on :class:`RowChecker`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import importlib
 import json
+import pkgutil
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Engine, text
 
+from loaders import reasons
+from loaders.reasons import Reason, RowIssue
+from loaders.rules.dates import parse_date
+from loaders.rules.text import escaped, has_control_characters
+from loaders.sources.readers import Profile, read_records
+
+__all__ = ["AbortedLoad", "FileStage", "LoadResult", "Options", "RegistryLoader",
+           "RowChecker", "RowIssue", "Stage", "registered_loaders", "run_load", "sha256"]
+
+DEFAULT_REJECT_THRESHOLD = 0.10
+
+Progress = Callable[[int], None]
+"""Told the number of rows read so far, now and then."""
+
+
+class AbortedLoad(Exception):
+    """Raised inside the load transaction to roll it back on purpose."""
+
 
 @dataclass(frozen=True)
-class RowIssue:
-    """One problem with one row (or record) of a source."""
+class Options:
+    """How one load of a file runs (the options of ``mdr load <registry> <path>``)."""
 
-    slug: str
-    """Stable reason, e.g. ``unknown-admin-unit``."""
-    message: str
-    """What is wrong and what to do about it."""
-    row: int | None = None
-    field: str | None = None
-    value: str | None = None
-    source: str | None = None
-    rejected: bool = True
-    """False when the row was loaded anyway and is only flagged."""
+    effective_date: dt.date
+    """The day the file speaks for."""
+    reject_threshold: float | None = DEFAULT_REJECT_THRESHOLD
+    """Abort untouched when more than this share of the rows is rejected; None: never."""
+    profile: str | None = None
+    """Column-mapping profile (name or path); None: the registry's canonical layout."""
+    kind: str | None = None
+    """Which of the registry's kinds of file; None: the registry tells from the file."""
+
+
+def sha256(path: Path) -> str:
+    """The file's SHA-256 (hex), kept in the run record."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclass
@@ -126,25 +160,36 @@ def take_registry_lock(conn: Connection, registry: str, run_id: int) -> None:
     )
 
 
+def record_outcome(conn: Connection, result: LoadResult) -> None:
+    """Store the outcome and the issues of a run on ``conn``.
+
+    A committed load records them inside its own transaction, so the registry's
+    change and the record of it commit together.
+    """
+    conn.execute(
+        # clock_timestamp: now() would be the start of a load's transaction.
+        text("UPDATE etl.load_run SET status = :status, finished_at = clock_timestamp(), "
+             "read = :read, "
+             "inserted = :inserted, updated = :updated, unchanged = :unchanged, "
+             "rejected = :rejected, rejected_by_reason = CAST(:by_reason AS jsonb), "
+             "seconds = :seconds, message = :message WHERE id = :run_id"),
+        {"status": result.status, "read": result.read, "inserted": result.inserted,
+         "updated": result.updated, "unchanged": result.unchanged,
+         "rejected": result.rejected, "by_reason": _json(result.rejected_by_reason),
+         "seconds": result.seconds, "message": result.message, "run_id": result.run_id},
+    )
+    copy_rows(
+        conn, "etl.rejected_row",
+        ("run_id", "source", "row_number", "field", "value", "reason", "message", "rejected"),
+        ((result.run_id, i.source, i.row, i.field, i.value, i.slug, i.message, i.rejected)
+         for i in result.issues),
+    )
+
+
 def finish_run(engine: Engine, result: LoadResult) -> None:
-    """Store the outcome and the issues of a run (after its transaction ended)."""
+    """Store the outcome of a run whose transaction rolled back, in a transaction of its own."""
     with engine.begin() as conn:
-        conn.execute(
-            text("UPDATE etl.load_run SET status = :status, finished_at = now(), read = :read, "
-                 "inserted = :inserted, updated = :updated, unchanged = :unchanged, "
-                 "rejected = :rejected, rejected_by_reason = CAST(:by_reason AS jsonb), "
-                 "seconds = :seconds, message = :message WHERE id = :run_id"),
-            {"status": result.status, "read": result.read, "inserted": result.inserted,
-             "updated": result.updated, "unchanged": result.unchanged,
-             "rejected": result.rejected, "by_reason": _json(result.rejected_by_reason),
-             "seconds": result.seconds, "message": result.message, "run_id": result.run_id},
-        )
-        copy_rows(
-            conn, "etl.rejected_row",
-            ("run_id", "source", "row_number", "field", "value", "reason", "message", "rejected"),
-            ((result.run_id, i.source, i.row, i.field, i.value, i.slug, i.message, i.rejected)
-             for i in result.issues),
-        )
+        record_outcome(conn, result)
 
 
 def copy_rows(conn: Connection, table: str, columns: tuple[str, ...],
@@ -162,14 +207,239 @@ def copy_rows(conn: Connection, table: str, columns: tuple[str, ...],
     return count
 
 
-@contextmanager
-def timed(result: LoadResult) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        result.seconds = time.perf_counter() - started
-
-
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
+
+
+# -- rows: the generic half of validation ------------------------------------------------------
+
+
+class RowChecker:
+    """Validates the rows of one source, collecting their issues.
+
+    A registry's checker adds its own row rules; these are the ones every
+    source needs.
+    """
+
+    def __init__(self, source: str, effective_date: dt.date | None = None) -> None:
+        self.source = source
+        self.effective_date = effective_date
+        self.issues: list[RowIssue] = []
+
+    def reject(self, reason: Reason, row: int | None, field: str | None = None,
+               value: str | None = None, **params: Any) -> None:
+        """Record one occurrence of ``reason`` (its message from the catalogue)."""
+        self.issues.append(reason.issue(row=row, field=field, value=value, source=self.source,
+                                        **params))
+
+    def dates(self, number: int, rec: dict[str, str], fields: Iterable[str]
+              ) -> dict[str, dt.date | None] | None:
+        """The named fields as dates (None when blank); None, rejected, when one is not."""
+        out: dict[str, dt.date | None] = {}
+        for name in fields:
+            parsed = parse_date(rec.get(name, ""))
+            if isinstance(parsed, str):
+                self.reject(reasons.INVALID_DATE, number, name, rec.get(name), problem=parsed)
+                return None
+            out[name] = parsed
+        return out
+
+    def text_ok(self, number: int, rec: dict[str, str]) -> bool:
+        """Reject control characters (a NUL cannot even be stored) instead of failing."""
+        if not has_control_characters("".join(rec.values())):
+            return True
+        for name, value in rec.items():
+            if has_control_characters(value):
+                self.reject(reasons.INVALID_TEXT, number, name, escaped(value))
+                return False
+        return True
+
+
+# -- stages: what a registry brings to run_load -------------------------------------------------
+
+
+class Stage:
+    """One load's work inside its transaction: read and stage, check, merge."""
+
+    sql_params: ClassVar[dict[str, Any]] = {}
+    """Bind parameters every statement of the stage may use, beside ``eff`` and ``run_id``."""
+
+    def __init__(self, conn: Connection, checker: RowChecker, options: Options | None,
+                 run_id: int) -> None:
+        self.conn = conn
+        self.checker = checker
+        self.options = options
+        self.run_id = run_id
+        self.details: dict[str, Any] = {}
+        """Registry-specific counts for the summary (``LoadResult.details``)."""
+
+    def sql(self, statement: str, **params: Any) -> Any:
+        """Run one statement with the stage's parameters (``:eff``, ``:run_id``, ...)."""
+        return self.conn.execute(text(statement), {
+            "eff": self.options.effective_date if self.options else None,
+            "run_id": self.run_id, **self.sql_params, **params})
+
+    def read(self, progress: Progress | None) -> int:
+        """Read the source and stage what is valid; returns the rows (records) read."""
+        raise NotImplementedError
+
+    def check(self) -> None:
+        """Set-based checks of the staged rows (rejections go to the checker)."""
+
+    def merge(self) -> tuple[int, int, int]:
+        """Apply the staged rows to the registry; (inserted, updated, unchanged)."""
+        raise NotImplementedError
+
+
+class FileStage(Stage):
+    """A source file read through a profile, each row validated and COPYed into ``table``.
+
+    The staging table has the :attr:`columns` plus ``reject text`` (the first
+    reason a set-based check found), so checks mark rows with :meth:`reject_where`
+    and the merge takes the rows where ``reject IS NULL``.
+    """
+
+    table = ""
+    copy_table = ""
+    """Where the rows are copied; the table itself when empty."""
+    columns: tuple[str, ...] = ()
+
+    def __init__(self, conn: Connection, checker: RowChecker, options: Options | None,
+                 run_id: int, path: Path, profile: Profile) -> None:
+        super().__init__(conn, checker, options, run_id)
+        self.path = path
+        self.profile = profile
+
+    def validate(self, number: int, rec: dict[str, str]) -> tuple[Any, ...] | None:
+        """The staged tuple for a valid row, or None (its issue recorded)."""
+        raise NotImplementedError
+
+    def read(self, progress: Progress | None) -> int:
+        read = 0
+
+        def rows() -> Iterable[tuple[Any, ...]]:
+            nonlocal read
+            for number, rec in read_records(self.path, self.profile):
+                read += 1
+                if progress is not None and read % 10_000 == 0:
+                    progress(read)
+                if isinstance(rec, str):
+                    self.checker.reject(reasons.UNREADABLE_ROW, number, problem=rec)
+                    continue
+                staged = self.validate(number, rec)
+                if staged is not None:
+                    yield staged
+
+        copy_rows(self.conn, self.copy_table or self.table, self.columns, rows())
+        if progress is not None:
+            progress(read)
+        return read
+
+    def reject_where(self, reason: Reason, field: str, condition: str,
+                     value_sql: str | None = None, *, columns: dict[str, str] | None = None,
+                     **params: Any) -> int:
+        """Mark staged rows matching ``condition`` rejected (first reason wins).
+
+        ``s`` is the staged row. Each rejection's message is the reason's template
+        filled with ``value_sql``, the SQL expressions of ``columns`` and ``params``.
+        """
+        columns = columns or {}
+        extra = "".join(f", ({expr})::text" for expr in columns.values())
+        rows = self.sql(f"""
+            UPDATE {self.table} s SET reject = :slug
+            WHERE s.reject IS NULL AND ({condition})
+            RETURNING s.row_number, ({value_sql or 'NULL'})::text{extra}""",
+                        slug=reason.slug).all()
+        for number, value, *values in rows:
+            self.checker.reject(reason, number, field, value,
+                                **dict(zip(columns, values, strict=True)), **params)
+        return len(rows)
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+def run_load(engine: Engine, registry: str, source: str,
+             make_stage: Callable[[Connection, int], Stage], *,
+             options: Options | None = None, progress: Progress | None = None,
+             source_sha256: str | None = None, profile: str | None = None,
+             details: dict[str, Any] | None = None) -> LoadResult:
+    """One load of ``registry``: commits whole, with its outcome, or leaves it untouched.
+
+    ``make_stage(conn, run_id)`` builds the registry's stage inside the load's
+    transaction, after the lock is taken. Above the reject threshold the load is
+    aborted (status ``aborted``, nothing applied); an exception marks the run
+    ``failed`` and propagates.
+    """
+    result = LoadResult(registry, details=dict(details or {}))
+    result.run_id = start_run(engine, registry, source, source_sha256=source_sha256,
+                              profile=profile,
+                              effective_date=options.effective_date if options else None)
+    started = time.perf_counter()
+    try:
+        with engine.begin() as conn:
+            take_registry_lock(conn, registry, result.run_id)
+            stage = make_stage(conn, result.run_id)
+            result.issues = stage.checker.issues
+            result.read = stage.read(progress)
+            stage.check()
+            threshold = options.reject_threshold if options else None
+            rejected = result.rejected
+            if threshold is not None and result.read and rejected / result.read > threshold:
+                result.status = "aborted"
+                result.message = (
+                    f"{rejected} of {result.read} rows ({rejected / result.read:.1%}) were "
+                    f"rejected, more than the threshold of {threshold:.0%}; nothing was "
+                    "applied. Fix the rejected rows and resubmit the file.")
+                raise AbortedLoad
+            result.add(stage.merge())
+            result.details.update(stage.details)
+            result.status = "committed"
+            result.seconds = time.perf_counter() - started
+            record_outcome(conn, result)
+    except AbortedLoad:
+        result.seconds = time.perf_counter() - started
+        finish_run(engine, result)
+    except Exception as exc:
+        result.status = "failed"
+        result.message = f"{type(exc).__name__}: {exc}"
+        result.seconds = time.perf_counter() - started
+        finish_run(engine, result)
+        raise
+    return result
+
+
+# -- the registries' loaders ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegistryLoader:
+    """How ``mdr load <registry> <path>`` loads one registry.
+
+    A registry's loader module declares one as ``LOADER``; the front door finds
+    it there, so a new registry needs no edit to another registry's files.
+    """
+
+    registry: str
+    """The name on the command line (and in ``etl.load_run.registry``)."""
+    summary: str
+    """What it loads, e.g. "a snapshot or event file of persons"."""
+    load: Callable[[Engine, Path, Options, Progress | None], LoadResult]
+    kinds: tuple[str, ...] = ()
+    """The kinds of file it reads (``--kind``); empty: one kind."""
+    default_path: Path | None = None
+    """What it loads when no path is given (data shipped with mdr); None: a path is needed."""
+
+
+def registered_loaders() -> dict[str, RegistryLoader]:
+    """Every registry's loader, by registry name: the ``LOADER`` of each module in loaders/."""
+    import loaders
+
+    found: dict[str, RegistryLoader] = {}
+    for module in pkgutil.iter_modules(loaders.__path__):
+        if module.ispkg:
+            continue
+        loader = getattr(importlib.import_module(f"loaders.{module.name}"), "LOADER", None)
+        if isinstance(loader, RegistryLoader):
+            found[loader.registry] = loader
+    return dict(sorted(found.items()))

@@ -4,8 +4,8 @@ extract (CSV / JSON Lines, through a profile) → normalise (NFC, whitespace, da
 ISO and Vietnamese forms, sex words) → validate each row (identifier rules, dates)
 → COPY valid rows into staging → set-based checks in SQL (duplicates, units in
 force at their dates, the 2025 crosswalk, codes, family references) → merge with
-history (``loaders.history``) in one transaction holding the registry's lock →
-record the run and its rejected rows.
+history (``loaders.history``); the run itself (lock, threshold, one transaction, run
+record) is ``loaders.base.run_load``.
 
 Counts: for a snapshot, persons inserted (new), updated (any of their facts changed)
 and unchanged; for an event file, events inserted (newly recorded, with their
@@ -15,121 +15,60 @@ effects applied) and unchanged (already recorded).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from loaders import reasons
 from loaders.base import (
+    FileStage,
     LoadResult,
-    RowIssue,
+    Options,
+    Progress,
+    RegistryLoader,
+    RowChecker,
     copy_rows,
-    finish_run,
-    start_run,
-    take_registry_lock,
-    timed,
+    run_load,
+    sha256,
+)
+from loaders.checks import (
+    reject_units_not_found,
+    reject_unknown_codes,
+    set_unit_at,
+    unit_at,
+    upsert,
 )
 from loaders.history import Versioned, apply_versions
+from loaders.rules.dates import years_between
 from loaders.rules.identifiers import check_personal_number
 from loaders.rules.text import clean, name_key
 from loaders.sources.population_layout import (
     EVENT_TYPES,
     REQUIRED_SNAPSHOT_FIELDS,
     SNAPSHOT_FIELDS,
+    from_mapped,
 )
 from loaders.sources.readers import Profile, read_records
-from schemas.temporal import in_force
+from schemas.reference import REORGANISATION_2025
 
 REGISTRY = "population"
-REORGANISATION = dt.date(2025, 7, 1)
 MAX_AGE_YEARS = 125
-DEFAULT_REJECT_THRESHOLD = 0.10
 
-_DATE_DMY = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
-_DATE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SEX_WORDS = {"male": "male", "female": "female", "nam": "male", "nữ": "female", "nu": "female",
               "m": "male", "f": "female"}
-
-
-class AbortedLoad(Exception):
-    """Raised inside the load transaction to roll it back on purpose."""
-
-
-@dataclass(frozen=True)
-class Options:
-    """How one load runs."""
-
-    effective_date: dt.date
-    reject_threshold: float = DEFAULT_REJECT_THRESHOLD
-    profile: str | None = None
-    kind: str | None = None  # snapshot or events; None: from the file's header
-
-
-def parse_date(value: str) -> dt.date | str | None:
-    """A date from ISO or Vietnamese day-first forms; None when blank; a str when invalid."""
-    if not value:
-        return None
-    match = _DATE_ISO.fullmatch(value)
-    if match:
-        year, month, day = (int(g) for g in match.groups())
-    else:
-        match = _DATE_DMY.fullmatch(value)
-        if not match:
-            return f"{value!r} is not a date (use YYYY-MM-DD or DD/MM/YYYY)"
-        day, month, year = (int(g) for g in match.groups())
-    try:
-        return dt.date(year, month, day)
-    except ValueError:
-        return f"{value!r} is not a date that exists"
-
-
-def years_between(earlier: dt.date, later: dt.date) -> int:
-    return later.year - earlier.year - ((later.month, later.day) < (earlier.month, earlier.day))
 
 
 # -- rows: normalise and validate ------------------------------------------------------------
 
 
-class RowChecker:
-    """Normalises and validates rows of one file, collecting RowIssues."""
+class PersonChecker(RowChecker):
+    """Normalises and validates the rows of a population file."""
 
     def __init__(self, source: str, effective_date: dt.date, province_codes: set[str]) -> None:
-        self.source = source
-        self.effective_date = effective_date
+        super().__init__(source, effective_date)
+        self.effective_date: dt.date = effective_date
         self.province_codes = province_codes
-        self.issues: list[RowIssue] = []
-
-    def reject(self, row: int, slug: str, field: str | None, value: str | None,
-               message: str) -> None:
-        self.issues.append(RowIssue(slug, message, row, field, value, self.source))
-
-    def dates(self, number: int, rec: dict[str, str], fields: Iterable[str]
-              ) -> dict[str, dt.date | None] | None:
-        out: dict[str, dt.date | None] = {}
-        for name in fields:
-            parsed = parse_date(rec.get(name, ""))
-            if isinstance(parsed, str):
-                self.reject(number, "invalid-date", name, rec.get(name), f"{name}: {parsed}.")
-                return None
-            out[name] = parsed
-        return out
-
-    def text_ok(self, number: int, rec: dict[str, str]) -> bool:
-        """Reject control characters (a NUL cannot even be stored) instead of failing."""
-        if not _CONTROL.search("".join(rec.values())):
-            return True
-        for name, value in rec.items():
-            if _CONTROL.search(value):
-                self.reject(number, "invalid-text", name, value.encode("unicode_escape")
-                            .decode("ascii"), f"{name} contains control characters; "
-                            "remove them and resubmit the row.")
-                return False
-        return True
 
     def snapshot_row(self, number: int, rec: dict[str, str]) -> tuple[Any, ...] | None:
         """A staged tuple for a valid snapshot row, or None (issue recorded)."""
@@ -138,13 +77,11 @@ class RowChecker:
             return None
         for name in REQUIRED_SNAPSHOT_FIELDS:
             if not rec[name]:
-                self.reject(number, "missing-required-field", name, "",
-                            f"{name} is required and is blank; fill it in and resubmit the row.")
+                self.reject(reasons.MISSING_REQUIRED_FIELD, number, name, "", context="")
                 return None
         sex = _SEX_WORDS.get(rec["sex"].casefold())
         if sex is None:
-            self.reject(number, "invalid-sex", "sex", rec["sex"],
-                        f"Sex {rec['sex']!r} is neither male nor female.")
+            self.reject(reasons.INVALID_SEX, number, "sex", rec["sex"])
             return None
         dates = self.dates(number, rec, ("birth_date", "death_date", "residence_since"))
         if dates is None:
@@ -153,31 +90,29 @@ class RowChecker:
         assert birth is not None and since is not None
         for violation in check_personal_number(rec["national_id"], sex=sex, birth_date=birth,
                                                province_codes=self.province_codes):
-            self.reject(number, violation.slug, violation.field, rec["national_id"],
-                        violation.message)
+            self.reject(reasons.get(violation.slug), number, violation.field,
+                        rec["national_id"], rule=violation.message)
             return None
         if birth > self.effective_date:
-            self.reject(number, "birth-in-future", "birth_date", str(birth),
-                        f"Birth date {birth} is after the load's effective date "
-                        f"{self.effective_date}.")
+            self.reject(reasons.BIRTH_IN_FUTURE, number, "birth_date", str(birth),
+                        effective_date=self.effective_date)
             return None
         if death is not None and death < birth:
-            self.reject(number, "birth-after-death", "death_date", str(death),
-                        f"Death date {death} is before the birth date {birth}.")
+            self.reject(reasons.BIRTH_AFTER_DEATH, number, "death_date", str(death),
+                        birth_date=birth)
             return None
         if death is None and years_between(birth, self.effective_date) > MAX_AGE_YEARS:
-            self.reject(number, "implausible-age", "birth_date", str(birth),
-                        f"A living person born {birth} would be over {MAX_AGE_YEARS}; check the "
-                        "birth date or record the death.")
+            self.reject(reasons.IMPLAUSIBLE_AGE, number, "birth_date", str(birth),
+                        max_age=MAX_AGE_YEARS)
             return None
         if since < birth:
-            self.reject(number, "invalid-date", "residence_since", str(since),
-                        f"Residence since {since} is before the birth date {birth}.")
+            self.reject(reasons.INVALID_DATE, number, "residence_since", str(since),
+                        problem=f"is before the birth date {birth}")
             return None
         for name in ("father_id", "mother_id", "spouse_id"):
             if rec[name] and rec[name] == rec["national_id"]:
-                self.reject(number, "unknown-related-person", name, rec[name],
-                            f"{name} is the person's own number.")
+                self.reject(reasons.UNKNOWN_RELATED_PERSON, number, name, rec[name],
+                            why="it is the person's own number")
                 return None
         full_name = " ".join(p for p in (rec["family_name"], rec["middle_name"],
                                          rec["given_name"]) if p)
@@ -192,21 +127,22 @@ class RowChecker:
         )
 
     def event_row(self, number: int, rec: dict[str, str]) -> tuple[Any, ...] | None:
+        """A staged tuple for a valid event row, or None (issue recorded)."""
         rec = {k: clean(v or "") for k, v in rec.items()}
         if not self.text_ok(number, rec):
             return None
         event_type = rec.get("event_type", "")
         if event_type not in EVENT_TYPES:
-            self.reject(number, "unknown-code", "event_type", event_type,
-                        f"Event type {event_type!r} is not one of {', '.join(EVENT_TYPES)}.")
+            self.reject(reasons.UNKNOWN_CODE, number, "event_type", event_type,
+                        what="Event type", expected=", ".join(EVENT_TYPES))
             return None
         needed = {"residence-change": ("address", "commune_code"),
                   "name-change": ("family_name", "given_name"),
                   "marriage": ("spouse_id",), "divorce": ("spouse_id",)}.get(event_type, ())
         for name in ("national_id", "event_date", *needed):
             if not rec.get(name):
-                self.reject(number, "missing-required-field", name, "",
-                            f"{name} is required for a {event_type} event and is blank.")
+                self.reject(reasons.MISSING_REQUIRED_FIELD, number, name, "",
+                            context=f" for a {event_type} event")
                 return None
         dates = self.dates(number, rec, ("event_date",))
         if dates is None:
@@ -214,8 +150,8 @@ class RowChecker:
         day = dates["event_date"]
         assert day is not None
         if day > self.effective_date:
-            self.reject(number, "invalid-date", "event_date", str(day),
-                        f"Event date {day} is after the load's effective date.")
+            self.reject(reasons.INVALID_DATE, number, "event_date", str(day),
+                        problem=f"is after the load's effective date {self.effective_date}")
             return None
         return (number, event_type, rec["national_id"], day, rec.get("place_code") or None,
                 rec.get("source_document") or None, rec.get("address") or None,
@@ -228,6 +164,7 @@ class RowChecker:
 
 
 def file_kind(path: Path, profile: Profile, requested: str | None) -> str:
+    """snapshot or events: as asked, or from the first record's fields."""
     if requested:
         return requested
     for _, first in read_records(path, profile):
@@ -237,142 +174,43 @@ def file_kind(path: Path, profile: Profile, requested: str | None) -> str:
     return "snapshot"
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def legacy_province_codes(conn: Connection) -> set[str]:
     """Three-digit birth-registration prefixes: the pre-2025 provinces."""
     rows = conn.execute(text("SELECT '0' || code FROM ref.admin_unit WHERE level = 'province' "
-                             "AND valid_to = :d"), {"d": REORGANISATION}).scalars()
+                             "AND valid_to = :d"), {"d": REORGANISATION_2025}).scalars()
     return set(rows)
 
 
 def load_population(engine: Engine, path: Path, options: Options,
-                    progress: Callable[[int], None] | None = None) -> LoadResult:
+                    progress: Progress | None = None) -> LoadResult:
     """Load one snapshot or event file; commits whole or leaves the registry untouched."""
-    profile = Profile.load(options.profile)
+    profile = Profile.load(options.profile, layout=from_mapped)
     kind = file_kind(path, profile, options.kind)
-    result = LoadResult(REGISTRY)
-    result.details["kind"] = kind
-    result.run_id = start_run(engine, REGISTRY, str(path), source_sha256=sha256(path),
-                              profile=profile.name, effective_date=options.effective_date)
-    try:
-        with timed(result), engine.begin() as conn:
-            take_registry_lock(conn, REGISTRY, result.run_id)
-            checker = RowChecker(path.name, options.effective_date, legacy_province_codes(conn))
-            staging = SnapshotStage if kind == "snapshot" else EventStage
-            stage = staging(conn, checker, options, result.run_id)
-            result.read = stage.copy_in(path, profile, progress)
-            stage.check()
-            result.issues = checker.issues
-            rejected = result.rejected
-            if result.read and rejected / result.read > options.reject_threshold:
-                result.status = "aborted"
-                result.message = (
-                    f"{rejected} of {result.read} rows ({rejected / result.read:.1%}) were "
-                    f"rejected, more than the threshold of {options.reject_threshold:.0%}; "
-                    "nothing was applied. Fix the rejected rows and resubmit the file.")
-                raise AbortedLoad
-            counts = stage.merge()
-            result.add(counts)
-            result.status = "committed"
-    except AbortedLoad:
-        pass
-    except Exception as exc:
-        result.status = "failed"
-        result.message = f"{type(exc).__name__}: {exc}"
-        finish_run(engine, result)
-        raise
-    finish_run(engine, result)
-    return result
+    staging = SnapshotStage if kind == "snapshot" else EventStage
+
+    def make_stage(conn: Connection, run_id: int) -> FileStage:
+        checker = PersonChecker(path.name, options.effective_date, legacy_province_codes(conn))
+        return staging(conn, checker, options, run_id, path, profile)
+
+    return run_load(engine, REGISTRY, str(path), make_stage, options=options, progress=progress,
+                    source_sha256=sha256(path), profile=profile.name, details={"kind": kind})
 
 
-class Stage:
-    """Staging for one file: COPY in, check in SQL, merge."""
-
-    table = ""
-    copy_table = ""
-    """Where the rows are copied; the table itself when empty."""
-    columns: tuple[str, ...] = ()
-
-    def __init__(self, conn: Connection, checker: RowChecker, options: Options,
-                 run_id: int) -> None:
-        self.conn = conn
-        self.checker = checker
-        self.options = options
-        self.run_id = run_id
-
-    def sql(self, statement: str, **params: Any) -> Any:
-        return self.conn.execute(text(statement), {"eff": self.options.effective_date,
-                                                   "reorg": REORGANISATION,
-                                                   "run_id": self.run_id, **params})
-
-    def validate(self, number: int, rec: dict[str, str]) -> tuple[Any, ...] | None:
-        raise NotImplementedError
-
-    def copy_in(self, path: Path, profile: Profile,
-                progress: Callable[[int], None] | None) -> int:
-        read = 0
-
-        def rows() -> Iterable[tuple[Any, ...]]:
-            nonlocal read
-            for number, rec in read_records(path, profile):
-                read += 1
-                if progress is not None and read % 10_000 == 0:
-                    progress(read)
-                if isinstance(rec, str):
-                    self.checker.reject(number, "unreadable-row", None, None, rec)
-                    continue
-                staged = self.validate(number, rec)
-                if staged is not None:
-                    yield staged
-
-        copy_rows(self.conn, self.copy_table or self.table, self.columns, rows())
-        if progress is not None:
-            progress(read)
-        return read
-
-    def reject_where(self, slug: str, field: str, condition: str, message_sql: str,
-                     value_sql: str | None = None, **params: Any) -> int:
-        """Mark staged rows matching ``condition`` rejected (first reason wins)."""
-        rows = self.sql(f"""
-            UPDATE {self.table} s SET reject = :slug
-            WHERE s.reject IS NULL AND ({condition})
-            RETURNING s.row_number, {value_sql or 'NULL'}::text, {message_sql}""",
-                        slug=slug, **params).all()
-        for number, value, message in rows:
-            self.checker.reject(number, slug, field, value, message)
-        return len(rows)
-
-    def check(self) -> None:
-        raise NotImplementedError
-
-    def merge(self) -> tuple[int, int, int]:
-        raise NotImplementedError
+LOADER = RegistryLoader(
+    REGISTRY, "a snapshot or event file of persons",
+    load_population, kinds=("snapshot", "events"))
 
 
-def set_unit_at(table: str, target: str, code: str, day: str) -> str:
-    """UPDATE that sets ``target`` to the commune with code ``code`` in force on ``day``.
+class _PopulationStage(FileStage):
+    checker: PersonChecker
+    sql_params = {"reorg": REORGANISATION_2025}
 
-    At most one version of a code is in force on a day (an exclusion constraint
-    says so), so the join finds at most one unit.
-    """
-    return f"""UPDATE {table} s SET {target} = u.id FROM ref.admin_unit u
-               WHERE u.level = 'commune' AND u.code = s.{code}
-                 AND {in_force("u", f"s.{day}")}"""
+    @property
+    def effective_date(self) -> dt.date:
+        return self.checker.effective_date
 
 
-def unit_exists(code_sql: str) -> str:
-    return (f"EXISTS (SELECT 1 FROM ref.admin_unit u WHERE u.level = 'commune' "
-            f"AND u.code = {code_sql})")
-
-
-class SnapshotStage(Stage):
+class SnapshotStage(_PopulationStage):
     table = "stage_person"
     copy_table = "stage_person_in"
     columns = ("row_number", "national_id", "family_name", "middle_name", "given_name",
@@ -414,81 +252,52 @@ class SnapshotStage(Stage):
                    NOT EXISTS (SELECT 1 FROM population.person p
                                WHERE p.national_id = s.national_id) AS is_new
             FROM stage_person_in s
-            LEFT JOIN ref.admin_unit u
-              ON u.level = 'commune' AND u.code = s.commune_code
-             AND {in_force("u", "s.residence_since")}
-            LEFT JOIN ref.admin_unit b
-              ON b.level = 'commune' AND b.code = s.birth_place_code
-             AND {in_force("b", "s.birth_date")}""")
+            LEFT JOIN ref.admin_unit u ON {unit_at("u", "s.commune_code", "s.residence_since")}
+            LEFT JOIN ref.admin_unit b ON {unit_at("b", "s.birth_place_code", "s.birth_date")}""")
         self.sql("CREATE INDEX ON stage_person (national_id)")
         self.sql("ANALYZE stage_person")
         self.reject_where(
-            "duplicate-national-id", "national_id",
+            reasons.DUPLICATE_NATIONAL_ID, "national_id",
             "s.national_id IN "
             "(SELECT national_id FROM stage_person GROUP BY 1 HAVING count(*) > 1)",
-            "'Personal number ' || s.national_id || ' appears on several rows of the file; "
-            "none of them was loaded. Keep the right row and resubmit.'", "s.national_id")
-        for code, day, field, target in (("commune_code", "residence_since", "commune_code",
-                                          "unit_id"),
-                                         ("birth_place_code", "birth_date", "birth_place_code",
-                                          "birth_place_unit_id")):
-            self.reject_where(
-                "unknown-admin-unit", field,
-                f"s.{code} IS NOT NULL AND NOT {unit_exists(f's.{code}')}",
-                f"'Commune code ' || s.{code} || ' does not exist; check it against the list "
-                "of units (mdr ref units).'", f"s.{code}")
-            self.reject_where(
-                "admin-unit-not-in-force", field,
-                f"s.{code} IS NOT NULL AND s.{target} IS NULL",
-                f"'Commune code ' || s.{code} || ' was not in force on ' || s.{day} || "
-                f"'; give the code in force on that date.'", f"s.{code}")
+            "s.national_id")
+        reject_units_not_found(self, "commune_code", "commune_code", "unit_id",
+                               "residence_since")
+        reject_units_not_found(self, "birth_place_code", "birth_place_code",
+                               "birth_place_unit_id", "birth_date")
         # Residences that began before the 2025 reorganisation and go on after it need the
         # successor unit.
         self.reject_where(
-            "ambiguous-commune-successor", "commune_code",
+            reasons.AMBIGUOUS_COMMUNE_SUCCESSOR, "commune_code",
             "s.unit_id IS NOT NULL AND s.current_unit_id IS NULL AND "
-            "(s.death_date IS NULL OR s.death_date > :reorg)",
-            "'Commune ' || s.commune_code || ' was divided on 2025-07-01 and the address does "
-            "not say which new commune it is in; give the 2025 commune code and a residence "
-            "date from 2025-07-01.'", "s.commune_code")
-        self.reject_where(
-            "unknown-code", "ethnic_group",
-            "s.ethnic_group IS NOT NULL AND NOT EXISTS "
-            "(SELECT 1 FROM ref.ethnic_group e WHERE e.code = s.ethnic_group)",
-            "'Ethnic group ' || s.ethnic_group || ' is not one of the codes 01-54.'",
-            "s.ethnic_group")
-        self.reject_where(
-            "unknown-code", "nationality",
-            "NOT EXISTS (SELECT 1 FROM ref.country c WHERE c.code = s.nationality)",
-            "'Nationality ' || s.nationality || ' is not an ISO 3166 alpha-2 code.'",
-            "s.nationality")
-        self.reject_where(
-            "unknown-code", "relation_to_head",
-            "s.relation IS NOT NULL AND NOT EXISTS "
-            "(SELECT 1 FROM ref.household_relation r WHERE r.code = s.relation)",
-            "'Relation ' || s.relation || ' is not one of head, spouse, child, parent, "
-            "grandchild, sibling, other.'", "s.relation")
+            "(s.death_date IS NULL OR s.death_date > :reorg)", "s.commune_code")
+        reject_unknown_codes(self, "ethnic_group", "ethnic_group", "ref.ethnic_group",
+                             "Ethnic group", "the codes 01-54")
+        reject_unknown_codes(self, "nationality", "nationality", "ref.country", "Nationality",
+                             "ISO 3166 alpha-2 codes", required=True)
+        reject_unknown_codes(self, "relation_to_head", "relation", "ref.household_relation",
+                             "Relation", "head, spouse, child, parent, grandchild, sibling, "
+                             "other")
         self._check_family()
 
     def _check_family(self) -> None:
-        # A rejected row can leave its relatives pointing at nobody: repeat until stable.
-        for _ in range(5):
+        # A rejected row can leave its relatives pointing at nobody, and their rejection
+        # their own relatives: repeat until a pass rejects nothing more (a chain of n
+        # generations takes n passes; each pass rejects at least one row, so it ends).
+        while True:
             found = 0
-            for field, column in (("father_id", "father_id"), ("mother_id", "mother_id"),
-                                  ("spouse_id", "spouse_id")):
+            for column in ("father_id", "mother_id", "spouse_id"):
                 found += self.reject_where(
-                    "unknown-related-person", field,
+                    reasons.UNKNOWN_RELATED_PERSON, column,
                     f"""s.{column} IS NOT NULL
                         AND NOT EXISTS (SELECT 1 FROM stage_person o
                                         WHERE o.national_id = s.{column} AND o.reject IS NULL)
                         AND NOT EXISTS (SELECT 1 FROM population.person p
                                         WHERE p.national_id = s.{column})""",
-                    f"'{field} ' || s.{column} || ' is neither in this file nor in the "
-                    "registry; load that person first or leave the field blank.'",
-                    f"s.{column}")
-            for field, column in (("father_id", "father_id"), ("mother_id", "mother_id")):
+                    f"s.{column}", why="neither in this file nor in the registry")
+            for column in ("father_id", "mother_id"):
                 found += self.reject_where(
-                    "parent-younger-than-child", field,
+                    reasons.PARENT_YOUNGER_THAN_CHILD, column,
                     f"""EXISTS (SELECT 1 FROM (SELECT o.birth_date FROM stage_person o
                                                WHERE o.national_id = s.{column}
                                                  AND o.reject IS NULL
@@ -496,8 +305,6 @@ class SnapshotStage(Stage):
                                                SELECT p.birth_date FROM population.person p
                                                WHERE p.national_id = s.{column}) parent
                                 WHERE parent.birth_date > s.birth_date - interval '12 years')""",
-                    f"'{field} ' || s.{column} || ' is not at least 12 years older than the "
-                    "person; one of the two birth dates or the link is wrong.'",
                     f"s.{column}")
             if not found:
                 break
@@ -506,30 +313,18 @@ class SnapshotStage(Stage):
         self.sql("DELETE FROM stage_person WHERE reject IS NOT NULL")
         staged = int(self.sql("SELECT count(*) FROM stage_person").scalar_one())
         self.sql("CREATE TEMP TABLE changed (national_id text) ON COMMIT DROP")
-        inserted = int(self.sql("""
-            WITH merged AS (
-                INSERT INTO population.person AS p (national_id, sex, birth_date,
-                    birth_place_unit_id, nationality, ethnic_group, status, death_date,
-                    load_run_id)
-                SELECT national_id, sex, birth_date, birth_place_unit_id, nationality,
-                       ethnic_group, CASE WHEN death_date IS NULL THEN 'alive'
-                                          ELSE 'deceased' END, death_date, :run_id
-                FROM stage_person
-                ON CONFLICT (national_id) DO UPDATE SET
-                    sex = EXCLUDED.sex, birth_date = EXCLUDED.birth_date,
-                    birth_place_unit_id = EXCLUDED.birth_place_unit_id,
-                    nationality = EXCLUDED.nationality, ethnic_group = EXCLUDED.ethnic_group,
-                    status = EXCLUDED.status, death_date = EXCLUDED.death_date,
-                    load_run_id = EXCLUDED.load_run_id, updated_at = now()
-                WHERE (p.sex, p.birth_date, p.birth_place_unit_id, p.nationality,
-                       p.ethnic_group, p.status, p.death_date)
-                      IS DISTINCT FROM
-                      (EXCLUDED.sex, EXCLUDED.birth_date, EXCLUDED.birth_place_unit_id,
-                       EXCLUDED.nationality, EXCLUDED.ethnic_group, EXCLUDED.status,
-                       EXCLUDED.death_date)
-                RETURNING national_id, (xmax = 0) AS inserted
-            ), noted AS (INSERT INTO changed SELECT national_id FROM merged)
-            SELECT count(*) FILTER (WHERE inserted) FROM merged""").scalar_one())
+        inserted, _ = upsert(
+            self.conn, "population.person",
+            ("national_id", "sex", "birth_date", "birth_place_unit_id", "nationality",
+             "ethnic_group", "status", "death_date", "load_run_id"), ("national_id",),
+            """SELECT national_id, sex, birth_date, birth_place_unit_id, nationality,
+                      ethnic_group, CASE WHEN death_date IS NULL THEN 'alive'
+                                         ELSE 'deceased' END, death_date, :run_id
+               FROM stage_person""",
+            compare=("sex", "birth_date", "birth_place_unit_id", "nationality", "ethnic_group",
+                     "status", "death_date"),
+            touch="updated_at = now()", params={"run_id": self.run_id},
+            changed_table="changed")
         self._merge_history()
         updated = int(self.sql("""
             SELECT count(DISTINCT c.national_id) FROM changed c
@@ -599,11 +394,12 @@ class SnapshotStage(Stage):
             ),
         ]
         for fact in facts:
-            apply_versions(self.conn, fact, {"eff": self.options.effective_date,
-                                             "reorg": REORGANISATION}, changed_table="changed")
+            apply_versions(self.conn, fact, {"eff": self.effective_date,
+                                             "reorg": REORGANISATION_2025},
+                           changed_table="changed")
 
 
-class EventStage(Stage):
+class EventStage(_PopulationStage):
     table = "stage_event"
     columns = ("row_number", "event_type", "national_id", "event_date", "place_code",
                "source_document", "address", "commune_code", "family_name", "middle_name",
@@ -624,31 +420,23 @@ class EventStage(Stage):
 
     def check(self) -> None:
         self.reject_where(
-            "unknown-person", "national_id",
+            reasons.UNKNOWN_PERSON, "national_id",
             "NOT EXISTS (SELECT 1 FROM population.person p WHERE p.national_id = s.national_id)",
-            "'Personal number ' || s.national_id || ' is not in the registry; load the "
-            "person (snapshot) before their events.'", "s.national_id")
+            "s.national_id")
         self.reject_where(
-            "unknown-related-person", "spouse_id",
+            reasons.UNKNOWN_RELATED_PERSON, "spouse_id",
             "s.spouse_id IS NOT NULL AND NOT EXISTS "
             "(SELECT 1 FROM population.person p WHERE p.national_id = s.spouse_id)",
-            "'Spouse ' || s.spouse_id || ' is not in the registry.'", "s.spouse_id")
-        for code, target, field in (("place_code", "place_unit_id", "place_code"),
-                                    ("commune_code", "unit_id", "commune_code")):
+            "s.spouse_id", why="not in the registry")
+        for code, target in (("place_code", "place_unit_id"), ("commune_code", "unit_id")):
             self.sql(set_unit_at("stage_event", target, code, "event_date"))
-            self.reject_where(
-                "unknown-admin-unit", field,
-                f"s.{code} IS NOT NULL AND NOT {unit_exists(f's.{code}')}",
-                f"'Commune code ' || s.{code} || ' does not exist.'", f"s.{code}")
-            self.reject_where(
-                "admin-unit-not-in-force", field, f"s.{code} IS NOT NULL AND s.{target} IS NULL",
-                f"'Commune code ' || s.{code} || ' was not in force on ' || s.event_date || '.'",
-                f"s.{code}")
+            reject_units_not_found(self, code, code, target, "event_date")
         self.reject_where(
-            "birth-after-death", "event_date",
+            reasons.BIRTH_AFTER_DEATH, "event_date",
             "s.event_type = 'death' AND EXISTS (SELECT 1 FROM population.person p "
             "WHERE p.national_id = s.national_id AND p.birth_date > s.event_date)",
-            "'The death date ' || s.event_date || ' is before the birth date.'", "s.event_date")
+            "s.event_date", columns={"birth_date": "(SELECT p.birth_date FROM population.person "
+                                                   "p WHERE p.national_id = s.national_id)"})
 
     def merge(self) -> tuple[int, int, int]:
         self.sql("DELETE FROM stage_event WHERE reject IS NOT NULL")
@@ -716,8 +504,9 @@ class EventStage(Stage):
                                   WHERE event_type = 'marriage'"""),
         ]
         for fact in facts:
-            apply_versions(self.conn, fact, {"eff": self.options.effective_date,
-                                             "reorg": REORGANISATION}, changed_table="changed")
+            apply_versions(self.conn, fact, {"eff": self.effective_date,
+                                             "reorg": REORGANISATION_2025},
+                           changed_table="changed")
         inserted = int(self.sql("""
             WITH added AS (
                 INSERT INTO population.life_event (national_id, event_type, event_date,

@@ -1,19 +1,20 @@
 """``mdr load ref``: administrative units old and new, the 2025 crosswalk, code lists.
 
 Everything is read from ``fixtures/reference`` (and pycountry's ISO lists),
-checked, staged with COPY and merged in one transaction, so a second run
-changes nothing and reports every row unchanged.
+checked, staged with COPY and merged in one transaction (``loaders.base.run_load``),
+so a second run changes nothing and reports every row unchanged.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import gettext
 import gzip
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,19 +22,23 @@ from typing import Any
 import pycountry
 from sqlalchemy import Connection, Engine, text
 
+from loaders import reasons
 from loaders.base import (
     LoadResult,
+    Options,
+    Progress,
+    RegistryLoader,
+    RowChecker,
     RowIssue,
+    Stage,
     copy_rows,
-    finish_run,
-    start_run,
-    take_registry_lock,
-    timed,
+    run_load,
 )
+from loaders.checks import upsert
 from loaders.rules.text import clean, name_key
+from schemas.reference import REORGANISATION_2025
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "reference"
-REORGANISATION_2025 = dt.date(2025, 7, 1)
 REGISTRY = "ref"
 
 # How each source spells a unit's kind, mapped to ref.admin_unit_type codes.
@@ -44,7 +49,6 @@ LEGACY_TYPES = {
     "commune": {"xa": "xa", "phuong": "phuong", "thi-tran": "thi_tran"},
 }
 TYPES_2025 = {1: "thanh_pho_tw", 2: "tinh", 3: "phuong", 4: "xa", 5: "dac_khu"}
-LEVEL_BY_CODE_LENGTH = {2: "province", 3: "district", 5: "commune"}
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,9 @@ def read_units(base: Path, issues: list[RowIssue]) -> list[UnitRow]:
         for position, (code, item) in enumerate(_read_json(base / source).items(), start=1):
             unit_type = LEGACY_TYPES[level].get(item["type"])
             if unit_type is None:
-                issues.append(RowIssue("unknown-unit-type", f"Unit type {item['type']!r} is not "
-                              "in ref.admin_unit_type; add it to admin_unit_type.csv.",
-                              position, "type", item["type"], source))
+                issues.append(reasons.UNKNOWN_UNIT_TYPE.issue(
+                    row=position, field="type", value=item["type"], source=source,
+                    level=level, code=code))
                 continue
             units.append(UnitRow(
                 level, code, unit_type, clean(item["name"]), clean(item["name_with_type"]), None,
@@ -115,10 +119,10 @@ def read_units(base: Path, issues: list[RowIssue]) -> list[UnitRow]:
         for item, level, parent in rows:
             unit_type = TYPES_2025.get(item["AdministrativeUnitId"])
             if unit_type is None:
-                issues.append(RowIssue("unknown-unit-type", "Administrative unit type id "
-                              f"{item['AdministrativeUnitId']} is not known to mdr.",
-                              position, "AdministrativeUnitId",
-                              str(item["AdministrativeUnitId"]), source))
+                issues.append(reasons.UNKNOWN_UNIT_TYPE.issue(
+                    row=position, field="AdministrativeUnitId",
+                    value=str(item["AdministrativeUnitId"]), source=source, level=level,
+                    code=item["Code"]))
                 continue
             units.append(UnitRow(
                 level, item["Code"], unit_type, clean(item["Name"]), clean(item["FullName"]),
@@ -139,17 +143,17 @@ def _attach_boundaries(base: Path, units: list[UnitRow], issues: list[RowIssue])
             geometry[(level, feature["properties"]["code"])] = json.dumps(feature["geometry"])
     current = {(u.level, u.code) for u in units if u.valid_from == REORGANISATION_2025}
     for level, code in sorted(set(geometry) - current):
-        issues.append(RowIssue("unknown-admin-unit", f"A boundary is given for {level} {code}, "
-                      "which is not in the 2025 unit list; the boundary was not loaded.",
-                      None, "code", code, "boundaries", rejected=True))
+        issues.append(reasons.UNKNOWN_ADMIN_UNIT.issue(
+            field="code", value=code, source="boundaries", level=level, code=code,
+            period=f" from {REORGANISATION_2025}", outcome="its boundary was not loaded"))
     out = []
     for unit in units:
         if unit.valid_from == REORGANISATION_2025:
             geojson = geometry.get((unit.level, unit.code))
             if geojson is None:
-                issues.append(RowIssue("missing-geometry", f"No boundary for {unit.level} "
-                              f"{unit.code} ({unit.full_name}); it cannot be located by point.",
-                              None, "code", unit.code, "boundaries", rejected=False))
+                issues.append(reasons.MISSING_GEOMETRY.issue(
+                    field="code", value=unit.code, source="boundaries", level=unit.level,
+                    code=unit.code, name=unit.full_name))
             unit = UnitRow(**{**unit.__dict__, "geojson": geojson})
         out.append(unit)
     return out
@@ -164,26 +168,28 @@ def _check_official_provinces(base: Path, units: list[UnitRow], issues: list[Row
         code, name = row["Mã số"] or "", row["Tên 34 tỉnh sau sáp nhập"] or ""
         unit = listed.get(code)
         if unit is None:
-            issues.append(RowIssue("differs-from-official-list", f"Official province {code} "
-                          f"({name}) is missing from the 2025 unit list.", position, "Mã số",
-                          code, source, rejected=False))
+            issues.append(reasons.DIFFERS_FROM_OFFICIAL_LIST.issue(
+                row=position, field="Mã số", value=code, source=source, code=code,
+                problem=f"({name}) is in the official list but missing from the 2025 unit "
+                        "list"))
         elif name_key(unit.full_name) != name_key(name) and name_key(unit.name) != name_key(name):
-            issues.append(RowIssue("differs-from-official-list", f"Province {code} is named "
-                          f"{unit.full_name!r} but the official list says {name!r}.",
-                          position, "Tên", name, source, rejected=False))
+            issues.append(reasons.DIFFERS_FROM_OFFICIAL_LIST.issue(
+                row=position, field="Tên", value=name, source=source, code=code,
+                problem=f"is named {unit.full_name!r} in the unit list but {name!r} in the "
+                        "official list"))
     for code in sorted(set(listed) - {r["Mã số"] for r in official}):
-        issues.append(RowIssue("differs-from-official-list", f"Province {code} is not in the "
-                      "official list of 34.", None, "code", code, source, rejected=False))
+        issues.append(reasons.DIFFERS_FROM_OFFICIAL_LIST.issue(
+            field="code", value=code, source=source, code=code,
+            problem="is in the 2025 unit list but not in the official list"))
 
 
 def _check_parents(units: list[UnitRow], issues: list[RowIssue]) -> None:
     known = {(u.level, u.code, u.valid_from) for u in units}
     for unit in units:
         if unit.parent_code and (unit.parent_level, unit.parent_code, unit.valid_from) not in known:
-            issues.append(RowIssue("unknown-parent-unit", f"{unit.level} {unit.code} "
-                          f"({unit.full_name}) names parent {unit.parent_code}, which is not in "
-                          "the same list; it was loaded without a parent.", None,
-                          "parent_code", unit.parent_code, "admin_units", rejected=False))
+            issues.append(reasons.UNKNOWN_PARENT_UNIT.issue(
+                field="parent_code", value=unit.parent_code, source="admin_units",
+                level=unit.level, code=unit.code, name=unit.full_name))
 
 
 # Type words that lead a unit's full name; the longest first, as "Thành phố" and
@@ -205,7 +211,7 @@ def unit_type_and_name(full_name: str) -> tuple[str, str]:
     return kind, " ".join(str(int(w)) if w.isdigit() else w for w in proper.split(" "))
 
 
-def _name_disagreement(stated: str, unit: UnitRow, what: str) -> tuple[str, str] | None:
+def _name_disagreement(stated: str, unit: UnitRow) -> reasons.Reason | None:
     """How the crosswalk's name for a unit disagrees with the unit list's, if it does.
 
     A different proper name is worth a steward's look; a different type word alone
@@ -215,12 +221,9 @@ def _name_disagreement(stated: str, unit: UnitRow, what: str) -> tuple[str, str]
     stated_kind, stated_name = unit_type_and_name(stated)
     listed_kind, listed_name = unit_type_and_name(unit.full_name)
     if stated_name != listed_name:
-        return ("crosswalk-name-mismatch",
-                f"The crosswalk calls {what} {stated!r}, the unit list {unit.full_name!r}.")
+        return reasons.CROSSWALK_NAME_MISMATCH
     if stated_kind and stated_kind != listed_kind:
-        return ("crosswalk-type-mismatch",
-                f"The crosswalk calls {what} {stated!r}, the unit list {unit.full_name!r}: "
-                "the same name with another unit type; the unit list's type was loaded.")
+        return reasons.CROSSWALK_TYPE_MISMATCH
     return None
 
 
@@ -265,34 +268,33 @@ def read_crosswalk(base: Path, units: list[UnitRow], issues: list[RowIssue]) -> 
                    if (level, code) not in table]
         if missing:
             age, code = missing[0]
-            when = "before 2025-07-01" if age == "old" else "from 2025-07-01"
-            issues.append(RowIssue("unknown-admin-unit", f"The crosswalk maps {level} {value}, "
-                          f"but {code} is not a {level} {when}; the pair was not loaded.",
-                          None, f"{age}_code", value, where))
+            when = "before" if age == "old" else "from"
+            issues.append(reasons.UNKNOWN_ADMIN_UNIT.issue(
+                field=f"{age}_code", value=value, source=where, level=level, code=code,
+                period=f" {when} {REORGANISATION_2025}",
+                outcome=f"the crosswalk's pair {value} was not loaded"))
             continue
         stated_full = by_merges.get(pair)
         implied_whole = len(successors[(level, old_code)]) == 1
         whole: bool | None = implied_whole if stated_full is None else stated_full == "full"
         if stated_full is not None and whole != implied_whole:
             whole = None
-            issues.append(RowIssue("crosswalk-conflict", f"The merge list says {value} is "
-                          f"{stated_full}, but {old_code} has "
-                          f"{len(successors[(level, old_code)])} successor(s); loaded with "
-                          "whole_unit unknown.", None, "type", value, merges_src,
-                          rejected=False))
+            issues.append(reasons.CROSSWALK_CONFLICT.issue(
+                field="type", value=value, source=merges_src, stated=stated_full,
+                old_code=old_code, successors=len(successors[(level, old_code)])))
         if (pair in by_merges) != (pair in by_splits):
             only = "merge" if pair in by_merges else "split"
-            issues.append(RowIssue("crosswalk-one-sided", f"Only the {only} list states "
-                          f"{level} {value}; loaded, but check it against the official text.",
-                          None, "pair", value, where, rejected=False))
+            issues.append(reasons.CROSSWALK_ONE_SIDED.issue(
+                field="pair", value=value, source=where, only=only, level=level))
         for age, code, table in (("old", old_code, old), ("new", new_code, new)):
             stated = names.get((age, level, code))
             if stated:
-                issue = _name_disagreement(stated, table[(level, code)], f"{age} {level} {code}")
-                if issue is not None:
-                    slug, message = issue
-                    issues.append(RowIssue(slug, message, None, "name", stated, where,
-                                           rejected=False))
+                listed = table[(level, code)]
+                disagreement = _name_disagreement(stated, listed)
+                if disagreement is not None:
+                    issues.append(disagreement.issue(
+                        field="name", value=stated, source=where, what=f"{age} {level} {code}",
+                        listed=listed.full_name))
         renamed = name_key(old[(level, old_code)].name) != name_key(new[(level, new_code)].name)
         changes.append(ChangeRow(level, old_code, new_code, whole, pair in by_merges,
                                  pair in by_splits, renamed))
@@ -301,15 +303,17 @@ def read_crosswalk(base: Path, units: list[UnitRow], issues: list[RowIssue]) -> 
     mapped_new = {(c.level, c.new_code) for c in changes}
     for (level, code), unit in sorted(old.items()):
         if level != "district" and (level, code) not in mapped_old:
-            issues.append(RowIssue("unmapped-unit", f"{unit.full_name} ({level} {code}, in force "
-                          "until 2025-06-30) has no successor in the crosswalk; records that "
-                          "refer to it cannot be moved to a 2025 unit automatically.",
-                          None, "code", code, "crosswalk", rejected=False))
+            issues.append(reasons.UNMAPPED_UNIT.issue(
+                field="code", value=code, source="crosswalk", name=unit.full_name, level=level,
+                code=code, period=f"in force until {REORGANISATION_2025 - dt.timedelta(days=1)}",
+                counterpart="successor", consequence="records that refer to it cannot be "
+                "moved to a 2025 unit automatically"))
     for (level, code), unit in sorted(new.items()):
         if (level, code) not in mapped_new:
-            issues.append(RowIssue("unmapped-unit", f"{unit.full_name} ({level} {code}, in force "
-                          "from 2025-07-01) has no predecessor in the crosswalk.",
-                          None, "code", code, "crosswalk", rejected=False))
+            issues.append(reasons.UNMAPPED_UNIT.issue(
+                field="code", value=code, source="crosswalk", name=unit.full_name, level=level,
+                code=code, period=f"in force from {REORGANISATION_2025}",
+                counterpart="predecessor", consequence="where it came from is not recorded"))
     return changes
 
 
@@ -380,25 +384,10 @@ def merge_table(conn: Connection, table: str, key: tuple[str, ...],
 def _upsert(conn: Connection, target: str, columns: tuple[str, ...], key: tuple[str, ...],
             select: str, staged: int, params: dict[str, Any] | None = None,
             timed: bool = True) -> tuple[int, int, int]:
-    """INSERT ... ON CONFLICT that touches only rows whose values differ."""
-    changing = [c for c in columns if c not in key]
-    touch = ", recorded_at = now()" if timed else ""
-    short = target.split(".")[1]
-    sql = f"""
-        WITH merged AS (
-            INSERT INTO {target} AS t ({', '.join(columns)})
-            {select}
-            ON CONFLICT ({', '.join(key)}) DO UPDATE SET
-                {', '.join(f'{c} = EXCLUDED.{c}' for c in changing)}{touch}
-            WHERE ({', '.join(f't.{c}' for c in changing)})
-                  IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in changing)})
-            RETURNING (xmax = 0) AS inserted
-        )
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
-        FROM merged  -- {short}
-    """
-    inserted, updated = conn.execute(text(sql), params or {}).one()
-    return (int(inserted), int(updated), staged - int(inserted) - int(updated))
+    """``checks.upsert`` with the record time touched; (inserted, updated, unchanged)."""
+    inserted, updated = upsert(conn, target, columns, key, select, params=params,
+                               touch="recorded_at = now()" if timed else "")
+    return (inserted, updated, staged - inserted - updated)
 
 
 def merge_units(conn: Connection, units: list[UnitRow]) -> tuple[int, int, int]:
@@ -437,9 +426,8 @@ def invalid_geometries(conn: Connection) -> list[RowIssue]:
     rows = conn.execute(text("""
         SELECT level, code, ST_IsValidReason(geom) FROM ref.admin_unit
         WHERE geom IS NOT NULL AND NOT ST_IsValid(geom)""")).all()
-    return [RowIssue("invalid-geometry", f"The boundary of {level} {code} is not valid ({why}); "
-                     "it is kept as published, but point look-ups near it may be wrong.",
-                     None, "geom", code, "boundaries", rejected=False)
+    return [reasons.INVALID_GEOMETRY.issue(field="geom", value=code, source="boundaries",
+                                           level=level, code=code, why=why)
             for level, code, why in rows]
 
 
@@ -496,41 +484,50 @@ CODE_LIST_KEYS = {name: ("code",) for name in (
 UNTIMED_TABLES = ("admin_level", "admin_unit_type", "admin_change_type")
 
 
+class ReferenceStage(Stage):
+    """The whole reference data set: read and checked in Python, staged and merged in SQL."""
+
+    def __init__(self, conn: Connection, checker: RowChecker, run_id: int, base: Path) -> None:
+        super().__init__(conn, checker, None, run_id)
+        self.base = base
+        self.code_lists: dict[str, list[dict[str, Any]]] = {}
+        self.units: list[UnitRow] = []
+        self.changes: list[ChangeRow] = []
+
+    def read(self, progress: Progress | None) -> int:
+        issues = self.checker.issues
+        self.code_lists = read_code_lists(self.base)
+        self.units = read_units(self.base, issues)
+        self.changes = read_crosswalk(self.base, self.units, issues)
+        return sum(map(len, self.code_lists.values())) + len(self.units) + len(self.changes)
+
+    def merge(self) -> tuple[int, int, int]:
+        totals = (0, 0, 0)
+        merges: list[tuple[str, Callable[[], tuple[int, int, int]]]] = [
+            *((name, functools.partial(merge_table, self.conn, name, CODE_LIST_KEYS[name], rows))
+              for name, rows in self.code_lists.items()),
+            ("admin_unit", functools.partial(merge_units, self.conn, self.units)),
+            ("admin_unit_change", functools.partial(merge_changes, self.conn, self.changes)),
+        ]
+        for name, merge in merges:
+            counts = merge()
+            self.details[name] = dict(zip(("inserted", "updated", "unchanged"), counts,
+                                          strict=True))
+            totals = (totals[0] + counts[0], totals[1] + counts[1], totals[2] + counts[2])
+        self.checker.issues.extend(invalid_geometries(self.conn))
+        return totals
+
+
 def load_reference(engine: Engine, base: Path = REFERENCE_DIR) -> LoadResult:
     """Load all reference data in one transaction; safe to repeat."""
-    result = LoadResult(REGISTRY)
-    result.run_id = start_run(engine, REGISTRY, str(base))
-    try:
-        with timed(result):
-            issues: list[RowIssue] = []
-            code_lists = read_code_lists(base)
-            units = read_units(base, issues)
-            changes = read_crosswalk(base, units, issues)
-            result.read = sum(map(len, code_lists.values())) + len(units) + len(changes)
-            with engine.begin() as conn:
-                take_registry_lock(conn, REGISTRY, result.run_id)
-                for name, rows in code_lists.items():
-                    counts = merge_table(conn, name, CODE_LIST_KEYS[name], rows)
-                    result.details[name] = dict(zip(("inserted", "updated", "unchanged"),
-                                                    counts, strict=True))
-                    result.add(counts)
-                for name, counts in (("admin_unit", merge_units(conn, units)),
-                                     ("admin_unit_change", merge_changes(conn, changes))):
-                    result.details[name] = dict(zip(("inserted", "updated", "unchanged"),
-                                                    counts, strict=True))
-                    result.add(counts)
-                issues.extend(invalid_geometries(conn))
-            result.issues = issues
-            result.status = "committed"
-    except Exception as exc:
-        result.status = "failed"
-        result.message = f"{type(exc).__name__}: {exc}"
-        finish_run(engine, result)
-        raise
-    finish_run(engine, result)
-    return result
+    return run_load(engine, REGISTRY, str(base),
+                    lambda conn, run_id: ReferenceStage(conn, RowChecker(REGISTRY), run_id, base))
 
 
-def level_of(code: str) -> str | None:
-    """The tier a unit code belongs to, by its length (2, 3 or 5 digits)."""
-    return LEVEL_BY_CODE_LENGTH.get(len(code)) if code.isdigit() else None
+def _load(engine: Engine, path: Path, options: Options, progress: Progress | None) -> LoadResult:
+    return load_reference(engine, path)
+
+
+LOADER = RegistryLoader(
+    REGISTRY, "the reference data shipped in fixtures/reference",
+    _load, default_path=REFERENCE_DIR)

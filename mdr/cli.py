@@ -12,22 +12,22 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from alembic import command as alembic_command
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 
+from loaders.base import DEFAULT_REJECT_THRESHOLD
 from mdr import db
 from mdr.cluster import ClusterError
 from mdr.output import emit_json, err, out
 from mdr.settings import Settings, SettingsError
+from schemas.reference import REORGANISATION_2025
 
 app = typer.Typer(help="mdr: national master-data registries.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The database: embedded cluster and migrations.", no_args_is_help=True)
-load_app = typer.Typer(help="Load data into the registries.", no_args_is_help=True)
 ref_app = typer.Typer(help="Reference look-ups: administrative units over time.",
                       no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(load_app, name="load")
 quality_app = typer.Typer(help="Data-quality suites.", no_args_is_help=True)
 app.add_typer(ref_app, name="ref")
 app.add_typer(quality_app, name="quality")
@@ -68,20 +68,6 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False) -> N
 
 def settings() -> Settings:
     return Settings.from_env()
-
-
-def admin_engine(cfg: Settings) -> Engine:
-    return db.make_engine(db.primary_url(cfg), cfg, pool_size=2)
-
-
-def role_engine(cfg: Settings, role: db.Role) -> Engine:
-    """An engine as ``role``, after checking the schema is current."""
-    admin = admin_engine(cfg)
-    try:
-        db.require_current_schema(admin)
-    finally:
-        admin.dispose()
-    return db.make_engine(db.primary_url(cfg), cfg, role=role)
 
 
 # -- mdr db ---------------------------------------------------------------------------------
@@ -206,30 +192,92 @@ def print_load_result(result: Any, as_json: bool) -> None:
                   highlight=False)
 
 
-@load_app.command("ref")
+@app.command("load", no_args_is_help=True)
 @friendly_errors
-def load_ref(as_json: JsonFlag = False) -> None:
-    """Load the reference data shipped in fixtures/ (units, crosswalk, code lists)."""
-    from loaders.reference import load_reference
+def load(
+    registry: Annotated[str, typer.Argument(help="The registry: population, or ref for the "
+                                            "reference data shipped in fixtures/.")],
+    path: Annotated[Path | None, typer.Argument(
+        help="The file to load (.csv, .jsonl, .gz); ref: fixtures/reference unless given.",
+        exists=True)] = None,
+    profile: Annotated[str | None, typer.Option(help="Column-mapping profile (YAML path).")]
+    = None,
+    effective_date: Annotated[str | None, typer.Option(
+        "--effective-date", help="Date the file speaks for; default today.")] = None,
+    kind: Annotated[str | None, typer.Option(help="The kind of file (population: snapshot or "
+                                             "events); default: from the file's columns.")]
+    = None,
+    reject_threshold: Annotated[float, typer.Option(
+        help="Abort without changes when more than this share of rows is rejected.")]
+    = DEFAULT_REJECT_THRESHOLD,
+    as_json: JsonFlag = False,
+) -> None:
+    """Load a file into a registry (commits whole or not at all)."""
+    from rich.progress import Progress
 
-    cfg = settings()
-    engine = role_engine(cfg, db.Role.LOADER)
-    try:
-        result = load_reference(engine)
-    finally:
-        engine.dispose()
+    from loaders.base import Options, registered_loaders
+    from loaders.sources.readers import SourceError
+
+    known = registered_loaders()
+    loader = known.get(registry)
+    if loader is None:
+        listing = ", ".join(f"{name} ({each.summary})" for name, each in known.items())
+        raise typer.BadParameter(f"{registry!r} is not a registry with a loader. Known: "
+                                 f"{listing}", param_hint="REGISTRY")
+    if kind is not None and kind not in loader.kinds:
+        raise typer.BadParameter(f"{registry} files are of the kinds "
+                                 f"{', '.join(loader.kinds) or '(one kind only)'}",
+                                 param_hint="--kind")
+    source = path or loader.default_path
+    if source is None:
+        raise typer.BadParameter(f"{registry} needs the path of the file to load",
+                                 param_hint="PATH")
+    options = Options(effective_date=parse_date(effective_date) if effective_date
+                      else dt.date.today(), reject_threshold=reject_threshold,
+                      profile=profile, kind=kind)
+    with db.role_engine(settings(), db.Role.LOADER) as engine:
+        try:
+            with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+                task = bar.add_task(f"loading {source.name}", total=None)
+                result = loader.load(engine, source, options,
+                                     lambda n: bar.update(task, completed=n))
+        except SourceError as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
     print_load_result(result, as_json)
+    if result.status != "committed":
+        if not as_json and result.message:
+            err.print(result.message, highlight=False)
+        raise typer.Exit(1)
+
+
+@app.command("reasons")
+def reasons_cmd(
+    registry: Annotated[str | None, typer.Option(
+        help="Only the reasons this registry's loads give (population, ref, ...).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The reasons a load gives rejected and flagged rows: slug, title, message."""
+    from loaders.reasons import for_registry
+
+    catalogue = for_registry(registry)
+    if as_json:
+        emit_json({"registry": registry, "reasons": [r.as_dict() for r in catalogue]})
+        return
+    if not catalogue:
+        err.print(f"No reasons are catalogued for {registry!r}.", highlight=False)
+        raise typer.Exit(1)
+    for reason in catalogue:
+        disposition = "rejected" if reason.rejects else "flagged"
+        out.print(f"[bold]{reason.slug}[/bold] ({disposition}; {', '.join(reason.registries)})"
+                  f"\n  {reason.title}\n  message: {reason.template}", highlight=False,
+                  soft_wrap=True)
 
 
 def _lookup(fn: Callable[..., R], *args: Any) -> R:
     """Run a reference look-up as the least-privileged reading role."""
-    cfg = settings()
-    engine = role_engine(cfg, db.Role.API)
-    try:
-        with engine.connect() as conn:
-            return fn(conn, *args)
-    finally:
-        engine.dispose()
+    with db.role_engine(settings(), db.Role.API) as engine, engine.connect() as conn:
+        return fn(conn, *args)
 
 
 def _print_units(units: list[dict[str, Any]]) -> None:
@@ -249,7 +297,7 @@ def ref_units(
     as_json: JsonFlag = False,
 ) -> None:
     """Administrative units in force on a date."""
-    from mdr.reference import units_as_of
+    from schemas.reference_queries import units_as_of
 
     day = parse_date(as_of)
     units = _lookup(units_as_of, day, level, parent)
@@ -268,7 +316,7 @@ def ref_successors(
     as_json: JsonFlag = False,
 ) -> None:
     """What a unit code became (and came from) at each reorganisation."""
-    from mdr.reference import successors
+    from schemas.reference_queries import successors
 
     versions = _lookup(successors, code)
     if as_json:
@@ -296,7 +344,7 @@ def ref_locate(
     as_json: JsonFlag = False,
 ) -> None:
     """The commune and province containing a point on a date."""
-    from mdr.reference import boundaries_in_force, locate
+    from schemas.reference_queries import boundaries_in_force, locate
 
     def units_and_coverage(conn: Connection, day: dt.date) -> tuple[list[dict[str, Any]], bool]:
         units = locate(conn, lon, lat, day)
@@ -306,7 +354,8 @@ def ref_locate(
     units, covered = _lookup(units_and_coverage, day)  # one connection, one schema check
     if not covered:
         err.print(f"No boundaries are held for the units in force on {day}; "
-                  "boundaries are loaded for the units in force since 2025-07-01.")
+                  "boundaries are loaded for the units in force since "
+                  f"{REORGANISATION_2025}.")
     if as_json:
         emit_json({"lon": lon, "lat": lat, "as_of": day, "units": units})
     else:
@@ -320,7 +369,7 @@ def ref_locate(
 def demo(as_json: JsonFlag = False) -> None:
     """The main job end to end, as far as it is built: database, schema, reference data."""
     from loaders.reference import load_reference
-    from mdr.reference import locate, successors, units_as_of
+    from schemas.reference_queries import locate, successors, units_as_of
 
     cfg = settings()
     url = db.primary_url(cfg)
@@ -328,25 +377,18 @@ def demo(as_json: JsonFlag = False) -> None:
     err.print(f"1. Database: {shown}")
     alembic_command.upgrade(db.alembic_config(url), "head")
     err.print(f"2. Schema at migration {db.code_head()}")
-    loader = role_engine(cfg, db.Role.LOADER)
-    try:
+    with db.role_engine(cfg, db.Role.LOADER) as loader:
         result = load_reference(loader)
-    finally:
-        loader.dispose()
     err.print("3. Reference data loaded:")
     print_load_result(result, as_json=False)
-    reader = role_engine(cfg, db.Role.API)
-    try:
-        with reader.connect() as conn:
-            counts = {
-                str(day): {level: len(units_as_of(conn, day, level))
-                           for level in ("province", "district", "commune")}
-                for day in (dt.date(2020, 1, 1), dt.date(2025, 7, 1))
-            }
-            province_15 = successors(conn, "15")
-            hanoi = locate(conn, 105.8542, 21.0285, dt.date(2025, 7, 1))
-    finally:
-        reader.dispose()
+    with db.role_engine(cfg, db.Role.API) as reader, reader.connect() as conn:
+        counts = {
+            str(day): {level: len(units_as_of(conn, day, level))
+                       for level in ("province", "district", "commune")}
+            for day in (dt.date(2020, 1, 1), REORGANISATION_2025)
+        }
+        province_15 = successors(conn, "15")
+        hanoi = locate(conn, 105.8542, 21.0285, REORGANISATION_2025)
     summary = {"database": shown, "revision": db.code_head(), "load": result.as_dict(),
                "units_in_force": counts, "successors_of_15": province_15,
                "located_105.8542_21.0285": hanoi}
@@ -364,54 +406,9 @@ def demo(as_json: JsonFlag = False) -> None:
         out.print(f"    {version['full_name']} [{version['valid_from'] or '…'} – "
                   f"{version['valid_to'] or '…'})" + (f" → became {became}" if became else "")
                   + (f" ← formed from {came}" if came else ""), highlight=False)
-    out.print("  the point 105.8542 E, 21.0285 N on 2025-07-01 lies in: " +
+    out.print(f"  the point 105.8542 E, 21.0285 N on {REORGANISATION_2025} lies in: " +
               " / ".join(u["full_name"] for u in hanoi), highlight=False)
     out.print("\nTry: .venv/bin/mdr ref units --as-of 2020-01-01 --level province", highlight=False)
-
-
-@load_app.command("population")
-@friendly_errors
-def load_population_cmd(
-    path: Annotated[Path, typer.Argument(help="Snapshot or event file (.csv, .jsonl, .gz).",
-                                         exists=True, dir_okay=False)],
-    profile: Annotated[str | None, typer.Option(help="Column-mapping profile (name or path).")]
-    = None,
-    effective_date: Annotated[str | None, typer.Option(
-        "--effective-date", help="Date the file speaks for; default today.")] = None,
-    kind: Annotated[str | None, typer.Option(help="snapshot or events; default: from the "
-                                             "file's columns.")] = None,
-    reject_threshold: Annotated[float, typer.Option(
-        help="Abort without changes when more than this share of rows is rejected.")] = 0.10,
-    as_json: JsonFlag = False,
-) -> None:
-    """Load a population snapshot or event file (commits whole or not at all)."""
-    from rich.progress import Progress
-
-    from loaders.population import Options, load_population
-    from loaders.sources.readers import SourceError
-
-    if kind not in (None, "snapshot", "events"):
-        raise typer.BadParameter("--kind is snapshot or events")
-    options = Options(effective_date=parse_date(effective_date) if effective_date
-                      else dt.date.today(), reject_threshold=reject_threshold,
-                      profile=profile, kind=kind)
-    cfg = settings()
-    engine = role_engine(cfg, db.Role.LOADER)
-    try:
-        with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
-            task = bar.add_task(f"loading {path.name}", total=None)
-            result = load_population(engine, path, options,
-                                     progress=lambda n: bar.update(task, completed=n))
-    except SourceError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
-    print_load_result(result, as_json)
-    if result.status != "committed":
-        if not as_json and result.message:
-            err.print(result.message, highlight=False)
-        raise typer.Exit(1)
 
 
 @quality_app.command("run")
@@ -428,7 +425,7 @@ def quality_run(
     from quality.run import QualityStorageError, run_quality
 
     cfg = settings()
-    role_engine(cfg, db.Role.LOADER).dispose()  # the schema guard
+    db.require_current(cfg)
     url = db.role_url(db.primary_url(cfg), db.Role.LOADER)
     try:
         result = run_quality(url, registries or ["all"],
@@ -490,7 +487,7 @@ def _admin_transaction(fn: Callable[..., R], *args: Any) -> R:
     from graphql_api.auth import ClientError
 
     cfg = settings()
-    engine = admin_engine(cfg)
+    engine = db.admin_engine(cfg)
     try:
         db.require_current_schema(engine)
         with engine.begin() as conn:

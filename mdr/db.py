@@ -16,6 +16,8 @@ password comes from libpq's usual places (``~/.pgpass``, ``PGPASSFILE``).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 
 from alembic.config import Config
@@ -107,3 +109,27 @@ def require_current_schema(engine: Engine) -> None:
             f"{head}. Run `mdr db migrate` to bring it up to date."
         )
 
+
+def admin_engine(settings: Settings) -> Engine:
+    """A small engine on the primary as its administrator."""
+    return make_engine(primary_url(settings), settings, pool_size=2)
+
+
+def require_current(settings: Settings) -> None:
+    """:func:`require_current_schema` for the configured database (asked as administrator)."""
+    admin = admin_engine(settings)
+    try:
+        require_current_schema(admin)
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def role_engine(settings: Settings, role: Role) -> Iterator[Engine]:
+    """An engine as ``role``, after checking the schema is current; disposed afterwards."""
+    require_current(settings)
+    engine = make_engine(primary_url(settings), settings, role=role)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

@@ -26,6 +26,17 @@ from schemas.base import Base, recorded_at_column
 
 SCHEMA = "ref"
 
+REORGANISATION_2025 = dt.date(2025, 7, 1)
+"""The day the 2025 reorganisation took effect: the three-tier units end, the two-tier
+units begin, and the crosswalk (``admin_unit_change``) maps the one onto the other."""
+
+LEVEL_BY_CODE_LENGTH = {2: "province", 3: "district", 5: "commune"}
+
+
+def level_of(code: str) -> str | None:
+    """The tier a unit code belongs to, by its length (2, 3 or 5 digits)."""
+    return LEVEL_BY_CODE_LENGTH.get(len(code)) if code.isdigit() else None
+
 
 class AdminLevel(Base):
     __tablename__ = "admin_level"

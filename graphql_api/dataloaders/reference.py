@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from graphql_api.types.reference import AdminUnit, UnitChange
-from mdr.reference import unit_boundaries, unit_changes, units_by_id
+from schemas.reference_queries import unit_boundaries, unit_changes, units_by_id
 
 if TYPE_CHECKING:
     from graphql_api.context import Context

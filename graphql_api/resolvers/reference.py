@@ -1,6 +1,7 @@
 """Public reference look-ups: units as of a day, a code's versions and changes, location.
 
-The statements are the CLI's (``mdr.reference``), run on the API's async engine.
+The statements are the CLI's (``schemas.reference_queries``), run on the API's async
+engine.
 """
 
 from __future__ import annotations
@@ -12,8 +13,13 @@ from graphql import GraphQLError
 from graphql_api.context import Context
 from graphql_api.pagination import Connection, connection, decode_cursor, page_size
 from graphql_api.types.reference import AdminUnit, Code, CodeList
-from mdr.reference import code_list_entries, unit_versions, units_covering, units_in_force
 from schemas import reference as models
+from schemas.reference_queries import (
+    code_list_entries,
+    unit_versions,
+    units_covering,
+    units_in_force,
+)
 
 _CODE_LISTS = {
     CodeList.INDUSTRY: models.Industry, CodeList.LAND_USE_TYPE: models.LandUseType,

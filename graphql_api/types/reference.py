@@ -34,7 +34,7 @@ class AdminUnit:
 
     @classmethod
     def from_row(cls, row: Any) -> AdminUnit:
-        """From a row of the unit selects in ``mdr.reference``."""
+        """From a row of the unit selects in ``schemas.reference_queries``."""
         return cls(unit_id=row.id, parent_id=row.parent_id, code=row.code, level=row.level,
                    unit_type=row.unit_type, name=row.name, full_name=row.full_name,
                    name_en=row.name_en, valid_from=row.valid_from, valid_to=row.valid_to)

@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 
 # Combining marks that carry the five Vietnamese tones (the sixth tone is unmarked).
 TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
+
+# C0 controls but tab, line feed and carriage return, and DEL: PostgreSQL cannot store
+# a NUL in text, and none of them belongs in a registry's field.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def has_control_characters(value: str) -> bool:
+    """Whether ``value`` holds a control character no field may contain."""
+    return _CONTROL.search(value) is not None
+
+
+def escaped(value: str) -> str:
+    """``value`` with control and non-ASCII characters escaped, fit to show in a report."""
+    return value.encode("unicode_escape").decode("ascii")
 
 
 def clean(value: str) -> str:

@@ -20,7 +20,12 @@ Field conventions:
 * person references (``father_id``, ``mother_id``, ``spouse_id``): national ids of
   persons in the same file or already in the registry; blank when unknown;
 * text may arrive in NFC or NFD and with either tone-mark placement; the loader
-  stores NFC.
+  stores NFC;
+* a profile may map a single ``full_name`` field instead of the three parts: it is
+  split (:func:`split_full_name`) when ``given_name`` is not given.
+
+The reasons a row is rejected for are in ``loaders/reasons.py`` (``mdr reasons
+--registry population``).
 """
 
 from __future__ import annotations
@@ -72,28 +77,23 @@ EVENT_TYPES: tuple[str, ...] = (
     "birth", "death", "marriage", "divorce", "residence-change", "name-change",
 )
 
-# Reason slugs the loader gives rejected rows; the generator labels its defects with them.
-REASONS: dict[str, str] = {
-    "missing-required-field": "A required field is blank.",
-    "invalid-date": "A date that does not exist or cannot be read (e.g. 2023-02-30).",
-    "invalid-personal-number": "The personal number is not 12 digits.",
-    "unknown-birth-province": "The first 3 digits are not a province where births are registered.",
-    "sex-digit-mismatch": "Digit 4 does not agree with the sex and birth century.",
-    "birth-year-mismatch": "Digits 5-6 are not the last two digits of the birth year.",
-    "invalid-sex": "Sex is neither male nor female.",
-    "birth-in-future": "The birth date is after the load's effective date.",
-    "birth-after-death": "The death date is before the birth date.",
-    "implausible-age": "The person would be older than 125.",
-    "unknown-admin-unit": "The commune code does not exist at all.",
-    "admin-unit-not-in-force": "The commune code exists but was not in force on the date given.",
-    "ambiguous-commune-successor": "A pre-2025 commune was split; its 2025 successor cannot be "
-                                   "chosen without the address being checked.",
-    "duplicate-national-id": "Two rows of the file carry the same personal number.",
-    "unknown-code": "A coded field (ethnic group, nationality, relation) is not in its list.",
-    "unknown-related-person": "A father, mother or spouse id is neither in the file nor in "
-                              "the registry.",
-    "parent-younger-than-child": "A parent is born after, or less than 12 years before, the child.",
-    "unknown-person": "An event names a person who is not in the registry.",
-    "invalid-text": "A field contains control characters (such as NUL).",
-    "unreadable-row": "The row cannot be parsed at all (broken CSV or JSON).",
-}
+
+
+def split_full_name(full_name: str) -> dict[str, str]:
+    """A full name's parts, in Vietnamese order: family name first, given name last,
+    middle names between (for sources that give one name field)."""
+    words = full_name.split()
+    if not words:
+        return {"family_name": "", "middle_name": "", "given_name": ""}
+    if len(words) == 1:
+        return {"family_name": "", "middle_name": "", "given_name": words[0]}
+    return {"family_name": words[0], "middle_name": " ".join(words[1:-1]),
+            "given_name": words[-1]}
+
+
+def from_mapped(row: dict[str, str]) -> dict[str, str]:
+    """A record a profile mapped, in the canonical layout: a single full name (when the
+    parts are not given) split into family, middle and given name."""
+    if "full_name" in row and not row.get("given_name"):
+        row.update(split_full_name(row.pop("full_name")))
+    return row

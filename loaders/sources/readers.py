@@ -1,7 +1,9 @@
 """Readers of source files: CSV and JSON Lines (optionally gzip), mapped by a profile.
 
-A profile (YAML, in ``loaders/sources/profiles/`` or any path) maps a source layout
-to the registry's canonical fields:
+Readers know formats, not registries: every value comes out as text, and a JSON
+value that is itself an object or a list (a GeoJSON geometry, an SDMX key) as its
+JSON text. A profile (a YAML file, given by its path) maps a source layout to a
+registry's canonical fields:
 
     name: province-export-2024
     format: csv            # csv or jsonl; default from the file name
@@ -9,7 +11,7 @@ to the registry's canonical fields:
     encoding: utf-8-sig    # default utf-8-sig (a BOM is skipped)
     columns:               # source column -> canonical field
       SoDinhDanh: national_id
-      HoTen: full_name     # split into family, middle and given name
+      HoTen: full_name     # the registry's layout may split it (population does)
     values:                # per canonical field: source value -> canonical value
       sex: {Nam: male, "Nữ": female}
     defaults:              # canonical field -> value when the source has none
@@ -22,14 +24,15 @@ import csv
 import gzip
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import yaml
 
-PROFILE_DIR = Path(__file__).resolve().parent / "profiles"
+Layout = Callable[[dict[str, str]], dict[str, str]]
+"""A registry's last step for mapped records (e.g. splitting a full name into its parts)."""
 
 
 class SourceError(ValueError):
@@ -47,18 +50,20 @@ class Profile:
     columns: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     defaults: dict[str, str] = field(default_factory=dict)
+    layout: Layout | None = None
 
     @classmethod
-    def load(cls, name_or_path: str | None) -> Profile:
-        """The named profile (from the profiles folder) or the YAML file at a path."""
-        if not name_or_path:
-            return cls()
-        path = Path(name_or_path)
-        if not path.exists():
-            path = PROFILE_DIR / f"{name_or_path}.yaml"
-        if not path.exists():
-            known = ", ".join(sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))) or "none"
-            raise SourceError(f"Profile {name_or_path!r} not found (known profiles: {known}).")
+    def load(cls, path_name: str | None, layout: Layout | None = None) -> Profile:
+        """The profile in the YAML file at ``path_name`` (None: the canonical layout).
+
+        ``layout`` is the registry's own step for records the profile mapped.
+        """
+        if not path_name:
+            return cls(layout=layout)
+        path = Path(path_name)
+        if not path.is_file():
+            raise SourceError(f"Profile {path_name!r} not found: give the path of a YAML "
+                              "profile file.")
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         if not isinstance(data, dict):
             raise SourceError(f"Profile {path} must be a YAML mapping.")
@@ -75,37 +80,38 @@ class Profile:
             values={str(k): {str(a): str(b) for a, b in v.items()}
                     for k, v in (data.get("values") or {}).items()},
             defaults={str(k): str(v) for k, v in (data.get("defaults") or {}).items()},
+            layout=layout,
         )
 
     def apply(self, raw: dict[str, Any]) -> dict[str, str]:
         """One source record as canonical fields (text, unnormalised)."""
         if not (self.columns or self.values or self.defaults):
             # The canonical layout: nothing to map (the hot path of large loads).
-            return {k: "" if v is None else str(v) for k, v in raw.items()}
+            return {k: v if v.__class__ is str else as_text(v) for k, v in raw.items()}
         row: dict[str, str] = {}
         for key, value in raw.items():
             target = self.columns.get(key, key if not self.columns else None)
             if target is None:
                 continue
-            text = "" if value is None else str(value)
+            text = value if value.__class__ is str else as_text(value)
             row[target] = self.values.get(target, {}).get(text, text)
         for key, value in self.defaults.items():
             if not row.get(key):
                 row[key] = value
-        if "full_name" in row and not row.get("given_name"):
-            row.update(split_full_name(row.pop("full_name")))
-        return row
+        return self.layout(row) if self.layout is not None else row
 
 
-def split_full_name(full_name: str) -> dict[str, str]:
-    """Vietnamese order: family name first, given name last, middle names between."""
-    words = full_name.split()
-    if not words:
-        return {"family_name": "", "middle_name": "", "given_name": ""}
-    if len(words) == 1:
-        return {"family_name": "", "middle_name": "", "given_name": words[0]}
-    return {"family_name": words[0], "middle_name": " ".join(words[1:-1]),
-            "given_name": words[-1]}
+def as_text(value: Any) -> str:
+    """A source value as text: None is blank, objects and lists are their JSON text."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _open(path: Path, encoding: str) -> IO[str]:

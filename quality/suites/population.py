@@ -44,8 +44,8 @@ from great_expectations.expectations.core.unexpected_rows_expectation import (
 )
 from great_expectations.expectations.expectation import Expectation
 
-from loaders.reference import REORGANISATION_2025
 from quality.suites.base import Batch, Rule, Suite
+from schemas.reference import REORGANISATION_2025
 from schemas.temporal import current_on, in_force
 
 REGISTRY = "population"

@@ -18,7 +18,8 @@ from typing import IO
 import httpx
 
 from graphql_api.auth import create_client
-from loaders.population import Options, load_population
+from loaders.base import Options
+from loaders.population import load_population
 from loaders.sources.population_layout import EVENT_FIELDS, SNAPSHOT_FIELDS
 from mdr import db
 from mdr.cluster import LocalCluster

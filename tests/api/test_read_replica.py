@@ -11,7 +11,8 @@ from sqlalchemy import text
 from starlette.testclient import TestClient
 
 from graphql_api.app import create_app
-from loaders.population import Options, load_population
+from loaders.base import Options
+from loaders.population import load_population
 from loaders.sources.population_layout import SNAPSHOT_FIELDS
 from mdr import db
 from mdr.cluster import LocalCluster

@@ -11,7 +11,8 @@ from starlette.testclient import TestClient
 
 from graphql_api.app import create_app
 from graphql_api.auth import create_client
-from loaders.population import Options, load_population
+from loaders.base import Options
+from loaders.population import load_population
 from mdr import db
 from mdr.cluster import LocalCluster
 from mdr.settings import PROJECT_ROOT, Settings

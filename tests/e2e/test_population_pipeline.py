@@ -18,7 +18,8 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner
 
 from fixtures.generator import generate_population
-from loaders.population import Options, load_population
+from loaders.base import Options
+from loaders.population import load_population
 from mdr import db
 from mdr.cli import app
 from mdr.settings import PROJECT_ROOT, Settings

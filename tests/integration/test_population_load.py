@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -12,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from loaders import population
-from loaders.base import LoadResult
-from loaders.population import Options, load_population
+from loaders.base import LoadResult, Options
+from loaders.population import load_population
 from loaders.sources.population_layout import EVENT_FIELDS, SNAPSHOT_FIELDS
 from mdr import db
 from mdr.settings import Settings
@@ -280,3 +281,63 @@ def test_broken_bytes_and_control_characters_reject_their_row_only(
     assert result.inserted == 1
     assert result.rejected_by_reason == {"invalid-text": 2}
     assert {i.field for i in result.issues} == {"address", "given_name"}
+
+
+def test_a_rejected_root_rejects_a_chain_of_seven_generations_row_by_row(
+        registry: Engine, tmp_path: Path) -> None:
+    # One father chain, one row a generation; the root's birth date does not exist, so
+    # each son in turn points at a father who is not loaded (six passes of the check).
+    years = (1900, 1920, 1940, 1960, 1980, 2000, 2020)
+    ids = [f"001{(y // 100 - 19) * 2}{y % 100:02d}0001{n:02d}" for n, y in enumerate(years)]
+    chain = [person(ids[0], birth_date="1900-02-30", household_id="")]
+    chain += [person(nid, birth_date=f"{year}-01-01", father_id=ids[n], household_id="")
+              for n, (nid, year) in enumerate(zip(ids[1:], years[1:], strict=True))]
+    rows = [*FAMILY, *reversed(chain)]
+    result = load(registry, write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, rows),
+                  reject_threshold=1.0)
+    assert result.status == "committed"
+    assert result.inserted == len(FAMILY)
+    by_id = {i.value: i.slug for i in result.issues if i.field == "father_id"}
+    assert by_id == {father: "unknown-related-person" for father in ids[:-1]}
+    assert result.rejected_by_reason == {"invalid-date": 1, "unknown-related-person": 6}
+    assert scalar(registry, "SELECT count(*) FROM population.person") == len(FAMILY)
+
+
+class Killed(BaseException):
+    """The process dies: nothing after this point reaches the database."""
+
+
+def test_a_load_killed_right_after_its_commit_is_reported_committed(
+        registry: Engine, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS,
+                     [*FAMILY, person("001280000005")])  # one row rejected
+    commits = 0
+
+    def count_commit(conn: Any) -> None:
+        nonlocal commits
+        commits += 1
+
+    def die_after_the_load_committed(conn: Any) -> None:
+        # The first commit records the run's start, the second is the load itself.
+        if commits >= 2:
+            raise Killed
+
+    event.listen(registry, "commit", count_commit)
+    event.listen(registry, "begin", die_after_the_load_committed)
+    try:
+        with contextlib.suppress(Killed):
+            load(registry, path, reject_threshold=1.0)
+    finally:
+        event.remove(registry, "commit", count_commit)
+        event.remove(registry, "begin", die_after_the_load_committed)
+    assert commits >= 2
+    # The next load closes runs that died midway; this one had finished its work.
+    again = load(registry, path, reject_threshold=1.0)
+    assert (again.inserted, again.unchanged) == (0, len(FAMILY))
+    with registry.connect() as conn:
+        runs = conn.execute(text(
+            "SELECT r.status, r.inserted, r.rejected, "
+            "       (SELECT count(*) FROM etl.rejected_row x WHERE x.run_id = r.id) "
+            "FROM etl.load_run r WHERE r.registry = 'population' ORDER BY r.id")).all()
+    assert [tuple(r) for r in runs] == [("committed", len(FAMILY), 1, 1),
+                                        ("committed", 0, 1, 1)]

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
-from mdr.reference import locate, successors, units_as_of
+from schemas.reference_queries import locate, successors, units_as_of
 
 BEFORE = dt.date(2020, 1, 1)
 AFTER = dt.date(2025, 7, 1)

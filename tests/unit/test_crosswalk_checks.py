@@ -7,7 +7,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from loaders.base import RowIssue
-from loaders.reference import REORGANISATION_2025, ChangeRow, UnitRow, level_of, read_crosswalk
+from loaders.reference import ChangeRow, UnitRow, read_crosswalk
+from schemas.reference import REORGANISATION_2025, level_of
 
 
 def unit(code: str, name: str, new: bool) -> UnitRow:

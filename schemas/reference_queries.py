@@ -1,7 +1,8 @@
 """Reference look-ups answered from the database: units as of a date, successors, location.
 
-The statements are SQLAlchemy Core selects built here once and run by both
-callers: the CLI on a sync connection (the functions below) and the GraphQL
+The reference model's read queries, beside the model (``schemas/reference.py``)
+as each registry's are: SQLAlchemy Core selects built here once and run by both
+callers, the CLI on a sync connection (the functions below) and the GraphQL
 API on an async one (``graphql_api/resolvers/reference.py``). Every select of
 units returns the columns of :data:`UNIT_FIELDS` plus ``id`` and ``parent_id``,
 which the API needs to follow links and the CLI leaves out.
@@ -15,8 +16,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Select, Table, func, literal, null, select, text, tuple_
 
-from loaders.reference import level_of
-from schemas.reference import AdminLevel, AdminUnit, AdminUnitChange
+from schemas.reference import AdminLevel, AdminUnit, AdminUnitChange, level_of
 from schemas.temporal import in_force
 
 UNIT_FIELDS = ("code", "level", "unit_type", "name", "full_name", "name_en", "parent_code",

@@ -1,0 +1,107 @@
+"""Set-based checks and merges every registry's load needs, written once.
+
+* units: the unit a code names on a day (codes were re-used in 2025, so a code
+  and a date name a unit), and the rejections when there is none;
+* codes: a coded field whose value is not in its reference table;
+* :func:`upsert`: ``INSERT ... ON CONFLICT`` that touches only rows whose
+  values differ and says what it inserted and updated.
+
+The checks work on a :class:`~loaders.base.FileStage`'s staging table, where
+``s`` is the staged row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from loaders import reasons
+from loaders.base import FileStage
+from schemas.temporal import in_force
+
+
+def unit_at(alias: str, code_sql: str, day_sql: str, level: str = "commune") -> str:
+    """Join condition: ``alias`` is the ``level`` unit with code ``code_sql`` in force on
+    ``day_sql``. At most one version of a code is in force on a day (an exclusion
+    constraint says so), so it finds at most one unit."""
+    return (f"{alias}.level = '{level}' AND {alias}.code = {code_sql} "
+            f"AND {in_force(alias, day_sql)}")
+
+
+def set_unit_at(table: str, target: str, code: str, day: str, level: str = "commune") -> str:
+    """UPDATE that sets ``target`` to the unit with code ``code`` in force on ``day``."""
+    return (f"UPDATE {table} s SET {target} = u.id FROM ref.admin_unit u "
+            f"WHERE {unit_at('u', f's.{code}', f's.{day}', level)}")
+
+
+def unit_exists(code_sql: str, level: str = "commune") -> str:
+    """Condition: some version of a ``level`` unit has code ``code_sql``."""
+    return (f"EXISTS (SELECT 1 FROM ref.admin_unit u WHERE u.level = '{level}' "
+            f"AND u.code = {code_sql})")
+
+
+def reject_units_not_found(stage: FileStage, field: str, code: str, unit: str, day: str,
+                           level: str = "commune") -> None:
+    """Reject staged rows whose ``code`` names no unit, or none in force on ``day``.
+
+    ``unit`` is the column already set to the unit in force (``set_unit_at``);
+    a blank code is not checked here (required fields are the row checker's).
+    """
+    stage.reject_where(
+        reasons.UNKNOWN_ADMIN_UNIT, field,
+        f"s.{code} IS NOT NULL AND NOT {unit_exists(f's.{code}', level)}", f"s.{code}",
+        columns={"code": f"s.{code}"}, level=level, period="",
+        outcome="check it against the list of units (mdr ref units)")
+    stage.reject_where(
+        reasons.ADMIN_UNIT_NOT_IN_FORCE, field, f"s.{code} IS NOT NULL AND s.{unit} IS NULL",
+        f"s.{code}", columns={"day": f"s.{day}"})
+
+
+def reject_unknown_codes(stage: FileStage, field: str, column: str, table: str, what: str,
+                         expected: str, *, required: bool = False) -> None:
+    """Reject staged rows whose ``column`` is not a code of ``table`` (e.g. ``ref.country``).
+
+    ``what`` names the field and ``expected`` the codes for the message; a blank
+    value passes unless ``required``.
+    """
+    blank_passes = "" if required else f"s.{column} IS NOT NULL AND "
+    stage.reject_where(
+        reasons.UNKNOWN_CODE, field,
+        f"{blank_passes}NOT EXISTS (SELECT 1 FROM {table} x WHERE x.code = s.{column})",
+        f"s.{column}", what=what, expected=expected)
+
+
+def upsert(conn: Connection, target: str, columns: Sequence[str], key: Sequence[str],
+           select: str, *, compare: Sequence[str] | None = None, touch: str = "",
+           params: dict[str, Any] | None = None,
+           changed_table: str | None = None) -> tuple[int, int]:
+    """``INSERT INTO target (columns) select ON CONFLICT (key)`` updating only rows that differ.
+
+    ``compare``: the columns whose difference makes an update (default: all but
+    the key); ``touch``: extra assignments of an update (e.g. ``updated_at =
+    now()``); ``changed_table``: a table whose one column receives the first key
+    column of every row inserted or updated. Returns (inserted, updated); rows
+    neither inserted nor updated are unchanged.
+    """
+    changing = [c for c in columns if c not in key]
+    compare = list(compare if compare is not None else changing)
+    assignments = ", ".join([f"{c} = EXCLUDED.{c}" for c in changing] + ([touch] if touch else []))
+    on_conflict = (f"DO UPDATE SET {assignments} "
+                   f"WHERE ({', '.join(f't.{c}' for c in compare)}) "
+                   f"IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in compare)})"
+                   if compare else "DO NOTHING")
+    noted = (f", noted AS (INSERT INTO {changed_table} SELECT {key[0]} FROM merged)"
+             if changed_table else "")
+    statement = f"""
+        WITH merged AS (
+            INSERT INTO {target} AS t ({', '.join(columns)})
+            {select}
+            ON CONFLICT ({', '.join(key)}) {on_conflict}
+            RETURNING {key[0]}, (xmax = 0) AS inserted
+        ){noted}
+        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted)
+        FROM merged"""
+    inserted, updated = conn.execute(text(statement), params or {}).one()
+    return int(inserted), int(updated)

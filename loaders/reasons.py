@@ -1,0 +1,235 @@
+"""The reason catalogue: every reason a load gives a rejected or flagged row, named once.
+
+Each reason has a stable slug (what ``etl.rejected_row.reason`` holds and stewards
+filter on), a title, and one message template; a loader emits an issue through
+its reason (``UNKNOWN_PERSON.issue(row=7, field="national_id", value=nid)``), so a
+slug says the same thing wherever it is raised. ``mdr reasons`` prints the
+catalogue. A ``RowIssue`` whose slug is not catalogued cannot be made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from schemas.reference import REORGANISATION_2025
+
+POPULATION, REFERENCE, ENTERPRISE = "population", "ref", "enterprise"
+
+
+@dataclass(frozen=True)
+class RowIssue:
+    """One problem with one row (or record) of a source."""
+
+    slug: str
+    """Stable reason, e.g. ``unknown-admin-unit``; one of :data:`CATALOGUE`."""
+    message: str
+    """What is wrong and what to do about it."""
+    row: int | None = None
+    field: str | None = None
+    value: str | None = None
+    source: str | None = None
+    rejected: bool = True
+    """False when the row was loaded anyway and is only flagged."""
+
+    def __post_init__(self) -> None:
+        if self.slug not in CATALOGUE:
+            raise ValueError(f"Reason {self.slug!r} is not in the catalogue; add it to "
+                             "loaders/reasons.py with its title and message.")
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A kind of row problem: slug, title and message template (frictionless' error class)."""
+
+    slug: str
+    title: str
+    template: str
+    """``str.format`` template; ``{field}`` and ``{value}`` are the issue's own."""
+    registries: tuple[str, ...]
+    rejects: bool = True
+    """True: the row is not loaded. False: it is loaded and flagged for a steward."""
+
+    def message(self, **params: Any) -> str:
+        """The message for one occurrence."""
+        return self.template.format(**params)
+
+    def issue(self, *, row: int | None = None, field: str | None = None,
+              value: str | None = None, source: str | None = None,
+              **params: Any) -> RowIssue:
+        """One occurrence of this reason, its message made from the template."""
+        return RowIssue(self.slug, self.message(field=field, value=value, **params), row, field,
+                        value, source, self.rejects)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"slug": self.slug, "title": self.title, "template": self.template,
+                "registries": list(self.registries),
+                "disposition": "rejected" if self.rejects else "flagged"}
+
+
+CATALOGUE: dict[str, Reason] = {}
+
+
+def _reason(slug: str, title: str, template: str, *registries: str,
+            rejects: bool = True) -> Reason:
+    assert slug not in CATALOGUE, slug
+    reason = CATALOGUE[slug] = Reason(slug, title, template, registries, rejects)
+    return reason
+
+
+def get(slug: str) -> Reason:
+    """The reason with this slug (KeyError naming the catalogue when there is none)."""
+    try:
+        return CATALOGUE[slug]
+    except KeyError:
+        raise KeyError(f"Reason {slug!r} is not in loaders/reasons.py") from None
+
+
+def for_registry(registry: str | None = None) -> list[Reason]:
+    """The reasons a registry's loads can give (all when ``registry`` is None), by slug."""
+    return sorted((r for r in CATALOGUE.values() if registry is None or registry in r.registries),
+                  key=lambda r: r.slug)
+
+
+_REORG = f"{REORGANISATION_2025:%Y-%m-%d}"
+
+# -- any file --------------------------------------------------------------------------------
+
+UNREADABLE_ROW = _reason(
+    "unreadable-row", "The row cannot be parsed at all (broken CSV or JSON).",
+    "{problem} The row was not loaded; correct it in the file and resubmit it.",
+    POPULATION)
+INVALID_TEXT = _reason(
+    "invalid-text", "A field contains control characters (such as NUL).",
+    "{field} contains control characters; remove them and resubmit the row.",
+    POPULATION)
+MISSING_REQUIRED_FIELD = _reason(
+    "missing-required-field", "A required field is blank.",
+    "{field} is required{context} and is blank; fill it in and resubmit the row.",
+    POPULATION)
+INVALID_DATE = _reason(
+    "invalid-date", "A date that does not exist or cannot be read (e.g. 2023-02-30), or that "
+    "contradicts another date of the row.",
+    "{field} {value!r} {problem}; correct the date and resubmit the row.",
+    POPULATION)
+UNKNOWN_CODE = _reason(
+    "unknown-code", "A coded field (ethnic group, nationality, relation, event type) is not in "
+    "its code list.",
+    "{what} {value!r} is not in its code list ({expected}).",
+    POPULATION)
+UNKNOWN_ADMIN_UNIT = _reason(
+    "unknown-admin-unit", "An administrative unit code that does not exist at all.",
+    "No {level} has code {code}{period}; {outcome}.",
+    POPULATION, REFERENCE)
+ADMIN_UNIT_NOT_IN_FORCE = _reason(
+    "admin-unit-not-in-force", "The unit code exists but was not in force on the date given.",
+    "Commune code {value} was not in force on {day}; give the code in force on that date.",
+    POPULATION)
+
+# -- population ------------------------------------------------------------------------------
+
+# The personal-number rules explain themselves (loaders/rules/identifiers.py).
+INVALID_PERSONAL_NUMBER = _reason(
+    "invalid-personal-number", "The personal number is not 12 digits.", "{rule}", POPULATION)
+UNKNOWN_BIRTH_PROVINCE = _reason(
+    "unknown-birth-province",
+    "The first 3 digits are not a province where births are registered.", "{rule}", POPULATION)
+SEX_DIGIT_MISMATCH = _reason(
+    "sex-digit-mismatch", "Digit 4 does not agree with the sex and birth century.", "{rule}",
+    POPULATION)
+BIRTH_YEAR_MISMATCH = _reason(
+    "birth-year-mismatch", "Digits 5-6 are not the last two digits of the birth year.", "{rule}",
+    POPULATION)
+INVALID_SEX = _reason(
+    "invalid-sex", "Sex is neither male nor female.",
+    "Sex {value!r} is neither male nor female (Nam / Nữ are read as such).", POPULATION)
+BIRTH_IN_FUTURE = _reason(
+    "birth-in-future", "The birth date is after the load's effective date.",
+    "Birth date {value} is after the load's effective date {effective_date}.", POPULATION)
+BIRTH_AFTER_DEATH = _reason(
+    "birth-after-death", "The death date is before the birth date.",
+    "Death date {value} is before the birth date {birth_date}; one of the two dates is wrong.",
+    POPULATION)
+IMPLAUSIBLE_AGE = _reason(
+    "implausible-age", "The person would be older than 125.",
+    "A living person born {value} would be over {max_age}; check the birth date or record the "
+    "death.", POPULATION)
+AMBIGUOUS_COMMUNE_SUCCESSOR = _reason(
+    "ambiguous-commune-successor", "A pre-2025 commune was split; its 2025 successor cannot be "
+    "chosen without the address being checked.",
+    "Commune {value} was divided on " + _REORG + " and the address does not say which new "
+    "commune it is in; give the 2025 commune code and a residence date from " + _REORG + ".",
+    POPULATION)
+DUPLICATE_NATIONAL_ID = _reason(
+    "duplicate-national-id", "Two rows of the file carry the same personal number.",
+    "Personal number {value} appears on several rows of the file; none of them was loaded. "
+    "Keep the right row and resubmit.", POPULATION)
+UNKNOWN_RELATED_PERSON = _reason(
+    "unknown-related-person", "A father, mother or spouse id is neither in the file nor in the "
+    "registry.",
+    "{field} {value} is not a person this row can be linked to ({why}); load that person "
+    "first, correct the number or leave the field blank.", POPULATION)
+PARENT_YOUNGER_THAN_CHILD = _reason(
+    "parent-younger-than-child", "A parent is born after, or less than 12 years before, the "
+    "child.",
+    "{field} {value} is not at least 12 years older than the person; one of the two birth "
+    "dates or the link is wrong.", POPULATION)
+UNKNOWN_PERSON = _reason(
+    "unknown-person", "An event names a person who is not in the registry.",
+    "Personal number {value} is not in the registry; load the person (snapshot) before their "
+    "events.", POPULATION)
+
+# -- enterprise (the identifier rules exist before the registry) -------------------------------
+
+INVALID_ENTERPRISE_CODE = _reason(
+    "invalid-enterprise-code", "The enterprise code is not 10 digits (13 with a branch) or "
+    "has impossible parts.", "{rule}", ENTERPRISE)
+INVALID_CHECK_DIGIT = _reason(
+    "invalid-check-digit", "The enterprise code's check digit does not hold.", "{rule}",
+    ENTERPRISE)
+
+# -- reference data --------------------------------------------------------------------------
+
+UNKNOWN_UNIT_TYPE = _reason(
+    "unknown-unit-type", "A unit's type is not one of mdr's unit types.",
+    "Unit type {value!r} of {level} {code} is not known to mdr; add it to "
+    "code_lists/admin_unit_type.csv and to the reader's type map. The unit was not loaded.",
+    REFERENCE)
+UNKNOWN_PARENT_UNIT = _reason(
+    "unknown-parent-unit", "A unit names a parent that is not in the same list.",
+    "{level} {code} ({name}) names parent {value}, which is not in the same list; it was "
+    "loaded without a parent.", REFERENCE, rejects=False)
+MISSING_GEOMETRY = _reason(
+    "missing-geometry", "A 2025 unit has no boundary.",
+    "No boundary for {level} {code} ({name}); it cannot be located by point.",
+    REFERENCE, rejects=False)
+INVALID_GEOMETRY = _reason(
+    "invalid-geometry", "A boundary is not a valid polygon.",
+    "The boundary of {level} {code} is not valid ({why}); it is kept as published, but point "
+    "look-ups near it may be wrong.", REFERENCE, rejects=False)
+DIFFERS_FROM_OFFICIAL_LIST = _reason(
+    "differs-from-official-list", "The 2025 province list and the official list of 34 "
+    "disagree.",
+    "Province {code} {problem}; check the unit list against the official list of 34.",
+    REFERENCE, rejects=False)
+CROSSWALK_CONFLICT = _reason(
+    "crosswalk-conflict", "The merge list says whole or partial against what the successors "
+    "imply.",
+    "The merge list says {value} is {stated}, but {old_code} has {successors} successor(s); "
+    "loaded with whole_unit unknown.", REFERENCE, rejects=False)
+CROSSWALK_ONE_SIDED = _reason(
+    "crosswalk-one-sided", "Only one of the merge and split lists states a pair.",
+    "Only the {only} list states {level} {value}; loaded, but check it against the official "
+    "text.", REFERENCE, rejects=False)
+CROSSWALK_NAME_MISMATCH = _reason(
+    "crosswalk-name-mismatch", "The crosswalk names a unit otherwise than the unit list.",
+    "The crosswalk calls {what} {value!r}, the unit list {listed!r}.", REFERENCE, rejects=False)
+CROSSWALK_TYPE_MISMATCH = _reason(
+    "crosswalk-type-mismatch", "The crosswalk gives a unit another type word than the unit "
+    "list.",
+    "The crosswalk calls {what} {value!r}, the unit list {listed!r}: the same name with another "
+    "unit type; the unit list's type was loaded.", REFERENCE, rejects=False)
+UNMAPPED_UNIT = _reason(
+    "unmapped-unit", "A unit has no successor (or predecessor) in the 2025 crosswalk.",
+    "{name} ({level} {code}, {period}) has no {counterpart} in the crosswalk; {consequence}.",
+    REFERENCE, rejects=False)
