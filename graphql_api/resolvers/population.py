@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 
 from graphql_api.audit_writer import new_reference
@@ -16,11 +15,9 @@ from graphql_api.types.population import (
     PersonVerification,
     Sex,
 )
+from loaders.rules.identifiers import NATIONAL_ID
 from loaders.rules.text import name_key
 from schemas.temporal import current_on
-
-NATIONAL_ID = re.compile(r"[0-9]{12}")
-"""A well-formed personal number; anything else is answered without asking the database."""
 
 # The registry's view of each asked-for person on the day asked about: identity facts,
 # the name valid that day as currently known, and whether they had died by then.
