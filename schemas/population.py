@@ -22,7 +22,6 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
-    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -209,7 +208,4 @@ class LifeEvent(Base):
     )
     load_run_id: Mapped[int | None] = mapped_column(
         ForeignKey("etl.load_run.id"), comment="The load that recorded it."
-    )
-    sequence: Mapped[int] = mapped_column(
-        Integer, server_default="0", comment="Order of events of one person on one day."
     )
