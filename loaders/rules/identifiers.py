@@ -60,8 +60,9 @@ def check_personal_number(number: str, *, province_codes: Collection[str],
     """
     if not NATIONAL_ID.fullmatch(number):
         return [Violation("invalid-personal-number", "national_id",
-                          f"{number!r} is not 12 digits; a personal number is exactly 12 "
-                          "digits with no spaces or separators.")]
+                          f"{number!r} is not 12 digits 0-9; a personal number is exactly 12 "
+                          "digits 0-9, with no spaces, separators or digits of other "
+                          "scripts.")]
     found: list[Violation] = []
     province, digit, year_digits = number[:3], int(number[3]), number[4:6]
     if province not in province_codes:
@@ -96,7 +97,7 @@ def check_enterprise_code(code: str) -> list[Violation]:
     if match is None:
         return [Violation("invalid-enterprise-code", "code",
                           f"{code!r} is neither 10 digits nor 10 digits, a hyphen and 3 digits "
-                          "(a branch).")]
+                          "(a branch); the digits are 0-9, never those of other scripts.")]
     main, branch = match.groups()
     found: list[Violation] = []
     if main[2:9] == "0000000":
