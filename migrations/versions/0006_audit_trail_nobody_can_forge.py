@@ -50,14 +50,16 @@ def upgrade() -> None:
         END $$""")
     op.execute(f"COMMENT ON ROLE {AUDIT_OWNER} IS "
                "'mdr: owns the audit trail; nobody logs in as it or is a member of it'")
-    # A role that already existed (made by hand, say) must not open a way in.
+    # A role that already existed (made by hand, say) must not open a way in: no login,
+    # and no member but the administrator running this migration.
     op.execute(f"ALTER ROLE {AUDIT_OWNER} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
     op.execute(f"""
         DO $$ DECLARE member text; BEGIN
           FOR member IN SELECT r.rolname FROM pg_auth_members m
                         JOIN pg_roles r ON r.oid = m.member
                         JOIN pg_roles g ON g.oid = m.roleid
-                        WHERE g.rolname = '{AUDIT_OWNER}' AND NOT r.rolsuper LOOP
+                        WHERE g.rolname = '{AUDIT_OWNER}' AND NOT r.rolsuper
+                          AND r.rolname <> session_user LOOP
             EXECUTE format('REVOKE {AUDIT_OWNER} FROM %I', member);
           END LOOP;
         END $$""")
