@@ -113,20 +113,38 @@ def client_from_row(row: Any) -> Client | None:
     return Client(int(row[0]), str(row[1]), frozenset(row[2] or ()))
 
 
-# Control characters (NUL cannot be stored in text at all) and the backslash that
-# introduces the escapes, so that an escaped subject never reads as another one.
-_SUBJECT_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(32), 127)} | {ord("\\"): "\\\\"}
 SUBJECT_LENGTH = 64
 
 
-def audit_subject(identifier: str) -> str:
-    """An identifier as kept in the audit trail: as given, with control characters
-    escaped and a mark where it was cut.
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
 
-    Dropping a NUL instead would log ``00108000\\x000001`` as ``001080000001``, an
-    access to a real person who was never asked about.
+
+def audit_subject(identifier: str) -> str:
+    """An identifier as kept in the audit trail: ASCII digits as given, every other
+    character escaped (``\\x5c``, ``\\u200b``, ``\\U0001f600``), a mark where it was cut.
+
+    A well-formed number (digits only) is kept as it is; anything else is kept
+    so that it cannot pass for a number when it is shown: dropping a NUL would log
+    ``00108000\\x000001`` as ``001080000001``, and stored raw, an invisible
+    character (``\\u200b``), a direction override (``\\u202e``), a C1 control or
+    fullwidth digits display in psql or a spreadsheet as a real person's number,
+    an access to someone who was never asked about. The backslash is escaped too,
+    so an escaped subject never reads as another one.
     """
-    kept = identifier.translate(_SUBJECT_ESCAPES)
-    if len(kept) > SUBJECT_LENGTH:
-        kept = kept[:SUBJECT_LENGTH - 1] + "…"
-    return kept
+    # Each piece is at least one character: the first LENGTH + 1 say whether to cut.
+    pieces = [c if "0" <= c <= "9" else _escape(c) for c in identifier[:SUBJECT_LENGTH + 1]]
+    if sum(map(len, pieces)) <= SUBJECT_LENGTH:
+        return "".join(pieces)
+    kept, size = [], 0
+    for piece in pieces:  # cut between escapes, never inside one
+        if size + len(piece) > SUBJECT_LENGTH - 1:
+            break
+        kept.append(piece)
+        size += len(piece)
+    return "".join(kept) + "…"

@@ -158,7 +158,7 @@ def db_migrate(
         err.print(f"The database is at revision {current}.")
 
 
-# -- mdr load / ref are registered by their modules ------------------------------------------
+# -- mdr load / ref: the commands are defined in this module, below ----------------------------
 
 
 def parse_date(value: str) -> dt.date:

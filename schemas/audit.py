@@ -1,8 +1,11 @@
 """API clients and the audit trail of every verification and read of personal data.
 
-The trail is append-only: ``mdr_api`` may insert and read records but never
-change or delete them (no grant), and a trigger refuses UPDATE, DELETE and
-TRUNCATE for every role, the owner included.
+The trail is append-only and its records are the database's word, not the API's:
+the ``audit`` schema belongs to ``mdr_audit_owner``, a role nobody logs in as, so
+no application role can alter, disable or drop anything in it; ``mdr_api`` reads
+records and adds them only through ``audit.record_access(...)``, which stamps the
+time from the database clock and accepts active clients only; a trigger refuses
+UPDATE, DELETE and TRUNCATE for every role (see migrations 0004 and 0006).
 """
 
 from __future__ import annotations

@@ -1,11 +1,10 @@
-"""Declarative base, naming convention and the column kinds the registries share."""
+"""Declarative base, naming convention and the column helpers the registries share."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
-from sqlalchemy import Date, DateTime, MetaData, String, Text, func
+from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, MappedColumn, mapped_column
 
 # Constraint names are predictable, so migrations can name what they alter.
@@ -24,12 +23,6 @@ SCHEMAS = ("ref", "population", "enterprise", "land", "macro", "etl", "audit", "
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-# Column kinds used across the registries.
-Code = Annotated[str, mapped_column(String(16))]
-Name = Annotated[str, mapped_column(Text)]
-Day = Annotated[dt.date, mapped_column(Date)]
 
 
 def recorded_at_column(comment: str = "When the registry recorded this row.") -> MappedColumn[Any]:

@@ -28,13 +28,14 @@ from schemas.base import Base
 
 SCHEMA = "etl"
 RUN_STATUSES = ("running", "committed", "aborted", "failed")
+"""How a load run can stand; the CHECK constraint on ``etl.load_run.status`` is built from it."""
 
 
 class LoadRun(Base):
     __tablename__ = "load_run"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('running', 'committed', 'aborted', 'failed')", name="status"
+            "status IN ({})".format(", ".join(f"'{s}'" for s in RUN_STATUSES)), name="status"
         ),
         Index("ix_load_run_registry_started_at", "registry", "started_at"),
         {

@@ -22,7 +22,6 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
-    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -30,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from loaders.rules.identifiers import PERSONAL_NUMBER
 from schemas.base import Base
 from schemas.temporal import Bitemporal, no_overlap, periods_in_order
 
@@ -40,7 +40,7 @@ PERSON_FK = f"{SCHEMA}.person.national_id"
 class Person(Base):
     __tablename__ = "person"
     __table_args__ = (
-        CheckConstraint("national_id ~ '^[0-9]{12}$'", name="national_id_digits"),
+        CheckConstraint(f"national_id ~ '^{PERSONAL_NUMBER}$'", name="national_id_digits"),
         CheckConstraint("(status = 'deceased') = (death_date IS NOT NULL)", name="status_death"),
         CheckConstraint("death_date IS NULL OR death_date >= birth_date", name="death_after_birth"),
         Index("ix_person_birth_place_unit_id", "birth_place_unit_id"),
@@ -208,7 +208,4 @@ class LifeEvent(Base):
     )
     load_run_id: Mapped[int | None] = mapped_column(
         ForeignKey("etl.load_run.id"), comment="The load that recorded it."
-    )
-    sequence: Mapped[int] = mapped_column(
-        Integer, server_default="0", comment="Order of events of one person on one day."
     )

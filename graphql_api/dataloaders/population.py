@@ -17,7 +17,6 @@ from sqlalchemy import text
 
 from graphql_api.audit import Access, record
 from graphql_api.context import Context
-from graphql_api.resolvers.population import NATIONAL_ID
 from graphql_api.types.population import (
     FamilyLink,
     HouseholdMembership,
@@ -28,6 +27,7 @@ from graphql_api.types.population import (
     Residence,
     Sex,
 )
+from loaders.rules.identifiers import NATIONAL_ID
 from schemas.temporal import current_on
 
 FactKey = tuple[str, dt.date]

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,12 +17,10 @@ from graphql_api.types.population import (
 )
 from graphql_api.types.verification import FieldMatch
 from graphql_api.verification import BatchTooLarge, Registry, verification_fields, version_on
+from loaders.rules.identifiers import NATIONAL_ID
 from loaders.rules.text import name_key
 
 __all__ = ["NATIONAL_ID", "PERSONS", "BatchTooLarge"]
-
-NATIONAL_ID = re.compile(r"[0-9]{12}")
-"""A well-formed personal number; anything else is answered without asking the database."""
 
 # The registry's current knowledge of each asked-for person, whatever the day: identity
 # facts, and each version of the name (start, comparison key), one row per version. The

@@ -21,8 +21,16 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 ENTERPRISE_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
-_PERSONAL = re.compile(r"\d{12}")
-_ENTERPRISE = re.compile(r"(\d{10})(?:-(\d{3}))?")
+
+# ASCII digits only: ``\d`` would also take the digits of other scripts (``٠١٠٠١٠٩١٠٦``),
+# which Python's int() reads as numbers, so such an "identifier" could pass every check.
+PERSONAL_NUMBER = "[0-9]{12}"
+"""The personal number as a regular expression (without anchors), the one definition that
+these rules, the API (``NATIONAL_ID``), the person table's CHECK constraint and the quality
+suite use; Python's and PostgreSQL's regular expressions read it alike."""
+NATIONAL_ID = re.compile(PERSONAL_NUMBER)
+"""A well-formed personal number (use ``fullmatch``)."""
+_ENTERPRISE = re.compile(r"([0-9]{10})(?:-([0-9]{3}))?")
 
 
 @dataclass(frozen=True)
@@ -50,10 +58,11 @@ def check_personal_number(number: str, *, province_codes: Collection[str],
     ``province_codes`` are the three-digit birth-registration codes accepted
     as prefix (the pre-2025 provinces, zero-padded).
     """
-    if not _PERSONAL.fullmatch(number):
+    if not NATIONAL_ID.fullmatch(number):
         return [Violation("invalid-personal-number", "national_id",
-                          f"{number!r} is not 12 digits; a personal number is exactly 12 "
-                          "digits with no spaces or separators.")]
+                          f"{number!r} is not 12 digits 0-9; a personal number is exactly 12 "
+                          "digits 0-9, with no spaces, separators or digits of other "
+                          "scripts.")]
     found: list[Violation] = []
     province, digit, year_digits = number[:3], int(number[3]), number[4:6]
     if province not in province_codes:
@@ -88,7 +97,7 @@ def check_enterprise_code(code: str) -> list[Violation]:
     if match is None:
         return [Violation("invalid-enterprise-code", "code",
                           f"{code!r} is neither 10 digits nor 10 digits, a hyphen and 3 digits "
-                          "(a branch).")]
+                          "(a branch); the digits are 0-9, never those of other scripts.")]
     main, branch = match.groups()
     found: list[Violation] = []
     if main[2:9] == "0000000":

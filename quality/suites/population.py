@@ -44,6 +44,7 @@ from great_expectations.expectations.core.unexpected_rows_expectation import (
 )
 from great_expectations.expectations.expectation import Expectation
 
+from loaders.rules.identifiers import PERSONAL_NUMBER
 from quality.suites.base import Batch, Rule, Suite
 from schemas.reference import REORGANISATION_2025
 from schemas.temporal import current_on, in_force
@@ -162,7 +163,7 @@ def rules(as_of: dt.date) -> tuple[Rule, ...]:
         _rule("national-id-format", "person",
               "A national id is exactly 12 digits; correct the number.",
               ExpectColumnValuesToMatchRegex, column="national_id",
-              regex=r"^[0-9]{12}$"),
+              regex=f"^{PERSONAL_NUMBER}$"),
         # Plausible ranges.
         _rule("birth-date-not-future", "person",
               "Nobody is born after today; correct the birth date.",

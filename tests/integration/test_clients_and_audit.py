@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError, ProgrammingError
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 from typer.testing import CliRunner
 
 from graphql_api.auth import authenticate, hash_key
@@ -64,15 +65,30 @@ def test_unknown_scopes_and_duplicate_names_are_refused(url: str) -> None:
     assert code == 1 and "exists" in output
 
 
+RECORD_ACCESS = text("SELECT audit.record_access(CAST(:refs AS uuid[]), CAST(:clients AS "
+                     "integer[]), CAST(:ops AS text[]), CAST(:subjects AS text[]), "
+                     "CAST(:outcomes AS text[]))")
+
+
+def record_access(conn: Connection, client_id: int, *subjects: str,
+                  outcome: str = "match") -> list[uuid.UUID]:
+    """Audit records written as the server writes them, through the database's function."""
+    refs = [uuid.uuid4() for _ in subjects]
+    conn.execute(RECORD_ACCESS, {"refs": refs, "clients": [client_id] * len(refs),
+                                 "ops": ["verifyPerson"] * len(refs), "subjects": list(subjects),
+                                 "outcomes": [outcome] * len(refs)})
+    return refs
+
+
 @pytest.fixture
 def api_and_record(url: str, settings: Settings) -> tuple[Engine, int]:
     mdr(url, "clients", "add", "tax", "--scopes", "verify:person")
     engine = db.make_engine(url, settings, role=db.Role.API)
     with engine.begin() as conn:
-        record = conn.execute(text("""
-            INSERT INTO audit.access_record (client_id, operation, subject, outcome)
-            SELECT id, 'verifyPerson', '001080000001', 'match' FROM audit.api_client
-            RETURNING id""")).scalar_one()
+        client = conn.execute(text("SELECT id FROM audit.api_client")).scalar_one()
+        (ref,) = record_access(conn, client, "001080000001")
+        record = conn.execute(text("SELECT id FROM audit.access_record WHERE reference = :r"),
+                              {"r": ref}).scalar_one()
     return engine, int(record)
 
 
@@ -80,6 +96,8 @@ def api_and_record(url: str, settings: Settings) -> tuple[Engine, int]:
     "UPDATE audit.access_record SET outcome = 'mismatch'",
     "DELETE FROM audit.access_record",
     "TRUNCATE audit.access_record",
+    "INSERT INTO audit.access_record (client_id, operation, subject, outcome, at) "
+    "SELECT id, 'verifyPerson', '001080000001', 'match', '2001-01-01' FROM audit.api_client",
     "INSERT INTO audit.api_client (name, key_prefix, key_hash) VALUES ('me', 'x', 'y')",
     "UPDATE audit.api_client SET revoked_at = NULL",
 ])
@@ -112,3 +130,99 @@ def test_not_even_the_owner_can_change_the_trail(
                                 {"i": record}).scalar() == "match"
     finally:
         owner.dispose()
+
+
+def test_the_database_stamps_each_record_and_accepts_active_clients_only(
+        api_and_record: tuple[Engine, int], url: str) -> None:
+    api, _ = api_and_record
+    try:
+        with api.begin() as conn:
+            client = conn.execute(text("SELECT id FROM audit.api_client")).scalar_one()
+            # A transaction held open cannot back-date: the time is the clock's, not now().
+            conn.execute(text("SELECT pg_sleep(0.2)"))
+            before = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
+            refs = record_access(conn, client, "001080000002", "001080000003")
+            stamped = conn.execute(text(
+                "SELECT at, client_id FROM audit.access_record WHERE reference = ANY(:r)"),
+                {"r": refs}).all()
+            assert len(stamped) == 2
+            assert all(at >= before and who == client for at, who in stamped)
+        for wrong in (client + 1000, None):
+            with api.begin() as conn, pytest.raises(DBAPIError, match="no active API client"):
+                conn.execute(RECORD_ACCESS, {"refs": [uuid.uuid4()], "clients": [wrong],
+                                             "ops": ["verifyPerson"], "subjects": ["1"],
+                                             "outcomes": ["match"]})
+        with api.begin() as conn, pytest.raises(DBAPIError, match="outcome is one of"):
+            record_access(conn, client, "001080000002", outcome="trusted")
+        with api.begin() as conn, pytest.raises(DBAPIError, match="arrays of one length"):
+            conn.execute(RECORD_ACCESS, {"refs": [uuid.uuid4()], "clients": [client, client],
+                                         "ops": ["verifyPerson"], "subjects": ["1"],
+                                         "outcomes": ["match"]})
+        assert mdr(url, "clients", "revoke", "tax")[0] == 0
+        with api.begin() as conn, pytest.raises(DBAPIError, match="no active API client"):
+            record_access(conn, client, "001080000002")
+    finally:
+        api.dispose()
+
+
+@pytest.mark.parametrize("statement", [
+    "ALTER TABLE audit.access_record DISABLE TRIGGER access_record_append_only",
+    "DROP TRIGGER access_record_append_only ON audit.access_record",
+    "DELETE FROM audit.access_record",
+    "UPDATE audit.access_record SET at = '2001-01-01'",
+    "INSERT INTO audit.access_record (client_id, operation, subject, outcome) "
+    "SELECT id, 'verifyPerson', '001080000001', 'match' FROM audit.api_client",
+    "DROP TABLE audit.access_record CASCADE",
+    "ALTER TABLE audit.access_record RENAME TO old_record",
+    "CREATE OR REPLACE FUNCTION audit.refuse_change() RETURNS trigger LANGUAGE plpgsql "
+    "AS $$ BEGIN RETURN OLD; END $$",
+    "DROP FUNCTION audit.refuse_change() CASCADE",
+    "CREATE OR REPLACE FUNCTION audit.record_access(uuid[], integer[], text[], text[], text[]) "
+    "RETURNS void LANGUAGE sql AS $$ SELECT $$",
+    "DROP SCHEMA audit CASCADE",
+    "SET ROLE mdr_audit_owner",
+    "UPDATE audit.api_client SET name = 'someone else'",
+])
+def test_the_migration_role_cannot_touch_the_trail(
+        api_and_record: tuple[Engine, int], url: str, settings: Settings,
+        statement: str) -> None:
+    api, record = api_and_record
+    api.dispose()
+    owner = db.make_engine(url, settings, role=db.Role.OWNER)
+    try:
+        with owner.begin() as conn, pytest.raises(
+                ProgrammingError, match=r"permission denied|must be owner"):
+            conn.execute(text(statement))
+    finally:
+        owner.dispose()
+    admin = db.make_engine(url, settings)
+    try:
+        with admin.connect() as conn:
+            assert conn.execute(text("SELECT outcome FROM audit.access_record WHERE id = :i"),
+                                {"i": record}).scalar() == "match"
+    finally:
+        admin.dispose()
+
+
+def test_nobody_logs_in_as_the_owner_of_the_trail(url: str, settings: Settings) -> None:
+    engine = create_engine(make_url(url).set(username="mdr_audit_owner"))
+    try:
+        with pytest.raises(OperationalError, match="not permitted to log in"):
+            engine.connect()
+    finally:
+        engine.dispose()
+    admin = db.make_engine(url, settings)
+    try:
+        with admin.connect() as conn:
+            owners = set(conn.execute(text("""
+                SELECT tableowner FROM pg_tables WHERE schemaname = 'audit'
+                UNION SELECT pg_get_userbyid(nspowner) FROM pg_namespace
+                      WHERE nspname = 'audit'
+                UNION SELECT pg_get_userbyid(proowner) FROM pg_proc
+                      WHERE pronamespace = 'audit'::regnamespace""")).scalars())
+            members = conn.execute(text("""
+                SELECT count(*) FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member
+                WHERE m.roleid = 'mdr_audit_owner'::regrole AND NOT r.rolsuper""")).scalar_one()
+    finally:
+        admin.dispose()
+    assert owners == {"mdr_audit_owner"} and members == 0

@@ -68,3 +68,38 @@ def test_a_consistent_personal_number_passes() -> None:
 def test_personal_number_disagreements(number: str, sex: str, born: dt.date, slug: str) -> None:
     assert slug in slugs(check_personal_number(number, province_codes=PROVINCES, sex=sex,
                                                birth_date=born))
+
+
+# Digits of other scripts: Python's int() reads them as numbers, so a \d pattern let
+# them through every check (the Arabic-Indic code below passed the check digit).
+@pytest.mark.parametrize("number", [
+    "٠٠١٠٨٠٠٠٠٠٠١",        # Arabic-Indic
+    "００１０８００００００１",  # fullwidth
+    "00108000000१",         # one Devanagari digit
+    "001080000001\n",       # a pattern anchored with $ would take the newline
+])
+def test_a_personal_number_is_twelve_ascii_digits(number: str) -> None:
+    assert slugs(check_personal_number(number, province_codes=PROVINCES)) == [
+        "invalid-personal-number"]
+
+
+@pytest.mark.parametrize("code", ["٠١٠٠١٠٩١٠٦", "０１００１０９１０６", "0100109106-٠٠١"])
+def test_an_enterprise_code_is_ascii_digits(code: str) -> None:
+    assert slugs(check_enterprise_code(code)) == ["invalid-enterprise-code"]
+
+
+def test_the_personal_number_pattern_is_written_once() -> None:
+    from sqlalchemy import CheckConstraint
+
+    import schemas
+    from graphql_api.resolvers import population as resolvers
+    from loaders.rules import identifiers
+    from quality.suites import population as suite
+
+    assert vars(resolvers)["NATIONAL_ID"] is identifiers.NATIONAL_ID
+    anchored = f"^{identifiers.PERSONAL_NUMBER}$"
+    (check,) = [c for c in schemas.metadata.tables["population.person"].constraints
+                if isinstance(c, CheckConstraint) and c.name == "ck_person_national_id_digits"]
+    assert str(check.sqltext) == f"national_id ~ '{anchored}'"
+    (rule,) = [r for r in suite.rules(dt.date(2026, 1, 1)) if r.name == "national-id-format"]
+    assert rule.expectation.regex == anchored  # type: ignore[attr-defined]
