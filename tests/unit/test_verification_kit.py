@@ -189,7 +189,8 @@ def test_every_answer_is_recorded_with_its_outcome() -> None:
     [(client, operation, references, subjects, outcomes)] = audit.records
     assert (client, operation) == (7, "verifyShops")
     assert references == [a.reference for a in answers]
-    assert subjects == ["1234", "1234", "9999", "12a4"]
+    # A malformed identifier is kept with everything but ASCII digits escaped.
+    assert subjects == ["1234", "1234", "9999", "12\\x614"]
     assert outcomes == ["match", "mismatch", "not-found", "invalid"]
     assert answers[3].fields == [FieldMatch(field="code", match=False)]
 
