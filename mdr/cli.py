@@ -13,7 +13,6 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from alembic import command as alembic_command
 from sqlalchemy import Connection, Engine
-from sqlalchemy.engine import make_url
 
 from mdr import db
 from mdr.cluster import ClusterError
@@ -315,58 +314,48 @@ def ref_locate(
             err.print("No unit contains that point.")
 
 
-@app.command("demo")
+demo_app = typer.Typer(help="The main job end to end on a generated sample.",
+                       invoke_without_command=True)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.callback()
 @friendly_errors
-def demo(as_json: JsonFlag = False) -> None:
-    """The main job end to end, as far as it is built: database, schema, reference data."""
-    from loaders.reference import load_reference
-    from mdr.reference import locate, successors, units_as_of
+def demo(
+    ctx: typer.Context,
+    persons: Annotated[int | None, typer.Option(
+        help="Persons in the generated sample; default MDR_DEMO_SCALE or 100,000.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the generated sample.")] = 1,
+    port: Annotated[int | None, typer.Option(help="API port; default 8000 or a free one.")]
+    = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Database, reference data, a national sample loaded and checked, the API serving it,
+    and queries to try. A second run reuses what is there."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from mdr.demo import DemoError, banner, run_demo
 
     cfg = settings()
-    url = db.primary_url(cfg)
-    shown = make_url(url).render_as_string(hide_password=True)
-    err.print(f"1. Database: {shown}")
-    alembic_command.upgrade(db.alembic_config(url), "head")
-    err.print(f"2. Schema at migration {db.code_head()}")
-    loader = role_engine(cfg, db.Role.LOADER)
     try:
-        result = load_reference(loader)
-    finally:
-        loader.dispose()
-    err.print("3. Reference data loaded:")
-    print_load_result(result, as_json=False)
-    reader = role_engine(cfg, db.Role.API)
-    try:
-        with reader.connect() as conn:
-            counts = {
-                str(day): {level: len(units_as_of(conn, day, level))
-                           for level in ("province", "district", "commune")}
-                for day in (dt.date(2020, 1, 1), dt.date(2025, 7, 1))
-            }
-            province_15 = successors(conn, "15")
-            hanoi = locate(conn, 105.8542, 21.0285, dt.date(2025, 7, 1))
-    finally:
-        reader.dispose()
-    summary = {"database": shown, "revision": db.code_head(), "load": result.as_dict(),
-               "units_in_force": counts, "successors_of_15": province_15,
-               "located_105.8542_21.0285": hanoi}
+        result = run_demo(cfg, persons or cfg.demo_scale, seed, port)
+    except DemoError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
     if as_json:
-        emit_json(summary)
-        return
-    out.print("\n[bold]What the registry holds[/bold]")
-    for day, by_level in counts.items():
-        out.print(f"  units in force on {day}: " +
-                  ", ".join(f"{n} {level}s" for level, n in by_level.items()), highlight=False)
-    out.print("  province code 15 over time:")
-    for version in province_15:
-        became = ", ".join(f"{s['code']} {s['full_name']}" for s in version["successors"])
-        came = ", ".join(f"{p['code']} {p['full_name']}" for p in version["predecessors"])
-        out.print(f"    {version['full_name']} [{version['valid_from'] or '…'} – "
-                  f"{version['valid_to'] or '…'})" + (f" → became {became}" if became else "")
-                  + (f" ← formed from {came}" if came else ""), highlight=False)
-    out.print("  the point 105.8542 E, 21.0285 N on 2025-07-01 lies in: " +
-              " / ".join(u["full_name"] for u in hanoi), highlight=False)
-    out.print("\nTry: .venv/bin/mdr ref units --as-of 2020-01-01 --level province", highlight=False)
+        emit_json(result.as_dict())
+    else:
+        out.print(banner(result), highlight=False, soft_wrap=True)
+
+
+@demo_app.command("stop")
+@friendly_errors
+def demo_stop() -> None:
+    """Stop the demo's API and the embedded database."""
+    from mdr.demo import stop_demo
+
+    stopped = stop_demo(settings())
+    err.print(f"Stopped {' and '.join(stopped)}." if stopped else "Nothing was running.")
 
 
 @load_app.command("population")

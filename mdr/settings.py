@@ -34,6 +34,8 @@ class Settings:
     """MDR_API_RATE_LIMIT: requests per second per client (bursts of 5×); 0 means none."""
     api_dev_mode: bool = False
     """MDR_API_DEV: serve GraphiQL and allow introspection (never in production)."""
+    demo_scale: int = 100_000
+    """MDR_DEMO_SCALE: persons in the sample ``mdr demo`` generates."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -66,6 +68,7 @@ class Settings:
             api_max_batch=integer("MDR_API_MAX_BATCH", 1_000) or 1_000,
             api_rate_limit=float(opt("MDR_API_RATE_LIMIT") or 0),
             api_dev_mode=(opt("MDR_API_DEV") or "").lower() in ("1", "true", "yes"),
+            demo_scale=integer("MDR_DEMO_SCALE", 100_000) or 100_000,
         )
 
     @property
