@@ -10,7 +10,10 @@ registry marks it failed.
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
+import socket
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -100,12 +103,22 @@ def start_run(engine: Engine, registry: str, source: str, **extra: Any) -> int:
     with engine.begin() as conn:
         run_id = conn.execute(
             text("INSERT INTO etl.load_run (registry, source, status, source_sha256, profile, "
-                 "effective_date) VALUES (:registry, :source, 'running', :sha, :profile, :eff) "
-                 "RETURNING id"),
+                 "effective_date, started_by) VALUES (:registry, :source, 'running', :sha, "
+                 ":profile, :eff, :by) RETURNING id"),
             {"registry": registry, "source": source, "sha": extra.get("source_sha256"),
-             "profile": extra.get("profile"), "eff": extra.get("effective_date")},
+             "profile": extra.get("profile"), "eff": extra.get("effective_date"),
+             "by": started_by()},
         ).scalar_one()
     return int(run_id)
+
+
+def started_by() -> str:
+    """Who is loading: the operating-system user and host (the database role is shared)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a container user with no passwd entry
+        user = f"uid {os.getuid()}"
+    return f"{user}@{socket.gethostname()}"
 
 
 def take_registry_lock(conn: Connection, registry: str, run_id: int) -> None:

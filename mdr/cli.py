@@ -551,3 +551,73 @@ def serve(
     app_from_env()  # fail here, readably, when the database is missing or behind
     uvicorn.run("graphql_api.app:app_from_env", factory=True, host=host, port=port,
                 workers=workers, log_level="warning")
+
+
+# -- a steward's day: runs and rejected rows -----------------------------------------------
+
+rejects_app = typer.Typer(help="Rows that loads rejected, to fix and resubmit.",
+                          no_args_is_help=True)
+app.add_typer(rejects_app, name="rejects")
+
+
+@app.command("runs")
+@friendly_errors
+def runs(
+    registry: Annotated[str | None, typer.Option(help="Only this registry's loads.")] = None,
+    last: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """Load history: counts, status, duration, who ran it and the file's checksum."""
+    from loaders.runs import list_runs
+
+    cfg = settings()
+    engine = role_engine(cfg, db.Role.LOADER)
+    try:
+        with engine.connect() as conn:
+            listed = list_runs(conn, registry, last)
+    finally:
+        engine.dispose()
+    if as_json:
+        emit_json({"runs": [dataclasses.asdict(r) for r in listed]})
+        return
+    for r in listed:
+        seconds = f"{r.seconds:.1f} s" if r.seconds is not None else "-"
+        out.print(f"{r.id:>5}  {r.started_at:%Y-%m-%d %H:%M}  {r.registry:11} {r.status:9} "
+                  f"read {r.read:,}, +{r.inserted:,} ~{r.updated:,} ={r.unchanged:,} "
+                  f"rejected {r.rejected:,}  {seconds:>8}  {r.started_by or '-'}  "
+                  f"{r.source}  sha256 {(r.source_sha256 or '-')[:12]}", highlight=False,
+                  soft_wrap=True)
+        if r.message and r.status != "committed":
+            out.print(f"       {r.message}", highlight=False, soft_wrap=True)
+    if not listed:
+        err.print("No loads yet.")
+
+
+@rejects_app.command("export")
+@friendly_errors
+def rejects_export(
+    run_id: Annotated[int, typer.Argument(help="The load run (see `mdr runs`).")],
+    out_path: Annotated[Path, typer.Option("--out", help="File to write.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Write a run's rejected rows in the source's layout, with reason and message columns,
+    ready to fix and load again."""
+    from loaders.runs import ExportError, export_rejects
+
+    cfg = settings()
+    engine = role_engine(cfg, db.Role.LOADER)
+    try:
+        with engine.connect() as conn:
+            done = export_rejects(conn, run_id, out_path)
+    except ExportError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    if as_json:
+        emit_json({"run_id": done.run_id, "path": str(done.path), "rows": done.rows,
+                   "missing": done.missing})
+        return
+    err.print(f"{done.rows} rejected row(s) of run {done.run_id} written to {done.path}"
+              + (f"; {done.missing} could not be read from the source" if done.missing else "")
+              + ". Fix them and load the file again.", highlight=False)
