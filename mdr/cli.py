@@ -621,3 +621,56 @@ def rejects_export(
     err.print(f"{done.rows} rejected row(s) of run {done.run_id} written to {done.path}"
               + (f"; {done.missing} could not be read from the source" if done.missing else "")
               + ". Fix them and load the file again.", highlight=False)
+
+
+@quality_app.command("report")
+@friendly_errors
+def quality_report(
+    last: Annotated[int, typer.Option(help="Runs per registry in the trend.")] = 5,
+    provinces: Annotated[int, typer.Option(help="Provinces shown, worst first.")] = 10,
+    open_report: Annotated[bool, typer.Option(
+        "--open", help="Open the HTML report of the last run in a browser.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """The latest quality scores per registry and province, and their trend."""
+    from quality.history import quality_history
+
+    cfg = settings()
+    engine = role_engine(cfg, db.Role.LOADER)
+    try:
+        with engine.connect() as conn:
+            histories = quality_history(conn, last)
+    finally:
+        engine.dispose()
+    report = cfg.var_dir / "reports" / "quality.html"
+    if as_json:
+        emit_json({"registries": {h.registry: {
+            "latest": dataclasses.asdict(h.latest), "change": h.change,
+            "failed_rules": h.failed_rules,
+            "runs": [dataclasses.asdict(r) for r in h.runs],
+            "provinces": [{**dataclasses.asdict(p), "score": p.score} for p in h.provinces],
+        } for h in histories}, "report": str(report) if report.exists() else None})
+    else:
+        if not histories:
+            err.print("No quality run has finished yet; run `mdr quality run`.")
+        for h in histories:
+            change = "" if h.change is None else f" ({h.change:+.3f} since the run before)"
+            out.print(f"[bold]{h.registry}[/bold]: score {h.latest.score:.3f}{change}, "
+                      f"{h.latest.passed} passed, {h.latest.failed} failed, run "
+                      f"{h.latest.run_id} at {h.latest.started_at:%Y-%m-%d %H:%M}",
+                      highlight=False)
+            out.print("  trend (oldest first): "
+                      + " → ".join(f"{r.score:.3f}" for r in reversed(h.runs)), highlight=False)
+            if h.failed_rules:
+                out.print(f"  failed: {', '.join(h.failed_rules)}", highlight=False)
+            for p in h.provinces[:provinces]:
+                out.print(f"  province {p.code}: {p.score:.3f}"
+                          + (f" — {', '.join(p.failed_rules)}" if p.failed_rules else ""),
+                          highlight=False)
+    if open_report:
+        import webbrowser
+
+        if not report.exists():
+            err.print(f"No HTML report at {report}; `mdr quality run` writes it.")
+            raise typer.Exit(1)
+        webbrowser.open(report.as_uri())
