@@ -13,9 +13,11 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from alembic import command as alembic_command
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from mdr import db
 from mdr.cluster import ClusterError
+from mdr.errors import explain
 from mdr.output import emit_json, err, out
 from mdr.settings import Settings, SettingsError
 
@@ -50,6 +52,12 @@ def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
         except (ClusterError, db.SchemaBehindError, SettingsError) as exc:
             err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+        except DBAPIError as exc:
+            message = explain(exc, Settings.from_env().database_url)
+            if message is None:
+                raise
+            err.print(f"[red]error:[/red] {message}", highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper
