@@ -16,10 +16,13 @@ with a row validator built on :class:`RowChecker`).
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import hashlib
 import importlib
 import json
+import os
 import pkgutil
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -134,12 +137,22 @@ def start_run(engine: Engine, registry: str, source: str, **extra: Any) -> int:
     with engine.begin() as conn:
         run_id = conn.execute(
             text("INSERT INTO etl.load_run (registry, source, status, source_sha256, profile, "
-                 "effective_date) VALUES (:registry, :source, 'running', :sha, :profile, :eff) "
-                 "RETURNING id"),
+                 "effective_date, started_by) VALUES (:registry, :source, 'running', :sha, "
+                 ":profile, :eff, :by) RETURNING id"),
             {"registry": registry, "source": source, "sha": extra.get("source_sha256"),
-             "profile": extra.get("profile"), "eff": extra.get("effective_date")},
+             "profile": extra.get("profile"), "eff": extra.get("effective_date"),
+             "by": started_by()},
         ).scalar_one()
     return int(run_id)
+
+
+def started_by() -> str:
+    """Who is loading: the operating-system user and host (the database role is shared)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a container user with no passwd entry
+        user = f"uid {os.getuid()}"
+    return f"{user}@{socket.gethostname()}"
 
 
 def take_registry_lock(conn: Connection, registry: str, run_id: int) -> None:

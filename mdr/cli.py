@@ -13,11 +13,12 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 import typer
 from alembic import command as alembic_command
 from sqlalchemy import Connection
-from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from loaders.base import DEFAULT_REJECT_THRESHOLD
 from mdr import db
 from mdr.cluster import ClusterError
+from mdr.errors import explain
 from mdr.output import emit_json, err, out
 from mdr.settings import Settings, SettingsError
 from schemas.reference import REORGANISATION_2025
@@ -51,6 +52,12 @@ def friendly_errors(fn: Callable[P, R]) -> Callable[P, R]:
             return fn(*args, **kwargs)
         except (ClusterError, db.SchemaBehindError, SettingsError) as exc:
             err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+        except DBAPIError as exc:
+            message = explain(exc, Settings.from_env().database_url)
+            if message is None:
+                raise
+            err.print(f"[red]error:[/red] {message}", highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -364,51 +371,48 @@ def ref_locate(
             err.print("No unit contains that point.")
 
 
-@app.command("demo")
+demo_app = typer.Typer(help="The main job end to end on a generated sample.",
+                       invoke_without_command=True)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.callback()
 @friendly_errors
-def demo(as_json: JsonFlag = False) -> None:
-    """The main job end to end, as far as it is built: database, schema, reference data."""
-    from loaders.reference import load_reference
-    from schemas.reference_queries import locate, successors, units_as_of
+def demo(
+    ctx: typer.Context,
+    persons: Annotated[int | None, typer.Option(
+        help="Persons in the generated sample; default MDR_DEMO_SCALE or 100,000.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the generated sample.")] = 1,
+    port: Annotated[int | None, typer.Option(help="API port; default 8000 or a free one.")]
+    = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Database, reference data, a national sample loaded and checked, the API serving it,
+    and queries to try. A second run reuses what is there."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from mdr.demo import DemoError, banner, run_demo
 
     cfg = settings()
-    url = db.primary_url(cfg)
-    shown = make_url(url).render_as_string(hide_password=True)
-    err.print(f"1. Database: {shown}")
-    alembic_command.upgrade(db.alembic_config(url), "head")
-    err.print(f"2. Schema at migration {db.code_head()}")
-    with db.role_engine(cfg, db.Role.LOADER) as loader:
-        result = load_reference(loader)
-    err.print("3. Reference data loaded:")
-    print_load_result(result, as_json=False)
-    with db.role_engine(cfg, db.Role.API) as reader, reader.connect() as conn:
-        counts = {
-            str(day): {level: len(units_as_of(conn, day, level))
-                       for level in ("province", "district", "commune")}
-            for day in (dt.date(2020, 1, 1), REORGANISATION_2025)
-        }
-        province_15 = successors(conn, "15")
-        hanoi = locate(conn, 105.8542, 21.0285, REORGANISATION_2025)
-    summary = {"database": shown, "revision": db.code_head(), "load": result.as_dict(),
-               "units_in_force": counts, "successors_of_15": province_15,
-               "located_105.8542_21.0285": hanoi}
+    try:
+        result = run_demo(cfg, persons or cfg.demo_scale, seed, port)
+    except DemoError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
     if as_json:
-        emit_json(summary)
-        return
-    out.print("\n[bold]What the registry holds[/bold]")
-    for day, by_level in counts.items():
-        out.print(f"  units in force on {day}: " +
-                  ", ".join(f"{n} {level}s" for level, n in by_level.items()), highlight=False)
-    out.print("  province code 15 over time:")
-    for version in province_15:
-        became = ", ".join(f"{s['code']} {s['full_name']}" for s in version["successors"])
-        came = ", ".join(f"{p['code']} {p['full_name']}" for p in version["predecessors"])
-        out.print(f"    {version['full_name']} [{version['valid_from'] or '…'} – "
-                  f"{version['valid_to'] or '…'})" + (f" → became {became}" if became else "")
-                  + (f" ← formed from {came}" if came else ""), highlight=False)
-    out.print(f"  the point 105.8542 E, 21.0285 N on {REORGANISATION_2025} lies in: " +
-              " / ".join(u["full_name"] for u in hanoi), highlight=False)
-    out.print("\nTry: .venv/bin/mdr ref units --as-of 2020-01-01 --level province", highlight=False)
+        emit_json(result.as_dict())
+    else:
+        out.print(banner(result), highlight=False, soft_wrap=True)
+
+
+@demo_app.command("stop")
+@friendly_errors
+def demo_stop() -> None:
+    """Stop the demo's API and the embedded database."""
+    from mdr.demo import stop_demo
+
+    stopped = stop_demo(settings())
+    err.print(f"Stopped {' and '.join(stopped)}." if stopped else "Nothing was running.")
 
 
 @quality_app.command("run")
@@ -565,3 +569,113 @@ def serve(
     app_from_env()  # fail here, readably, when the database is missing or behind
     uvicorn.run("graphql_api.app:app_from_env", factory=True, host=host, port=port,
                 workers=workers, log_level="warning")
+
+
+# -- a steward's day: runs and rejected rows -----------------------------------------------
+
+rejects_app = typer.Typer(help="Rows that loads rejected, to fix and resubmit.",
+                          no_args_is_help=True)
+app.add_typer(rejects_app, name="rejects")
+
+
+@app.command("runs")
+@friendly_errors
+def runs(
+    registry: Annotated[str | None, typer.Option(help="Only this registry's loads.")] = None,
+    last: Annotated[int, typer.Option(help="How many, newest first.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """Load history: counts, status, duration, who ran it and the file's checksum."""
+    from loaders.runs import list_runs
+
+    with db.role_engine(settings(), db.Role.LOADER) as engine, engine.connect() as conn:
+        listed = list_runs(conn, registry, last)
+    if as_json:
+        emit_json({"runs": [dataclasses.asdict(r) for r in listed]})
+        return
+    for r in listed:
+        seconds = f"{r.seconds:.1f} s" if r.seconds is not None else "-"
+        out.print(f"{r.id:>5}  {r.started_at:%Y-%m-%d %H:%M}  {r.registry:11} {r.status:9} "
+                  f"read {r.read:,}, +{r.inserted:,} ~{r.updated:,} ={r.unchanged:,} "
+                  f"rejected {r.rejected:,}  {seconds:>8}  {r.started_by or '-'}  "
+                  f"{r.source}  sha256 {(r.source_sha256 or '-')[:12]}", highlight=False,
+                  soft_wrap=True)
+        if r.message and r.status != "committed":
+            out.print(f"       {r.message}", highlight=False, soft_wrap=True)
+    if not listed:
+        err.print("No loads yet.")
+
+
+@rejects_app.command("export")
+@friendly_errors
+def rejects_export(
+    run_id: Annotated[int, typer.Argument(help="The load run (see `mdr runs`).")],
+    out_path: Annotated[Path, typer.Option("--out", help="File to write.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Write a run's rejected rows in the source's layout, with reason and message columns,
+    ready to fix and load again."""
+    from loaders.runs import ExportError, export_rejects
+
+    try:
+        with db.role_engine(settings(), db.Role.LOADER) as engine, engine.connect() as conn:
+            done = export_rejects(conn, run_id, out_path)
+    except ExportError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    if as_json:
+        emit_json({"run_id": done.run_id, "path": str(done.path), "rows": done.rows,
+                   "missing": done.missing})
+        return
+    err.print(f"{done.rows} rejected row(s) of run {done.run_id} written to {done.path}"
+              + (f"; {done.missing} could not be read from the source" if done.missing else "")
+              + ". Fix them and load the file again.", highlight=False)
+
+
+@quality_app.command("report")
+@friendly_errors
+def quality_report(
+    last: Annotated[int, typer.Option(help="Runs per registry in the trend.")] = 5,
+    provinces: Annotated[int, typer.Option(help="Provinces shown, worst first.")] = 10,
+    open_report: Annotated[bool, typer.Option(
+        "--open", help="Open the HTML report of the last run in a browser.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """The latest quality scores per registry and province, and their trend."""
+    from quality.history import quality_history
+
+    cfg = settings()
+    with db.role_engine(cfg, db.Role.LOADER) as engine, engine.connect() as conn:
+        histories = quality_history(conn, last)
+    report = cfg.var_dir / "reports" / "quality.html"
+    if as_json:
+        emit_json({"registries": {h.registry: {
+            "latest": dataclasses.asdict(h.latest), "change": h.change,
+            "failed_rules": h.failed_rules,
+            "runs": [dataclasses.asdict(r) for r in h.runs],
+            "provinces": [{**dataclasses.asdict(p), "score": p.score} for p in h.provinces],
+        } for h in histories}, "report": str(report) if report.exists() else None})
+    else:
+        if not histories:
+            err.print("No quality run has finished yet; run `mdr quality run`.")
+        for h in histories:
+            change = "" if h.change is None else f" ({h.change:+.3f} since the run before)"
+            out.print(f"[bold]{h.registry}[/bold]: score {h.latest.score:.3f}{change}, "
+                      f"{h.latest.passed} passed, {h.latest.failed} failed, run "
+                      f"{h.latest.run_id} at {h.latest.started_at:%Y-%m-%d %H:%M}",
+                      highlight=False)
+            out.print("  trend (oldest first): "
+                      + " → ".join(f"{r.score:.3f}" for r in reversed(h.runs)), highlight=False)
+            if h.failed_rules:
+                out.print(f"  failed: {', '.join(h.failed_rules)}", highlight=False)
+            for p in h.provinces[:provinces]:
+                out.print(f"  province {p.code}: {p.score:.3f}"
+                          + (f" — {', '.join(p.failed_rules)}" if p.failed_rules else ""),
+                          highlight=False)
+    if open_report:
+        import webbrowser
+
+        if not report.exists():
+            err.print(f"No HTML report at {report}; `mdr quality run` writes it.")
+            raise typer.Exit(1)
+        webbrowser.open(report.as_uri())

@@ -37,6 +37,8 @@ class Settings:
     api_workers: int = 1
     """MDR_API_WORKERS: API server processes sharing the database's connections (`mdr
     serve --workers` sets it for its workers)."""
+    demo_scale: int = 100_000
+    """MDR_DEMO_SCALE: persons in the sample ``mdr demo`` generates."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +72,7 @@ class Settings:
             api_rate_limit=float(opt("MDR_API_RATE_LIMIT") or 0),
             api_dev_mode=(opt("MDR_API_DEV") or "").lower() in ("1", "true", "yes"),
             api_workers=max(1, integer("MDR_API_WORKERS", 1) or 1),
+            demo_scale=integer("MDR_DEMO_SCALE", 100_000) or 100_000,
         )
 
     @property

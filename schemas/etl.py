@@ -78,6 +78,10 @@ class LoadRun(Base):
     )
     seconds: Mapped[float | None] = mapped_column(Double, comment="Wall-clock duration.")
     message: Mapped[str | None] = mapped_column(Text, comment="Why the run aborted or failed.")
+    started_by: Mapped[str | None] = mapped_column(
+        Text, comment="Who started the load: the operating-system user and host of the "
+        "process (the database role is always mdr_loader)."
+    )
 
 
 class RejectedRow(Base):

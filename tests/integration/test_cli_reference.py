@@ -54,17 +54,3 @@ def test_a_bad_date_is_a_usage_error_not_a_traceback(shared_ref_url: str) -> Non
                                 env={"MDR_DATABASE_URL": shared_ref_url})
     assert result.exit_code == 2
     assert "2025-07-01" in result.output
-
-
-def test_demo_summarises_what_the_registry_holds(clone_db: Callable[[str], str],
-                                                 migrated_template: str) -> None:
-    result = CliRunner().invoke(app, ["demo", "--json"],
-                                env={"MDR_DATABASE_URL": clone_db(migrated_template)})
-    assert result.exit_code == 0, result.output
-    summary = json.loads(result.stdout)
-    assert summary["units_in_force"]["2020-01-01"] == {
-        "province": 63, "district": 705, "commune": 10599}
-    assert summary["units_in_force"]["2025-07-01"] == {
-        "province": 34, "district": 0, "commune": 3321}
-    assert summary["load"]["status"] == "committed"
-    assert [u["code"] for u in summary["located_105.8542_21.0285"]] == ["01", "00070"]
