@@ -91,6 +91,15 @@ class LoadResult:
         }
 
 
+class LoadFailed(Exception):
+    """A load stopped by an unexpected error (its cause); the run is recorded as failed,
+    nothing of it was applied, and ``result`` says which run it was."""
+
+    def __init__(self, result: LoadResult) -> None:
+        super().__init__(result.message)
+        self.result = result
+
+
 def lock_key(registry: str) -> str:
     return f"mdr.load.{registry}"
 

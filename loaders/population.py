@@ -14,6 +14,7 @@ effects applied) and unchanged (already recorded).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import re
@@ -25,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from loaders.base import (
+    LoadFailed,
     LoadResult,
     RowIssue,
     copy_rows,
@@ -41,7 +43,7 @@ from loaders.sources.population_layout import (
     REQUIRED_SNAPSHOT_FIELDS,
     SNAPSHOT_FIELDS,
 )
-from loaders.sources.readers import Profile, read_records
+from loaders.sources.readers import Profile, ReadLimits, SourceError, read_records
 from schemas.temporal import in_force
 
 REGISTRY = "population"
@@ -68,6 +70,8 @@ class Options:
     reject_threshold: float = DEFAULT_REJECT_THRESHOLD
     profile: str | None = None
     kind: str | None = None  # snapshot or events; None: from the file's header
+    limits: ReadLimits = dataclasses.field(default_factory=ReadLimits)
+    """Bounds on records and decompressed size (settings MDR_LOAD_MAX_*)."""
 
 
 def parse_date(value: str) -> dt.date | str | None:
@@ -227,10 +231,11 @@ class RowChecker:
 # -- the load ---------------------------------------------------------------------------------
 
 
-def file_kind(path: Path, profile: Profile, requested: str | None) -> str:
+def file_kind(path: Path, profile: Profile, requested: str | None,
+              limits: ReadLimits | None = None) -> str:
     if requested:
         return requested
-    for _, first in read_records(path, profile):
+    for _, first in read_records(path, profile, limits):
         if isinstance(first, dict):
             return "events" if "event_type" in first else "snapshot"
         break
@@ -256,12 +261,12 @@ def load_population(engine: Engine, path: Path, options: Options,
                     progress: Callable[[int], None] | None = None) -> LoadResult:
     """Load one snapshot or event file; commits whole or leaves the registry untouched."""
     profile = Profile.load(options.profile)
-    kind = file_kind(path, profile, options.kind)
     result = LoadResult(REGISTRY)
-    result.details["kind"] = kind
     result.run_id = start_run(engine, REGISTRY, str(path), source_sha256=sha256(path),
                               profile=profile.name, effective_date=options.effective_date)
     try:
+        kind = file_kind(path, profile, options.kind, options.limits)
+        result.details["kind"] = kind
         with timed(result), engine.begin() as conn:
             take_registry_lock(conn, REGISTRY, result.run_id)
             checker = RowChecker(path.name, options.effective_date, legacy_province_codes(conn))
@@ -283,11 +288,16 @@ def load_population(engine: Engine, path: Path, options: Options,
             result.status = "committed"
     except AbortedLoad:
         pass
+    except SourceError as exc:
+        # The file cannot be read to its end: none of it is applied (the transaction
+        # rolled back), and its rows are not judged one by one.
+        result.status = "aborted"
+        result.message = str(exc)
     except Exception as exc:
         result.status = "failed"
         result.message = f"{type(exc).__name__}: {exc}"
         finish_run(engine, result)
-        raise
+        raise LoadFailed(result) from exc
     finish_run(engine, result)
     return result
 
@@ -321,7 +331,7 @@ class Stage:
 
         def rows() -> Iterable[tuple[Any, ...]]:
             nonlocal read
-            for number, rec in read_records(path, profile):
+            for number, rec in read_records(path, profile, self.options.limits):
                 read += 1
                 if progress is not None and read % 10_000 == 0:
                     progress(read)

@@ -139,15 +139,15 @@ class ReadLimits:
     """Most bytes a compressed (``.gz``) file may expand to
     (``MDR_LOAD_MAX_DECOMPRESSED_BYTES``)."""
     max_expansion: int = 100
-    """A compressed file may also expand to at most this many times its own size, or 64 MiB
-    when that is more (``MDR_LOAD_MAX_EXPANSION``): a gzip bomb stops early."""
+    """A compressed file may also expand to at most this many times its own size
+    (``MDR_LOAD_MAX_EXPANSION``; CSV and JSON Lines of registry data compress 5-20 times):
+    a gzip bomb stops early..."""
+    expansion_floor_bytes: int = 64 * MiB
+    """... but a small file may always expand to this many bytes."""
 
     def decompressed_cap(self, compressed_size: int) -> int:
         return min(self.max_decompressed_bytes,
-                   max(self.max_expansion * compressed_size, EXPANSION_FLOOR))
-
-
-EXPANSION_FLOOR = 64 * MiB
+                   max(self.max_expansion * compressed_size, self.expansion_floor_bytes))
 
 
 class UnreadableSource(SourceError):
@@ -238,7 +238,7 @@ class _Lines:
                 text = data.decode(encoding)
             except UnicodeDecodeError as exc:
                 raise _Problem(
-                    f"the bytes are not valid {self.encoding} text ({exc.reason}); convert "
+                    f"the bytes are not valid {self.rest_encoding} text ({exc.reason}); convert "
                     "the file or set `encoding:` in a profile", self.line,
                     start + exc.start) from None
             encoding = self.rest_encoding
