@@ -639,6 +639,10 @@ class EventStage(Stage):
             "'Personal number ' || s.national_id || ' is not in the registry; load the "
             "person (snapshot) before their events.'", "s.national_id")
         self.reject_where(
+            "unknown-related-person", "spouse_id", "s.spouse_id = s.national_id",
+            "'The spouse is the person''s own number; give the other person''s number.'",
+            "s.spouse_id")
+        self.reject_where(
             "unknown-related-person", "spouse_id",
             "s.spouse_id IS NOT NULL AND NOT EXISTS "
             "(SELECT 1 FROM population.person p WHERE p.national_id = s.spouse_id)",
@@ -659,6 +663,119 @@ class EventStage(Stage):
             "s.event_type = 'death' AND EXISTS (SELECT 1 FROM population.person p "
             "WHERE p.national_id = s.national_id AND p.birth_date > s.event_date)",
             "'The death date ' || s.event_date || ' is before the birth date.'", "s.event_date")
+        self._check_conflicts()
+
+    def _check_conflicts(self) -> None:
+        """Reject what the file says twice, or says in two ways, before the merge meets it
+        as a violated constraint: one event per person, type and day (life_event's key);
+        one name, one permanent residence and one spouse from a day on (the exclusion
+        constraints of person_name, residence and family_link); one death."""
+        self.sql("CREATE INDEX ON stage_event (national_id, event_type, event_date)")
+        self.sql("CREATE INDEX ON stage_event (spouse_id, event_date)")
+        self.sql("ANALYZE stage_event")
+        facts = ("place_code, source_document, address, commune_code, family_name, "
+                 "middle_name, given_name, spouse_id")
+        same_key = ("o.national_id = s.national_id AND o.event_type = s.event_type "
+                    "AND o.event_date = s.event_date")
+        rows_of = ("(SELECT string_agg(o.row_number::text, ', ' ORDER BY o.row_number) "
+                   "FROM stage_event o WHERE o.reject IS NULL AND {})")
+        # Two rows for one person, type and day that say different things: which is right
+        # cannot be told here, so neither is loaded.
+        self.reject_where(
+            "conflicting-events", "event_type",
+            f"""(s.national_id, s.event_type, s.event_date) IN (
+                    SELECT national_id, event_type, event_date FROM stage_event
+                    WHERE reject IS NULL GROUP BY 1, 2, 3
+                    HAVING count(DISTINCT ({facts})) > 1)""",
+            f"'The file gives different ' || s.event_type || ' events of ' || s.national_id "
+            f"|| ' on ' || s.event_date || ' (on rows ' || {rows_of.format(same_key)} || '); "
+            "none of them was loaded. Keep the right one and resubmit it.'",
+            "s.event_type")
+        self.reject_where(
+            "conflicting-events", "event_date",
+            """s.event_type = 'death' AND s.national_id IN (
+                    SELECT national_id FROM stage_event
+                    WHERE reject IS NULL AND event_type = 'death'
+                    GROUP BY 1 HAVING count(DISTINCT event_date) > 1)""",
+            "'The file gives ' || s.national_id || ' several death dates (on rows ' || "
+            + rows_of.format("o.national_id = s.national_id AND o.event_type = 'death'")
+            + " || '); none of them was loaded. Keep the right one and resubmit it.'",
+            "s.event_date")
+        # A marriage or divorce speaks for both spouses: on one day a person marries or
+        # divorces one other person, once (both spouses may report it).
+        sides = """SELECT row_number, event_type, event_date, national_id AS who,
+                          spouse_id AS other
+                   FROM stage_event WHERE reject IS NULL
+                     AND event_type IN ('marriage', 'divorce')
+                   UNION ALL
+                   SELECT row_number, event_type, event_date, spouse_id, national_id
+                   FROM stage_event WHERE reject IS NULL
+                     AND event_type IN ('marriage', 'divorce')"""
+        self.reject_where(
+            "conflicting-events", "spouse_id",
+            f"""s.event_type IN ('marriage', 'divorce') AND s.row_number IN (
+                    WITH sides AS ({sides})
+                    SELECT x.row_number FROM sides x
+                    JOIN (SELECT who, event_date FROM sides GROUP BY 1, 2
+                          HAVING count(DISTINCT (event_type, other)) > 1) g
+                      USING (who, event_date))""",
+            f"'The file gives ' || s.national_id || ' or ' || s.spouse_id || ' more than one "
+            f"marriage or divorce on ' || s.event_date || ' (on rows ' || "
+            f"(WITH sides AS ({sides}) SELECT string_agg(DISTINCT x.row_number::text, ', ') "
+            "FROM sides x WHERE x.event_date = s.event_date "
+            "AND x.who IN (s.national_id, s.spouse_id)) || '); none of them was loaded. "
+            "Keep the right one and resubmit it.'",
+            "s.spouse_id")
+        # Identical copies: the first is loaded, the others are pointed out.
+        self.reject_where(
+            "duplicate-event", "event_type",
+            f"""EXISTS (SELECT 1 FROM stage_event o
+                        WHERE {same_key} AND o.reject IS NULL
+                          AND o.row_number < s.row_number)""",
+            f"'The row repeats row ' || (SELECT min(o.row_number) FROM stage_event o "
+            f"WHERE {same_key}) || ', which was loaded; remove the copy.'",
+            "s.event_type")
+        # A marriage to someone who is married to another person on that day, in the
+        # registry or by an earlier marriage of this file, unless this file ends that
+        # marriage (a divorce or a death) in between.
+        married_elsewhere = """
+            SELECT w.who, l.partner
+            FROM (VALUES (s.national_id, s.spouse_id), (s.spouse_id, s.national_id))
+                 AS w(who, other),
+            LATERAL (
+                SELECT f.related_id AS partner, f.valid_from AS since
+                FROM population.family_link f
+                WHERE f.national_id = w.who AND f.relation = 'spouse'
+                  AND f.superseded_at IS NULL AND f.valid_from <= s.event_date
+                  AND (f.valid_to IS NULL OR f.valid_to > s.event_date)
+                UNION ALL
+                SELECT o.spouse_id, o.event_date FROM stage_event o
+                WHERE o.national_id = w.who AND o.event_type = 'marriage'
+                  AND o.reject IS NULL AND o.event_date < s.event_date
+                UNION ALL
+                SELECT o.national_id, o.event_date FROM stage_event o
+                WHERE o.spouse_id = w.who AND o.event_type = 'marriage'
+                  AND o.reject IS NULL AND o.event_date < s.event_date) AS l
+            WHERE l.partner <> w.other
+              AND NOT EXISTS (
+                  SELECT 1 FROM stage_event e
+                  WHERE e.reject IS NULL AND e.event_date >= l.since
+                    AND e.event_date <= s.event_date
+                    AND ((e.event_type = 'divorce'
+                          AND (e.national_id, e.spouse_id) IN ((w.who, l.partner),
+                                                               (l.partner, w.who)))
+                         OR (e.event_type = 'death' AND e.national_id IN (w.who, l.partner))))
+              AND NOT EXISTS (SELECT 1 FROM population.person p
+                              WHERE p.national_id = l.partner
+                                AND p.death_date <= s.event_date)"""
+        self.reject_where(
+            "already-married", "spouse_id",
+            f"s.event_type = 'marriage' AND EXISTS ({married_elsewhere})",
+            f"(SELECT 'On ' || s.event_date || ' ' || m.who || ' is still married to ' || "
+            f"m.partner || ' (no divorce or death ends that marriage first); load the "
+            f"divorce or death with this marriage, or correct the row.' "
+            f"FROM ({married_elsewhere}) m LIMIT 1)",
+            "s.spouse_id")
 
     def merge(self) -> tuple[int, int, int]:
         self.sql("DELETE FROM stage_event WHERE reject IS NOT NULL")
@@ -719,7 +836,9 @@ class EventStage(Stage):
                                 AND f.superseded_at IS NULL AND f.valid_to IS NULL,
                                     LATERAL (VALUES (s.national_id), (f.related_id)) AS w(who)
                                WHERE s.event_type = 'death'""",
-                      versions="""SELECT who, 'spouse', other, event_date, NULL::date
+                      # Both spouses may report one marriage: one version each.
+                      versions="""SELECT DISTINCT who, 'spouse', other, event_date,
+                                         NULL::date
                                   FROM stage_event,
                                        LATERAL (VALUES (national_id, spouse_id),
                                                        (spouse_id, national_id)) AS w(who, other)
