@@ -34,6 +34,14 @@ class Settings:
     """MDR_API_RATE_LIMIT: requests per second per client (bursts of 5×); 0 means none."""
     api_dev_mode: bool = False
     """MDR_API_DEV: serve GraphiQL and allow introspection (never in production)."""
+    load_max_record_bytes: int = 4 << 20
+    """MDR_LOAD_MAX_RECORD_BYTES: the longest record a load reads (a CSV record with the line
+    breaks of its quoted fields, or a JSON line); a longer one refuses the file."""
+    load_max_decompressed_bytes: int = 64 << 30
+    """MDR_LOAD_MAX_DECOMPRESSED_BYTES: the most a compressed (.gz) source may expand to."""
+    load_max_expansion: int = 100
+    """MDR_LOAD_MAX_EXPANSION: a .gz source may expand to this many times its size at most
+    (or 64 MiB, when that is more)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -53,6 +61,12 @@ class Settings:
             except ValueError:
                 raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
 
+        def positive(name: str, default: int) -> int:
+            value = integer(name, default)
+            if value is None or value <= 0:
+                raise SettingsError(f"{name} must be a positive whole number, not {value}")
+            return value
+
         var_dir = opt("MDR_VAR_DIR")
         bindir = opt("MDR_PG_BINDIR")
         return cls(
@@ -66,6 +80,9 @@ class Settings:
             api_max_batch=integer("MDR_API_MAX_BATCH", 1_000) or 1_000,
             api_rate_limit=float(opt("MDR_API_RATE_LIMIT") or 0),
             api_dev_mode=(opt("MDR_API_DEV") or "").lower() in ("1", "true", "yes"),
+            load_max_record_bytes=positive("MDR_LOAD_MAX_RECORD_BYTES", 4 << 20),
+            load_max_decompressed_bytes=positive("MDR_LOAD_MAX_DECOMPRESSED_BYTES", 64 << 30),
+            load_max_expansion=positive("MDR_LOAD_MAX_EXPANSION", 100),
         )
 
     @property

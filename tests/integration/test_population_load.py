@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
+from typer.testing import CliRunner
 
 from loaders import population
 from loaders.base import LoadFailed, LoadResult
@@ -21,6 +22,7 @@ from loaders.population import Options, load_population
 from loaders.sources.population_layout import EVENT_FIELDS, SNAPSHOT_FIELDS
 from loaders.sources.readers import ReadLimits
 from mdr import db
+from mdr.cli import app
 from mdr.settings import Settings
 
 EFFECTIVE = dt.date(2026, 6, 1)
@@ -459,3 +461,58 @@ def test_a_marriage_to_someone_married_that_day_is_rejected(
     result = load(registry, write_csv(tmp_path / "e2.csv", EVENT_FIELDS, [divorce, bigamy]),
                   reject_threshold=1.0)
     assert (result.status, result.inserted, result.rejected) == ("committed", 2, 0)
+
+
+# -- the command line: one JSON object, and no traceback, whatever happens -------------------
+
+
+def mdr_load(url: str, *args: str) -> tuple[int, dict[str, Any], str]:
+    """`mdr load population ... --json`: exit status, the JSON object, stderr."""
+    result = CliRunner().invoke(app, ["load", "population", *args, "--json"],
+                                env={"MDR_DATABASE_URL": url})
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, result.output
+    return result.exit_code, json.loads(lines[0]), result.stderr
+
+
+def test_an_unexpected_failure_still_prints_its_summary(
+        clone_db: Callable[[str], str], ref_template: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("power cut\nwith a second line")
+
+    monkeypatch.setattr(population.SnapshotStage, "_merge_history", crash)
+    path = write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, FAMILY)
+    status, summary, stderr = mdr_load(clone_db(ref_template), str(path),
+                                       "--effective-date", "2026-06-01")
+    assert status == 1
+    assert summary["status"] == "failed" and isinstance(summary["run_id"], int)
+    assert "RuntimeError: power cut" in summary["message"]
+    assert f"id {summary['run_id']}" in summary["message"]
+    assert "second line" not in summary["message"]
+    assert "Traceback" not in stderr
+
+
+def test_an_unreadable_file_prints_an_aborted_summary(
+        clone_db: Callable[[str], str], ref_template: str, tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text(",".join(SNAPSHOT_FIELDS) + '\n001080000001,"Nguyễn" Văn\n',
+                    encoding="utf-8")
+    url = clone_db(ref_template)
+    status, summary, stderr = mdr_load(url, str(path))
+    assert (status, summary["status"]) == (1, "aborted")
+    assert "row 1 (line 2, byte" in summary["message"]
+    assert "Traceback" not in stderr
+    env = {"MDR_DATABASE_URL": url, "MDR_LOAD_MAX_RECORD_BYTES": "10"}
+    result = CliRunner().invoke(app, ["load", "population", str(path), "--json"], env=env)
+    assert result.exit_code == 1
+    assert "longer than 10 bytes" in json.loads(result.stdout)["message"]
+
+
+def test_a_load_that_cannot_start_prints_a_failed_summary(
+        shared_ref_url: str, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, FAMILY)
+    status, summary, stderr = mdr_load(shared_ref_url, str(path), "--profile", "no-such")
+    assert (status, summary["status"], summary["run_id"]) == (1, "failed", None)
+    assert "Profile 'no-such' not found" in summary["message"]
+    assert "Traceback" not in stderr
