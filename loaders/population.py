@@ -738,43 +738,59 @@ class EventStage(Stage):
         # A marriage to someone who is married to another person on that day, in the
         # registry or by an earlier marriage of this file, unless this file ends that
         # marriage (a divorce or a death) in between.
-        married_elsewhere = """
-            SELECT w.who, l.partner
-            FROM (VALUES (s.national_id, s.spouse_id), (s.spouse_id, s.national_id))
-                 AS w(who, other),
-            LATERAL (
+        self.sql("""
+            CREATE TEMP TABLE marriage_side ON COMMIT DROP AS
+            SELECT row_number, who, other, event_date AS day
+            FROM stage_event,
+                 LATERAL (VALUES (national_id, spouse_id), (spouse_id, national_id))
+                 AS w(who, other)
+            WHERE reject IS NULL AND event_type = 'marriage'""")
+        # What ends a marriage: a divorce of the two (b the other spouse) or a death (b '').
+        self.sql("""
+            CREATE TEMP TABLE marriage_end ON COMMIT DROP AS
+            SELECT a, b, event_date AS day
+            FROM stage_event,
+                 LATERAL (VALUES (national_id, spouse_id), (spouse_id, national_id)) AS w(a, b)
+            WHERE reject IS NULL AND event_type = 'divorce'
+            UNION ALL
+            SELECT national_id, '', event_date FROM stage_event
+            WHERE reject IS NULL AND event_type = 'death'""")
+        self.sql("CREATE INDEX ON marriage_side (who, day)")
+        self.sql("CREATE INDEX ON marriage_end (a, b, day)")
+        self.sql("ANALYZE marriage_side")
+        self.sql("ANALYZE marriage_end")
+        self.sql("""
+            CREATE TEMP TABLE married_elsewhere ON COMMIT DROP AS
+            SELECT m.row_number, m.who, l.partner
+            FROM marriage_side m
+            JOIN LATERAL (
                 SELECT f.related_id AS partner, f.valid_from AS since
                 FROM population.family_link f
-                WHERE f.national_id = w.who AND f.relation = 'spouse'
-                  AND f.superseded_at IS NULL AND f.valid_from <= s.event_date
-                  AND (f.valid_to IS NULL OR f.valid_to > s.event_date)
+                -- "IS TRUE": the relation is no index condition. With statistics from
+                -- before a large load, the planner would otherwise scan the exclusion
+                -- constraint's index for every spouse link, once per marriage.
+                WHERE f.national_id = m.who AND (f.relation = 'spouse') IS TRUE
+                  AND f.superseded_at IS NULL AND f.valid_from <= m.day
+                  AND (f.valid_to IS NULL OR f.valid_to > m.day)
                 UNION ALL
-                SELECT o.spouse_id, o.event_date FROM stage_event o
-                WHERE o.national_id = w.who AND o.event_type = 'marriage'
-                  AND o.reject IS NULL AND o.event_date < s.event_date
-                UNION ALL
-                SELECT o.national_id, o.event_date FROM stage_event o
-                WHERE o.spouse_id = w.who AND o.event_type = 'marriage'
-                  AND o.reject IS NULL AND o.event_date < s.event_date) AS l
-            WHERE l.partner <> w.other
-              AND NOT EXISTS (
-                  SELECT 1 FROM stage_event e
-                  WHERE e.reject IS NULL AND e.event_date >= l.since
-                    AND e.event_date <= s.event_date
-                    AND ((e.event_type = 'divorce'
-                          AND (e.national_id, e.spouse_id) IN ((w.who, l.partner),
-                                                               (l.partner, w.who)))
-                         OR (e.event_type = 'death' AND e.national_id IN (w.who, l.partner))))
+                SELECT o.other, o.day FROM marriage_side o
+                WHERE o.who = m.who AND o.day < m.day) AS l ON l.partner <> m.other
+            WHERE NOT EXISTS (SELECT 1 FROM marriage_end e WHERE e.a = m.who
+                                AND e.b = l.partner AND e.day BETWEEN l.since AND m.day)
+              AND NOT EXISTS (SELECT 1 FROM marriage_end e WHERE e.a = m.who
+                                AND e.b = '' AND e.day BETWEEN l.since AND m.day)
+              AND NOT EXISTS (SELECT 1 FROM marriage_end e WHERE e.a = l.partner
+                                AND e.b = '' AND e.day BETWEEN l.since AND m.day)
               AND NOT EXISTS (SELECT 1 FROM population.person p
-                              WHERE p.national_id = l.partner
-                                AND p.death_date <= s.event_date)"""
+                              WHERE p.national_id = l.partner AND p.death_date <= m.day)""")
         self.reject_where(
             "already-married", "spouse_id",
-            f"s.event_type = 'marriage' AND EXISTS ({married_elsewhere})",
-            f"(SELECT 'On ' || s.event_date || ' ' || m.who || ' is still married to ' || "
-            f"m.partner || ' (no divorce or death ends that marriage first); load the "
-            f"divorce or death with this marriage, or correct the row.' "
-            f"FROM ({married_elsewhere}) m LIMIT 1)",
+            "s.row_number IN (SELECT row_number FROM married_elsewhere)",
+            "(SELECT 'On ' || s.event_date || ' ' || m.who || ' is still married to ' || "
+            "m.partner || ' (no divorce or death ends that marriage first); load the "
+            "divorce or death with this marriage, or correct the row.' "
+            "FROM married_elsewhere m WHERE m.row_number = s.row_number "
+            "ORDER BY m.who, m.partner LIMIT 1)",
             "s.spouse_id")
 
     def merge(self) -> tuple[int, int, int]:
