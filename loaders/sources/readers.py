@@ -14,6 +14,13 @@ to the registry's canonical fields:
       sex: {Nam: male, "Nữ": female}
     defaults:              # canonical field -> value when the source has none
       nationality: VN
+
+A file is read as written, never guessed at: lines are read as bytes, bounded by
+``ReadLimits``, and decoded one by one, so every record's line and byte offset are known.
+A CSV record that breaks the quoting rules, a record or a decompressed stream past its
+limit, bytes that are not text in the file's encoding, a damaged gzip stream: each raises
+``UnreadableSource`` naming the row, line and byte offset, and reading stops there (what
+follows might be read out of step, e.g. a row hidden inside a quoted field).
 """
 
 from __future__ import annotations
@@ -216,8 +223,9 @@ class _Lines:
             try:
                 data = readline(cap + 1)
             except (OSError, EOFError, zlib.error) as exc:
-                raise _Problem(f"the compressed stream is damaged ({exc})", self.line + 1,
-                               self.offset) from None
+                what = "the compressed stream is damaged" if self.compressed else \
+                    "the file cannot be read"
+                raise _Problem(f"{what} ({exc})", self.line + 1, self.offset) from None
             if not data:
                 return
             start = self.offset
