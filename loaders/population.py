@@ -726,14 +726,15 @@ class EventStage(Stage):
             "AND x.who IN (s.national_id, s.spouse_id)) || '); none of them was loaded. "
             "Keep the right one and resubmit it.'",
             "s.spouse_id")
-        # Identical copies: the first is loaded, the others are pointed out.
+        # Identical copies: the first counts, the others are pointed out.
         self.reject_where(
             "duplicate-event", "event_type",
             f"""EXISTS (SELECT 1 FROM stage_event o
                         WHERE {same_key} AND o.reject IS NULL
                           AND o.row_number < s.row_number)""",
             f"'The row repeats row ' || (SELECT min(o.row_number) FROM stage_event o "
-            f"WHERE {same_key}) || ', which was loaded; remove the copy.'",
+            f"WHERE {same_key}) || ' of the file; only the first copy counts. Remove the "
+            "others.'",
             "s.event_type")
         # A marriage to someone who is married to another person on that day, in the
         # registry or by an earlier marriage of this file, unless this file ends that

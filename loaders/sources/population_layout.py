@@ -99,7 +99,8 @@ REASONS: dict[str, str] = {
     "conflicting-events": "Rows of one file give one person different events of one type on "
                           "one day (two marriages, names, moves), two marriages or divorces "
                           "on one day, or two death dates; none of them is loaded.",
-    "duplicate-event": "The row repeats an earlier row of the file, which is loaded.",
+    "duplicate-event": "The row repeats an earlier row of the file; only the first copy "
+                       "counts.",
     "already-married": "A marriage to someone who is married to another person on that day, "
                        "in the registry or by an earlier marriage of the file, with no divorce "
                        "or death ending it first.",
