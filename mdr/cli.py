@@ -234,10 +234,10 @@ def load_failures(registry: str) -> Iterator[list[Any]]:
     except (SourceError, ClusterError, db.SchemaBehindError, SettingsError) as exc:
         outcome[:] = [LoadResult(registry, status="failed", message=str(exc))]
     except Exception as exc:
-        log.debug("load of %s failed before it started", registry, exc_info=True)
+        log.debug("load of %s failed", registry, exc_info=True)
         first = str(exc).strip().splitlines()[0:1] or [""]
         outcome[:] = [LoadResult(registry, status="failed", message=(
-            f"The load could not start: {type(exc).__name__}: {first[0][:500]} "
+            f"The load failed: {type(exc).__name__}: {first[0][:500]} "
             "(run with -v for the traceback)."))]
 
 
