@@ -36,7 +36,7 @@ from loaders import reasons
 from loaders.reasons import Reason, RowIssue
 from loaders.rules.dates import parse_date
 from loaders.rules.text import escaped, has_control_characters
-from loaders.sources.readers import Profile, read_records
+from loaders.sources.readers import Profile, ReadLimits, SourceError, read_records
 
 __all__ = ["AbortedLoad", "FileStage", "LoadResult", "Options", "RegistryLoader",
            "RowChecker", "RowIssue", "Stage", "registered_loaders", "run_load", "sha256"]
@@ -63,6 +63,8 @@ class Options:
     """Column-mapping profile (name or path); None: the registry's canonical layout."""
     kind: str | None = None
     """Which of the registry's kinds of file; None: the registry tells from the file."""
+    limits: ReadLimits = field(default_factory=ReadLimits)
+    """Bounds on records and decompressed size (settings MDR_LOAD_MAX_*)."""
 
 
 def sha256(path: Path) -> str:
@@ -126,6 +128,15 @@ class LoadResult:
             "details": self.details,
             "message": self.message,
         }
+
+
+class LoadFailed(Exception):
+    """A load stopped by an unexpected error (its cause); the run is recorded as failed,
+    nothing of it was applied, and ``result`` says which run it was."""
+
+    def __init__(self, result: LoadResult) -> None:
+        super().__init__(result.message)
+        self.result = result
 
 
 def lock_key(registry: str) -> str:
@@ -332,7 +343,8 @@ class FileStage(Stage):
 
         def rows() -> Iterable[tuple[Any, ...]]:
             nonlocal read
-            for number, rec in read_records(self.path, self.profile):
+            limits = self.options.limits if self.options else None
+            for number, rec in read_records(self.path, self.profile, limits):
                 read += 1
                 if progress is not None and read % 10_000 == 0:
                     progress(read)
@@ -380,9 +392,10 @@ def run_load(engine: Engine, registry: str, source: str,
     """One load of ``registry``: commits whole, with its outcome, or leaves it untouched.
 
     ``make_stage(conn, run_id)`` builds the registry's stage inside the load's
-    transaction, after the lock is taken. Above the reject threshold the load is
-    aborted (status ``aborted``, nothing applied); an exception marks the run
-    ``failed`` and propagates.
+    transaction, after the lock is taken. Above the reject threshold, or when the file
+    cannot be read to its end (``SourceError``), the load is aborted (status
+    ``aborted``, nothing applied); any other exception marks the run ``failed`` and is
+    raised again as ``LoadFailed``, which carries the run.
     """
     result = LoadResult(registry, details=dict(details or {}))
     result.run_id = start_run(engine, registry, source, source_sha256=source_sha256,
@@ -413,12 +426,19 @@ def run_load(engine: Engine, registry: str, source: str,
     except AbortedLoad:
         result.seconds = time.perf_counter() - started
         finish_run(engine, result)
+    except SourceError as exc:
+        # The file cannot be read to its end: none of it is applied (the transaction
+        # rolled back), and its rows are not judged one by one.
+        result.status = "aborted"
+        result.message = str(exc)
+        result.seconds = time.perf_counter() - started
+        finish_run(engine, result)
     except Exception as exc:
         result.status = "failed"
         result.message = f"{type(exc).__name__}: {exc}"
         result.seconds = time.perf_counter() - started
         finish_run(engine, result)
-        raise
+        raise LoadFailed(result) from exc
     return result
 
 

@@ -49,7 +49,7 @@ from loaders.sources.population_layout import (
     SNAPSHOT_FIELDS,
     from_mapped,
 )
-from loaders.sources.readers import Profile, read_records
+from loaders.sources.readers import Profile, ReadLimits, SourceError, read_records
 from schemas.reference import REORGANISATION_2025
 
 REGISTRY = "population"
@@ -163,14 +163,19 @@ class PersonChecker(RowChecker):
 # -- the load ---------------------------------------------------------------------------------
 
 
-def file_kind(path: Path, profile: Profile, requested: str | None) -> str:
-    """snapshot or events: as asked, or from the first record's fields."""
+def file_kind(path: Path, profile: Profile, requested: str | None,
+              limits: ReadLimits | None = None) -> str:
+    """snapshot or events: as asked, or from the first record's fields (snapshot when the
+    first record cannot be read: reading the file in the load then says why)."""
     if requested:
         return requested
-    for _, first in read_records(path, profile):
-        if isinstance(first, dict):
-            return "events" if "event_type" in first else "snapshot"
-        break
+    try:
+        for _, first in read_records(path, profile, limits):
+            if isinstance(first, dict):
+                return "events" if "event_type" in first else "snapshot"
+            break
+    except SourceError:
+        pass
     return "snapshot"
 
 
@@ -185,7 +190,7 @@ def load_population(engine: Engine, path: Path, options: Options,
                     progress: Progress | None = None) -> LoadResult:
     """Load one snapshot or event file; commits whole or leaves the registry untouched."""
     profile = Profile.load(options.profile, layout=from_mapped)
-    kind = file_kind(path, profile, options.kind)
+    kind = file_kind(path, profile, options.kind, options.limits)
     staging = SnapshotStage if kind == "snapshot" else EventStage
 
     def make_stage(conn: Connection, run_id: int) -> FileStage:
@@ -424,6 +429,9 @@ class EventStage(_PopulationStage):
             "NOT EXISTS (SELECT 1 FROM population.person p WHERE p.national_id = s.national_id)",
             "s.national_id")
         self.reject_where(
+            reasons.UNKNOWN_RELATED_PERSON, "spouse_id", "s.spouse_id = s.national_id",
+            "s.spouse_id", why="the person's own number")
+        self.reject_where(
             reasons.UNKNOWN_RELATED_PERSON, "spouse_id",
             "s.spouse_id IS NOT NULL AND NOT EXISTS "
             "(SELECT 1 FROM population.person p WHERE p.national_id = s.spouse_id)",
@@ -437,6 +445,133 @@ class EventStage(_PopulationStage):
             "WHERE p.national_id = s.national_id AND p.birth_date > s.event_date)",
             "s.event_date", columns={"birth_date": "(SELECT p.birth_date FROM population.person "
                                                    "p WHERE p.national_id = s.national_id)"})
+        self._check_conflicts()
+
+    def _check_conflicts(self) -> None:
+        """Reject what the file says twice, or says in two ways, before the merge meets it
+        as a violated constraint: one event per person, type and day (life_event's key);
+        one name, one permanent residence and one spouse from a day on (the exclusion
+        constraints of person_name, residence and family_link); one death."""
+        self.sql("CREATE INDEX ON stage_event (national_id, event_type, event_date)")
+        self.sql("CREATE INDEX ON stage_event (spouse_id, event_date)")
+        self.sql("ANALYZE stage_event")
+        facts = ("place_code, source_document, address, commune_code, family_name, "
+                 "middle_name, given_name, spouse_id")
+        same_key = ("o.national_id = s.national_id AND o.event_type = s.event_type "
+                    "AND o.event_date = s.event_date")
+        rows_of = ("(SELECT string_agg(o.row_number::text, ', ' ORDER BY o.row_number) "
+                   "FROM stage_event o WHERE o.reject IS NULL AND {})")
+        # Two rows for one person, type and day that say different things: which is right
+        # cannot be told here, so neither is loaded.
+        self.reject_where(
+            reasons.CONFLICTING_EVENTS, "event_type",
+            f"""(s.national_id, s.event_type, s.event_date) IN (
+                    SELECT national_id, event_type, event_date FROM stage_event
+                    WHERE reject IS NULL GROUP BY 1, 2, 3
+                    HAVING count(DISTINCT ({facts})) > 1)""",
+            "s.event_type",
+            columns={"what": "'different ' || s.event_type || ' events of ' || s.national_id "
+                             "|| ' on ' || s.event_date",
+                     "rows": rows_of.format(same_key)})
+        self.reject_where(
+            reasons.CONFLICTING_EVENTS, "event_date",
+            """s.event_type = 'death' AND s.national_id IN (
+                    SELECT national_id FROM stage_event
+                    WHERE reject IS NULL AND event_type = 'death'
+                    GROUP BY 1 HAVING count(DISTINCT event_date) > 1)""",
+            "s.event_date",
+            columns={"what": "'several death dates of ' || s.national_id",
+                     "rows": rows_of.format(
+                         "o.national_id = s.national_id AND o.event_type = 'death'")})
+        # A marriage or divorce speaks for both spouses: on one day a person marries or
+        # divorces one other person, once (both spouses may report it).
+        sides = """SELECT row_number, event_type, event_date, national_id AS who,
+                          spouse_id AS other
+                   FROM stage_event WHERE reject IS NULL
+                     AND event_type IN ('marriage', 'divorce')
+                   UNION ALL
+                   SELECT row_number, event_type, event_date, spouse_id, national_id
+                   FROM stage_event WHERE reject IS NULL
+                     AND event_type IN ('marriage', 'divorce')"""
+        self.reject_where(
+            reasons.CONFLICTING_EVENTS, "spouse_id",
+            f"""s.event_type IN ('marriage', 'divorce') AND s.row_number IN (
+                    WITH sides AS ({sides})
+                    SELECT x.row_number FROM sides x
+                    JOIN (SELECT who, event_date FROM sides GROUP BY 1, 2
+                          HAVING count(DISTINCT (event_type, other)) > 1) g
+                      USING (who, event_date))""",
+            "s.spouse_id",
+            columns={"what": "'more than one marriage or divorce of ' || s.national_id || "
+                             "' or ' || s.spouse_id || ' on ' || s.event_date",
+                     "rows": f"(WITH sides AS ({sides}) "
+                             "SELECT string_agg(DISTINCT x.row_number::text, ', ') "
+                             "FROM sides x WHERE x.event_date = s.event_date "
+                             "AND x.who IN (s.national_id, s.spouse_id))"})
+        # Identical copies: the first counts, the others are pointed out.
+        self.reject_where(
+            reasons.DUPLICATE_EVENT, "event_type",
+            f"""EXISTS (SELECT 1 FROM stage_event o
+                        WHERE {same_key} AND o.reject IS NULL
+                          AND o.row_number < s.row_number)""",
+            "s.event_type",
+            columns={"first": f"(SELECT min(o.row_number) FROM stage_event o WHERE {same_key})"})
+        # A marriage to someone who is married to another person on that day, in the
+        # registry or by an earlier marriage of this file, unless this file ends that
+        # marriage (a divorce or a death) in between.
+        self.sql("""
+            CREATE TEMP TABLE marriage_side ON COMMIT DROP AS
+            SELECT row_number, who, other, event_date AS day
+            FROM stage_event,
+                 LATERAL (VALUES (national_id, spouse_id), (spouse_id, national_id))
+                 AS w(who, other)
+            WHERE reject IS NULL AND event_type = 'marriage'""")
+        # What ends a marriage: a divorce of the two (b the other spouse) or a death (b '').
+        self.sql("""
+            CREATE TEMP TABLE marriage_end ON COMMIT DROP AS
+            SELECT a, b, event_date AS day
+            FROM stage_event,
+                 LATERAL (VALUES (national_id, spouse_id), (spouse_id, national_id)) AS w(a, b)
+            WHERE reject IS NULL AND event_type = 'divorce'
+            UNION ALL
+            SELECT national_id, '', event_date FROM stage_event
+            WHERE reject IS NULL AND event_type = 'death'""")
+        self.sql("CREATE INDEX ON marriage_side (who, day)")
+        self.sql("CREATE INDEX ON marriage_end (a, b, day)")
+        self.sql("ANALYZE marriage_side")
+        self.sql("ANALYZE marriage_end")
+        self.sql("""
+            CREATE TEMP TABLE married_elsewhere ON COMMIT DROP AS
+            SELECT m.row_number, m.who, l.partner
+            FROM marriage_side m
+            JOIN LATERAL (
+                SELECT f.related_id AS partner, f.valid_from AS since
+                FROM population.family_link f
+                -- "IS TRUE": the relation is no index condition. With statistics from
+                -- before a large load, the planner would otherwise scan the exclusion
+                -- constraint's index for every spouse link, once per marriage.
+                WHERE f.national_id = m.who AND (f.relation = 'spouse') IS TRUE
+                  AND f.superseded_at IS NULL AND f.valid_from <= m.day
+                  AND (f.valid_to IS NULL OR f.valid_to > m.day)
+                UNION ALL
+                SELECT o.other, o.day FROM marriage_side o
+                WHERE o.who = m.who AND o.day < m.day) AS l ON l.partner <> m.other
+            WHERE NOT EXISTS (SELECT 1 FROM marriage_end e WHERE e.a = m.who
+                                AND e.b = l.partner AND e.day BETWEEN l.since AND m.day)
+              AND NOT EXISTS (SELECT 1 FROM marriage_end e WHERE e.a = m.who
+                                AND e.b = '' AND e.day BETWEEN l.since AND m.day)
+              AND NOT EXISTS (SELECT 1 FROM marriage_end e WHERE e.a = l.partner
+                                AND e.b = '' AND e.day BETWEEN l.since AND m.day)
+              AND NOT EXISTS (SELECT 1 FROM population.person p
+                              WHERE p.national_id = l.partner AND p.death_date <= m.day)""")
+        first_found = ("(SELECT m.{} FROM married_elsewhere m WHERE m.row_number = s.row_number "
+                       "ORDER BY m.who, m.partner LIMIT 1)")
+        self.reject_where(
+            reasons.ALREADY_MARRIED, "spouse_id",
+            "s.row_number IN (SELECT row_number FROM married_elsewhere)",
+            "s.spouse_id",
+            columns={"day": "s.event_date", "who": first_found.format("who"),
+                     "partner": first_found.format("partner")})
 
     def merge(self) -> tuple[int, int, int]:
         self.sql("DELETE FROM stage_event WHERE reject IS NOT NULL")
@@ -497,7 +632,9 @@ class EventStage(_PopulationStage):
                                 AND f.superseded_at IS NULL AND f.valid_to IS NULL,
                                     LATERAL (VALUES (s.national_id), (f.related_id)) AS w(who)
                                WHERE s.event_type = 'death'""",
-                      versions="""SELECT who, 'spouse', other, event_date, NULL::date
+                      # Both spouses may report one marriage: one version each.
+                      versions="""SELECT DISTINCT who, 'spouse', other, event_date,
+                                         NULL::date
                                   FROM stage_event,
                                        LATERAL (VALUES (national_id, spouse_id),
                                                        (spouse_id, national_id)) AS w(who, other)

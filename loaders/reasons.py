@@ -179,6 +179,23 @@ UNKNOWN_PERSON = _reason(
     "Personal number {value} is not in the registry; load the person (snapshot) before their "
     "events.", POPULATION)
 
+CONFLICTING_EVENTS = _reason(
+    "conflicting-events", "Rows of one file give one person different events of one type on "
+    "one day (two marriages, names, moves), two marriages or divorces on one day, or two "
+    "death dates; none of them is loaded.",
+    "The file gives {what} (on rows {rows}); none of them was loaded. Keep the right one and "
+    "resubmit it.", POPULATION)
+DUPLICATE_EVENT = _reason(
+    "duplicate-event", "The row repeats an earlier row of the file; only the first copy counts.",
+    "The row repeats row {first} of the file; only the first copy counts. Remove the others.",
+    POPULATION)
+ALREADY_MARRIED = _reason(
+    "already-married", "A marriage to someone who is married to another person on that day, "
+    "in the registry or by an earlier marriage of the file, with no divorce or death ending "
+    "it first.",
+    "On {day} {who} is still married to {partner} (no divorce or death ends that marriage "
+    "first); load the divorce or death with this marriage, or correct the row.", POPULATION)
+
 # -- enterprise (the identifier rules exist before the registry) -------------------------------
 
 INVALID_ENTERPRISE_CODE = _reason(

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from loaders.base import sha256
-from loaders.sources.readers import Profile, SourceError, _open, source_format
+from loaders.sources.readers import Profile, SourceError, read_records, source_format
 
 REASON_COLUMNS = ("reject_reason", "reject_message")
 
@@ -96,56 +95,24 @@ def export_rejects(conn: Connection, run_id: int, out: Path) -> RejectsExport:
     try:
         profile = Profile.load(None if profile_name in (None, "canonical") else profile_name)
         fmt = source_format(path, profile)
+        # The source's own columns: the profile's format, delimiter and encoding, no mapping.
+        raw = Profile(profile.name, fmt, profile.delimiter, profile.encoding)
+        rejected = [(number, record) for number, record in read_records(path, raw)
+                    if number in reasons and isinstance(record, dict)]
     except SourceError as exc:
-        raise ExportError(str(exc)) from None
+        raise ExportError(f"{source} cannot be read for the export: {exc}") from None
     out.parent.mkdir(parents=True, exist_ok=True)
-    written = 0
     with out.open("w", encoding=profile.encoding, newline="") as sink:
         if fmt == "csv":
-            written = _write_csv(path, profile, reasons, sink)
+            writer: Any = None
+            for number, record in rejected:
+                if writer is None:
+                    writer = csv.writer(sink, delimiter=profile.delimiter)
+                    writer.writerow([*record, *REASON_COLUMNS])
+                writer.writerow([*record.values(), *reasons[number]])
         else:
-            for number, raw in _jsonl_rows(path, profile):
-                if number in reasons:
-                    reason, message = reasons[number]
-                    sink.write(json.dumps({**raw, REASON_COLUMNS[0]: reason,
-                                           REASON_COLUMNS[1]: message},
-                                          ensure_ascii=False) + "\n")
-                    written += 1
-    return RejectsExport(run_id, out, written, len(reasons) - written)
-
-
-def _write_csv(path: Path, profile: Profile, reasons: dict[int, tuple[str, str]],
-               sink: Any) -> int:
-    written = 0
-    with _open(path, profile.encoding) as handle:
-        reader = csv.reader(handle, delimiter=profile.delimiter)
-        header = next(reader, None)
-        if header is None:
-            return 0
-        writer = csv.writer(sink, delimiter=profile.delimiter)
-        writer.writerow([*header, *REASON_COLUMNS])
-        # Row numbers count records as the loader's reader does: 1 = first data row.
-        number = 0
-        while True:
-            number += 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error:
-                continue  # a row the loader could not read either
-            if number in reasons:
-                writer.writerow([*row, *reasons[number]])
-                written += 1
-    return written
-
-
-def _jsonl_rows(path: Path, profile: Profile) -> Iterator[tuple[int, dict[str, Any]]]:
-    with _open(path, profile.encoding) as handle:
-        for number, line in enumerate(handle, start=1):
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(raw, dict):
-                yield number, raw
+            for number, record in rejected:
+                reason, message = reasons[number]
+                sink.write(json.dumps({**record, REASON_COLUMNS[0]: reason,
+                                       REASON_COLUMNS[1]: message}, ensure_ascii=False) + "\n")
+    return RejectsExport(run_id, out, len(rejected), len(reasons) - len(rejected))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
@@ -38,6 +39,7 @@ app.add_typer(fixtures_app, name="fixtures")
 clients_app = typer.Typer(help="API clients and their keys.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 
+log = logging.getLogger("mdr.cli")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -199,6 +201,41 @@ def print_load_result(result: Any, as_json: bool) -> None:
                   highlight=False)
 
 
+@contextlib.contextmanager
+def load_failures(registry: str) -> Iterator[list[Any]]:
+    """Gives a list for the load's result; a load that fails instead leaves a failed result
+    there (status ``failed`` and a message), so that the summary is printed all the same.
+
+    Failures a user can act on (a file that cannot be read, the database's state) are
+    their message. An unexpected error is its first line and the run id; its traceback
+    goes to the log (``mdr -v``) and the full error to the run's record.
+    """
+    from loaders.base import LoadFailed, LoadResult
+    from loaders.sources.readers import SourceError
+
+    outcome: list[Any] = []
+    try:
+        yield outcome
+    except LoadFailed as exc:
+        log.debug("load run %s failed", exc.result.run_id, exc_info=exc.__cause__)
+        result = exc.result
+        first = (result.message or "").strip().splitlines()[0:1] or ["unknown error"]
+        result.message = (f"The load failed unexpectedly and nothing of it was applied: "
+                          f"{first[0][:500]} (the full error is in etl.load_run, "
+                          f"id {result.run_id}; run with -v for the traceback).")
+        outcome[:] = [result]
+    except (SourceError, ClusterError, db.SchemaBehindError, SettingsError) as exc:
+        outcome[:] = [LoadResult(registry, status="failed", message=str(exc))]
+    except Exception as exc:
+        log.debug("load of %s failed", registry, exc_info=True)
+        explained = explain(exc, settings().database_url) if isinstance(exc, DBAPIError) \
+            else None
+        first = str(exc).strip().splitlines()[0:1] or [""]
+        outcome[:] = [LoadResult(registry, status="failed", message=explained or (
+            f"The load failed: {type(exc).__name__}: {first[0][:500]} "
+            "(run with -v for the traceback)."))]
+
+
 @app.command("load", no_args_is_help=True)
 @friendly_errors
 def load(
@@ -223,7 +260,7 @@ def load(
     from rich.progress import Progress
 
     from loaders.base import Options, registered_loaders
-    from loaders.sources.readers import SourceError
+    from loaders.sources.readers import ReadLimits
 
     known = registered_loaders()
     loader = known.get(registry)
@@ -239,22 +276,24 @@ def load(
     if source is None:
         raise typer.BadParameter(f"{registry} needs the path of the file to load",
                                  param_hint="PATH")
-    options = Options(effective_date=parse_date(effective_date) if effective_date
-                      else dt.date.today(), reject_threshold=reject_threshold,
-                      profile=profile, kind=kind)
-    with db.role_engine(settings(), db.Role.LOADER) as engine:
-        try:
-            with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
-                task = bar.add_task(f"loading {source.name}", total=None)
-                result = loader.load(engine, source, options,
-                                     lambda n: bar.update(task, completed=n))
-        except SourceError as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
-            raise typer.Exit(1) from None
+    day = parse_date(effective_date) if effective_date else dt.date.today()
+    with load_failures(registry) as outcome:
+        cfg = settings()
+        options = Options(effective_date=day, reject_threshold=reject_threshold,
+                          profile=profile, kind=kind,
+                          limits=ReadLimits(cfg.load_max_record_bytes,
+                                            cfg.load_max_decompressed_bytes,
+                                            cfg.load_max_expansion))
+        with db.role_engine(cfg, db.Role.LOADER) as engine, \
+                Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+            task = bar.add_task(f"loading {source.name}", total=None)
+            outcome.append(loader.load(engine, source, options,
+                                       lambda n: bar.update(task, completed=n)))
+    result = outcome[0]
     print_load_result(result, as_json)
     if result.status != "committed":
         if not as_json and result.message:
-            err.print(result.message, highlight=False)
+            err.print(result.message, highlight=False, markup=False)
         raise typer.Exit(1)
 
 

@@ -39,6 +39,14 @@ class Settings:
     serve --workers` sets it for its workers)."""
     demo_scale: int = 100_000
     """MDR_DEMO_SCALE: persons in the sample ``mdr demo`` generates."""
+    load_max_record_bytes: int = 4 << 20
+    """MDR_LOAD_MAX_RECORD_BYTES: the longest record a load reads (a CSV record with the line
+    breaks of its quoted fields, or a JSON line); a longer one refuses the file."""
+    load_max_decompressed_bytes: int = 64 << 30
+    """MDR_LOAD_MAX_DECOMPRESSED_BYTES: the most a compressed (.gz) source may expand to."""
+    load_max_expansion: int = 100
+    """MDR_LOAD_MAX_EXPANSION: a .gz source may expand to this many times its size at most
+    (or 64 MiB, when that is more)."""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +66,12 @@ class Settings:
             except ValueError:
                 raise SettingsError(f"{name} must be a whole number, not {value!r}") from None
 
+        def positive(name: str, default: int) -> int:
+            value = integer(name, default)
+            if value is None or value <= 0:
+                raise SettingsError(f"{name} must be a positive whole number, not {value}")
+            return value
+
         var_dir = opt("MDR_VAR_DIR")
         bindir = opt("MDR_PG_BINDIR")
         return cls(
@@ -73,6 +87,9 @@ class Settings:
             api_dev_mode=(opt("MDR_API_DEV") or "").lower() in ("1", "true", "yes"),
             api_workers=max(1, integer("MDR_API_WORKERS", 1) or 1),
             demo_scale=integer("MDR_DEMO_SCALE", 100_000) or 100_000,
+            load_max_record_bytes=positive("MDR_LOAD_MAX_RECORD_BYTES", 4 << 20),
+            load_max_decompressed_bytes=positive("MDR_LOAD_MAX_DECOMPRESSED_BYTES", 64 << 30),
+            load_max_expansion=positive("MDR_LOAD_MAX_EXPANSION", 100),
         )
 
     @property

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import gzip
 import json
 import threading
 import unicodedata
@@ -13,13 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
+from sqlalchemy import event as sa_event
+from typer.testing import CliRunner
 
 from loaders import population
-from loaders.base import LoadResult, Options
+from loaders.base import LoadFailed, LoadResult, Options
 from loaders.population import load_population
 from loaders.sources.population_layout import EVENT_FIELDS, SNAPSHOT_FIELDS
+from loaders.sources.readers import ReadLimits
 from mdr import db
+from mdr.cli import app
 from mdr.settings import Settings
 
 EFFECTIVE = dt.date(2026, 6, 1)
@@ -157,8 +162,10 @@ def test_a_load_that_fails_midway_leaves_the_registry_as_it_was(
 
     # Persons are already inserted when the history merge starts.
     monkeypatch.setattr(population.SnapshotStage, "_merge_history", crash)
-    with pytest.raises(RuntimeError, match="power cut"):
+    with pytest.raises(LoadFailed, match="power cut") as caught:
         load(registry, path)
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert caught.value.result.status == "failed"
     assert scalar(registry, "SELECT count(*) FROM population.person") == 0
     assert scalar(registry, "SELECT status FROM etl.load_run ORDER BY id DESC LIMIT 1"
                   ) == "failed"
@@ -322,14 +329,14 @@ def test_a_load_killed_right_after_its_commit_is_reported_committed(
         if commits >= 2:
             raise Killed
 
-    event.listen(registry, "commit", count_commit)
-    event.listen(registry, "begin", die_after_the_load_committed)
+    sa_event.listen(registry, "commit", count_commit)
+    sa_event.listen(registry, "begin", die_after_the_load_committed)
     try:
         with contextlib.suppress(Killed):
             load(registry, path, reject_threshold=1.0)
     finally:
-        event.remove(registry, "commit", count_commit)
-        event.remove(registry, "begin", die_after_the_load_committed)
+        sa_event.remove(registry, "commit", count_commit)
+        sa_event.remove(registry, "begin", die_after_the_load_committed)
     assert commits >= 2
     # The next load closes runs that died midway; this one had finished its work.
     again = load(registry, path, reject_threshold=1.0)
@@ -341,3 +348,233 @@ def test_a_load_killed_right_after_its_commit_is_reported_committed(
             "FROM etl.load_run r WHERE r.registry = 'population' ORDER BY r.id")).all()
     assert [tuple(r) for r in runs] == [("committed", len(FAMILY), 1, 1),
                                         ("committed", 0, 1, 1)]
+
+
+# -- a file is refused whole when its structure breaks ---------------------------------------
+
+
+def csv_line(row: dict[str, str]) -> str:
+    return ",".join(row[f] for f in SNAPSHOT_FIELDS)
+
+
+def test_a_person_smuggled_inside_an_oversized_field_is_not_loaded(
+        registry: Engine, tmp_path: Path) -> None:
+    header = ",".join(SNAPSHOT_FIELDS) + "\n"
+    first = csv_line(person("001080000001", household_id="")) + "\n"
+    carrier = person("001080000004", household_id="")
+    carrier["address"] = ('"' + "x" * 140_000 + "\n"
+                          + csv_line(person("001080000013", household_id="")) + '\n12 Huế"')
+    path = tmp_path / "p.csv"
+    path.write_text(header + first + csv_line(carrier) + "\n"
+                    + csv_line(person("001080000015", household_id="")) + "\n",
+                    encoding="utf-8")
+    result = load(registry, path, reject_threshold=1.0)
+    assert result.status == "aborted"
+    assert f"row 2 (line 3, byte {len((header + first).encode())})" in (result.message or "")
+    assert scalar(registry, "SELECT count(*) FROM population.person") == 0
+    assert scalar(registry, "SELECT status || ': ' || message FROM etl.load_run WHERE id = :id",
+                  id=result.run_id) == f"aborted: {result.message}"
+
+
+def test_a_gzip_past_its_caps_aborts_the_load(registry: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "p.csv.gz"
+    with gzip.open(path, "wt", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=SNAPSHOT_FIELDS)
+        writer.writeheader()
+        writer.writerows([person("001080000001", household_id="")] * 2000)
+    small = ReadLimits(max_decompressed_bytes=50_000)
+    result = load(registry, path, reject_threshold=1.0, limits=small)
+    assert result.status == "aborted"
+    assert "expands to more than 50,000 bytes" in (result.message or "")
+    long_line = ReadLimits(max_record_bytes=100)
+    result = load(registry, path, reject_threshold=1.0, limits=long_line)
+    assert (result.status, result.read) == ("aborted", 0)
+    assert "longer than 100 bytes" in (result.message or "")
+    assert scalar(registry, "SELECT count(*) FROM population.person") == 0
+
+
+def test_a_row_in_another_encoding_is_reported_at_its_true_offset(
+        registry: Engine, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS,
+                     [person(f"0010800{n:05d}", household_id="") for n in range(1, 301)])
+    head = path.read_bytes()
+    bad = (csv_line(person("001080000301", family_name="Lê", address="12 Hàng Bông",
+                           household_id="")) + "\n"
+           ).encode("cp1258")
+    path.write_bytes(head + bad)
+    offset = len(head) + bad.index("ê".encode("cp1258"))
+    assert offset > 30_000
+    result = load(registry, path, reject_threshold=1.0)
+    assert result.status == "aborted"
+    assert f"row 301 (line 302, byte {offset})" in (result.message or "")
+    assert scalar(registry, "SELECT count(*) FROM population.person") == 0
+
+
+# -- conflicting facts in one file are rejected rows ------------------------------------------
+
+
+SINGLES = [
+    person("001080000013", given_name="Cường", household_id="HH-3"),
+    person("001182000014", family_name="Lê", middle_name="Thị", given_name="Mai",
+           sex="female", birth_date="1982-01-01", household_id="HH-4"),
+    person("001182000016", family_name="Phạm", middle_name="Thị", given_name="Lan",
+           sex="female", birth_date="1982-02-01", household_id="HH-5"),
+]
+
+
+def event(event_type: str, national_id: str, event_date: str, **fields: str) -> dict[str, str]:
+    row = {f: "" for f in EVENT_FIELDS}
+    row.update(event_type=event_type, national_id=national_id, event_date=event_date, **fields)
+    return row
+
+
+def load_events(registry: Engine, tmp_path: Path, events: list[dict[str, str]]) -> LoadResult:
+    """Loads FAMILY and SINGLES as of 2026-01-01, then the events (any share rejected)."""
+    load(registry, write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, FAMILY + SINGLES),
+         dt.date(2026, 1, 1))
+    return load(registry, write_csv(tmp_path / "e.csv", EVENT_FIELDS, events),
+                reject_threshold=1.0)
+
+
+MOVE = {"address": "9 Phố Huế", "commune_code": HANOI_WARD}
+CONFLICTS = {
+    "two marriages on one day": [
+        event("marriage", "001080000013", "2026-03-01", spouse_id="001182000014"),
+        event("marriage", "001080000013", "2026-03-01", spouse_id="001182000016"),
+    ],
+    "two persons marrying one spouse on one day": [
+        event("marriage", "001182000014", "2026-03-01", spouse_id="001080000013"),
+        event("marriage", "001080000004", "2026-03-01", spouse_id="001182000014"),
+    ],
+    "a marriage and a divorce of one couple on one day": [
+        event("marriage", "001080000013", "2026-03-01", spouse_id="001182000014"),
+        event("divorce", "001182000014", "2026-03-01", spouse_id="001080000013"),
+    ],
+    "two name changes on one day": [
+        event("name-change", "001210000003", "2026-02-01", family_name="Nguyễn",
+              given_name="Khoa"),
+        event("name-change", "001210000003", "2026-02-01", family_name="Nguyễn",
+              given_name="Khang"),
+    ],
+    "two residence changes on one day": [
+        event("residence-change", "001080000004", "2026-02-01", **MOVE),
+        event("residence-change", "001080000004", "2026-02-01", **{**MOVE, "address": "1 Huế"}),
+    ],
+    "two deaths on different days": [
+        event("death", "001080000004", "2026-02-01"),
+        event("death", "001080000004", "2026-02-02"),
+    ],
+}
+
+
+@pytest.mark.parametrize("events", CONFLICTS.values(), ids=CONFLICTS.keys())
+def test_conflicting_events_are_rejected_and_the_rest_loads(
+        registry: Engine, tmp_path: Path, events: list[dict[str, str]]) -> None:
+    fine = event("residence-change", "001080000001", "2026-02-15", **MOVE)
+    result = load_events(registry, tmp_path, [*events, fine])
+    assert result.status == "committed", result.message
+    assert result.rejected_by_reason == {"conflicting-events": len(events)}
+    assert {i.row for i in result.issues} == set(range(1, len(events) + 1))
+    assert all("row" in i.message for i in result.issues)
+    assert result.inserted == 1
+    assert scalar(registry, "SELECT count(*) FROM population.life_event") == 1
+
+
+def test_a_repeated_event_is_rejected_and_the_first_loads(
+        registry: Engine, tmp_path: Path) -> None:
+    change = event("name-change", "001210000003", "2026-02-01", family_name="Nguyễn",
+                   given_name="Khoa")
+    move = event("residence-change", "001080000004", "2026-02-01", **MOVE)
+    result = load_events(registry, tmp_path, [change, move, change, move, change])
+    assert result.status == "committed", result.message
+    assert sorted((i.row, i.slug) for i in result.issues) == [
+        (3, "duplicate-event"), (4, "duplicate-event"), (5, "duplicate-event")]
+    assert result.inserted == 2
+
+
+def test_a_marriage_reported_by_both_spouses_is_one_marriage(
+        registry: Engine, tmp_path: Path) -> None:
+    result = load_events(registry, tmp_path, [
+        event("marriage", "001080000013", "2026-03-01", spouse_id="001182000014"),
+        event("marriage", "001182000014", "2026-03-01", spouse_id="001080000013"),
+    ])
+    assert (result.status, result.inserted, result.rejected) == ("committed", 2, 0)
+    assert scalar(registry, """SELECT count(*) FROM population.family_link
+                               WHERE relation = 'spouse' AND superseded_at IS NULL
+                                 AND valid_from = '2026-03-01'""") == 2
+
+
+def test_a_marriage_to_oneself_is_rejected(registry: Engine, tmp_path: Path) -> None:
+    result = load_events(registry, tmp_path, [
+        event("marriage", "001080000013", "2026-03-01", spouse_id="001080000013")])
+    assert result.status == "committed", result.message
+    assert result.rejected_by_reason == {"unknown-related-person": 1}
+
+
+def test_a_marriage_to_someone_married_that_day_is_rejected(
+        registry: Engine, tmp_path: Path) -> None:
+    # 001182000002 is married to 001080000001 (the snapshot, from 2026-01-01).
+    bigamy = event("marriage", "001080000013", "2026-03-01", spouse_id="001182000002")
+    result = load_events(registry, tmp_path, [bigamy])
+    assert result.rejected_by_reason == {"already-married": 1}
+    assert scalar(registry, "SELECT count(*) FROM population.life_event") == 0
+    # After a divorce in the same file, the marriage is fine.
+    divorce = event("divorce", "001080000001", "2026-02-01", spouse_id="001182000002")
+    result = load(registry, write_csv(tmp_path / "e2.csv", EVENT_FIELDS, [divorce, bigamy]),
+                  reject_threshold=1.0)
+    assert (result.status, result.inserted, result.rejected) == ("committed", 2, 0)
+
+
+# -- the command line: one JSON object, and no traceback, whatever happens -------------------
+
+
+def mdr_load(url: str, *args: str) -> tuple[int, dict[str, Any], str]:
+    """`mdr load population ... --json`: exit status, the JSON object, stderr."""
+    result = CliRunner().invoke(app, ["load", "population", *args, "--json"],
+                                env={"MDR_DATABASE_URL": url})
+    lines = result.stdout.splitlines()
+    assert len(lines) == 1, result.output
+    return result.exit_code, json.loads(lines[0]), result.stderr
+
+
+def test_an_unexpected_failure_still_prints_its_summary(
+        clone_db: Callable[[str], str], ref_template: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("power cut\nwith a second line")
+
+    monkeypatch.setattr(population.SnapshotStage, "_merge_history", crash)
+    path = write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, FAMILY)
+    status, summary, stderr = mdr_load(clone_db(ref_template), str(path),
+                                       "--effective-date", "2026-06-01")
+    assert status == 1
+    assert summary["status"] == "failed" and isinstance(summary["run_id"], int)
+    assert "RuntimeError: power cut" in summary["message"]
+    assert f"id {summary['run_id']}" in summary["message"]
+    assert "second line" not in summary["message"]
+    assert "Traceback" not in stderr
+
+
+def test_an_unreadable_file_prints_an_aborted_summary(
+        clone_db: Callable[[str], str], ref_template: str, tmp_path: Path) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text(",".join(SNAPSHOT_FIELDS) + '\n001080000001,"Nguyễn" Văn\n',
+                    encoding="utf-8")
+    url = clone_db(ref_template)
+    status, summary, stderr = mdr_load(url, str(path))
+    assert (status, summary["status"]) == (1, "aborted")
+    assert "row 1 (line 2, byte" in summary["message"]
+    assert "Traceback" not in stderr
+    env = {"MDR_DATABASE_URL": url, "MDR_LOAD_MAX_RECORD_BYTES": "10"}
+    result = CliRunner().invoke(app, ["load", "population", str(path), "--json"], env=env)
+    assert result.exit_code == 1
+    assert "longer than 10 bytes" in json.loads(result.stdout)["message"]
+
+
+def test_a_load_that_cannot_start_prints_a_failed_summary(
+        shared_ref_url: str, tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, FAMILY)
+    status, summary, stderr = mdr_load(shared_ref_url, str(path), "--profile", "no-such")
+    assert (status, summary["status"], summary["run_id"]) == (1, "failed", None)
+    assert "Profile 'no-such' not found" in summary["message"]
+    assert "Traceback" not in stderr

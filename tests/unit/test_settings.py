@@ -27,3 +27,14 @@ def test_variables_are_read(tmp_path: Path) -> None:
 def test_a_bad_number_names_the_variable() -> None:
     with pytest.raises(SettingsError, match="MDR_PG_PORT"):
         Settings.from_env({"MDR_PG_PORT": "fifty"})
+
+
+def test_load_limits_are_read_and_must_be_positive() -> None:
+    assert Settings.from_env({}).load_max_record_bytes == 4 << 20
+    settings = Settings.from_env({"MDR_LOAD_MAX_RECORD_BYTES": "1000",
+                                  "MDR_LOAD_MAX_DECOMPRESSED_BYTES": "2000",
+                                  "MDR_LOAD_MAX_EXPANSION": "3"})
+    assert (settings.load_max_record_bytes, settings.load_max_decompressed_bytes,
+            settings.load_max_expansion) == (1000, 2000, 3)
+    with pytest.raises(SettingsError, match="MDR_LOAD_MAX_RECORD_BYTES"):
+        Settings.from_env({"MDR_LOAD_MAX_RECORD_BYTES": "0"})
