@@ -42,6 +42,7 @@ from loaders.checks import (
 from loaders.history import Versioned, apply_versions
 from loaders.rules.dates import years_between
 from loaders.rules.identifiers import check_personal_number
+from loaders.rules.names import name_problem
 from loaders.rules.text import clean, name_key
 from loaders.sources.population_layout import (
     EVENT_TYPES,
@@ -79,6 +80,8 @@ class PersonChecker(RowChecker):
             if not rec[name]:
                 self.reject(reasons.MISSING_REQUIRED_FIELD, number, name, "", context="")
                 return None
+        if not self.names_ok(number, rec):
+            return None
         sex = _SEX_WORDS.get(rec["sex"].casefold())
         if sex is None:
             self.reject(reasons.INVALID_SEX, number, "sex", rec["sex"])
@@ -126,6 +129,16 @@ class PersonChecker(RowChecker):
             rec["spouse_id"] or None,
         )
 
+    def names_ok(self, number: int, rec: dict[str, str]) -> bool:
+        """Reject a name part holding what no name holds (loaders/rules/names.py)."""
+        for field in ("family_name", "middle_name", "given_name"):
+            value = rec.get(field) or ""
+            problem = name_problem(value) if value else None
+            if problem is not None:
+                self.reject(reasons.INVALID_NAME, number, field, value, problem=problem)
+                return False
+        return True
+
     def event_row(self, number: int, rec: dict[str, str]) -> tuple[Any, ...] | None:
         """A staged tuple for a valid event row, or None (issue recorded)."""
         rec = {k: clean(v or "") for k, v in rec.items()}
@@ -144,6 +157,8 @@ class PersonChecker(RowChecker):
                 self.reject(reasons.MISSING_REQUIRED_FIELD, number, name, "",
                             context=f" for a {event_type} event")
                 return None
+        if event_type == "name-change" and not self.names_ok(number, rec):
+            return None
         dates = self.dates(number, rec, ("event_date",))
         if dates is None:
             return None

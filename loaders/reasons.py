@@ -140,6 +140,11 @@ SEX_DIGIT_MISMATCH = _reason(
 BIRTH_YEAR_MISMATCH = _reason(
     "birth-year-mismatch", "Digits 5-6 are not the last two digits of the birth year.", "{rule}",
     POPULATION)
+INVALID_NAME = _reason(
+    "invalid-name", "A name part holds characters no name holds (digits, punctuation other "
+    "than a joining apostrophe or hyphen, symbols, invisible characters).",
+    "{field} {value!r} cannot be a name: {problem}. Correct the name and resubmit the row.",
+    POPULATION)
 INVALID_SEX = _reason(
     "invalid-sex", "Sex is neither male nor female.",
     "Sex {value!r} is neither male nor female (Nam / Nữ are read as such).", POPULATION)

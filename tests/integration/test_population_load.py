@@ -578,3 +578,25 @@ def test_a_load_that_cannot_start_prints_a_failed_summary(
     assert (status, summary["status"], summary["run_id"]) == (1, "failed", None)
     assert "Profile 'no-such' not found" in summary["message"]
     assert "Traceback" not in stderr
+
+
+def test_names_no_person_could_carry_are_rejected_with_their_own_reason(
+        registry: Engine, tmp_path: Path) -> None:
+    attack = "Robert'); DROP TABLE person;--"
+    rows = [*FAMILY, person("001080000031", given_name=attack),
+            person("001080000032", middle_name="Văn\u200b"),
+            person("001080000033", family_name="H'Hen", given_name="Niê")]
+    result = load(registry, write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, rows),
+                  reject_threshold=1.0)
+    assert result.status == "committed" and result.inserted == len(FAMILY) + 1
+    rejected = {(i.row, i.slug, i.field) for i in result.issues}
+    assert rejected == {(5, "invalid-name", "given_name"), (6, "invalid-name", "middle_name")}
+    message = next(i.message for i in result.issues if i.row == 5)
+    assert "')'" in message and "cannot be a name" in message
+
+    renamed = load(registry, write_csv(tmp_path / "e.csv", EVENT_FIELDS, [
+        event("name-change", "001080000001", "2026-05-01", family_name="Nguyễn",
+              given_name=attack)]), reject_threshold=1.0)
+    assert [(i.slug, i.field) for i in renamed.issues] == [("invalid-name", "given_name")]
+    assert scalar(registry, "SELECT count(*) FROM population.person_name "
+                            "WHERE given_name LIKE '%DROP%'") == 0
