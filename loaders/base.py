@@ -327,6 +327,9 @@ class FileStage(Stage):
     copy_table = ""
     """Where the rows are copied; the table itself when empty."""
     columns: tuple[str, ...] = ()
+    source_fields: tuple[str, ...] = ()
+    """The layout's fields (after the profile's mapping): a file whose first record names
+    none of them has no header, or the wrong one, and is refused whole."""
 
     def __init__(self, conn: Connection, checker: RowChecker, options: Options | None,
                  run_id: int, path: Path, profile: Profile) -> None:
@@ -351,6 +354,8 @@ class FileStage(Stage):
                 if isinstance(rec, str):
                     self.checker.reject(reasons.UNREADABLE_ROW, number, problem=rec)
                     continue
+                if read == 1:
+                    self.check_header(rec)
                 staged = self.validate(number, rec)
                 if staged is not None:
                     yield staged
@@ -358,7 +363,22 @@ class FileStage(Stage):
         copy_rows(self.conn, self.copy_table or self.table, self.columns, rows())
         if progress is not None:
             progress(read)
+        if read == 0:
+            raise SourceError(f"{self.path.name} holds no rows to load (it is empty, or has a "
+                              "header line only); nothing was loaded. Check that it is the "
+                              "file you meant to send.")
         return read
+
+    def check_header(self, record: dict[str, str]) -> None:
+        """Refuse a file whose first record names none of the layout's fields."""
+        if not self.source_fields or not set(record).isdisjoint(self.source_fields):
+            return
+        found = ", ".join(list(record)[:6]) or "nothing"
+        raise SourceError(
+            f"The first line of {self.path.name} names none of the fields of this layout "
+            f"(it holds: {found}): the file has no header line, or another layout. Add the "
+            f"header ({', '.join(self.source_fields[:4])}, ...) or load it with a profile "
+            "(--profile) that maps its columns.")
 
     def reject_where(self, reason: Reason, field: str, condition: str,
                      value_sql: str | None = None, *, columns: dict[str, str] | None = None,

@@ -45,6 +45,7 @@ from loaders.rules.identifiers import check_personal_number
 from loaders.rules.names import name_problem
 from loaders.rules.text import clean, name_key
 from loaders.sources.population_layout import (
+    EVENT_FIELDS,
     EVENT_TYPES,
     REQUIRED_SNAPSHOT_FIELDS,
     SNAPSHOT_FIELDS,
@@ -232,6 +233,7 @@ class _PopulationStage(FileStage):
 
 class SnapshotStage(_PopulationStage):
     table = "stage_person"
+    source_fields = SNAPSHOT_FIELDS
     copy_table = "stage_person_in"
     columns = ("row_number", "national_id", "family_name", "middle_name", "given_name",
                "full_name", "name_key", "sex", "birth_date", "birth_place_code", "nationality",
@@ -421,6 +423,7 @@ class SnapshotStage(_PopulationStage):
 
 class EventStage(_PopulationStage):
     table = "stage_event"
+    source_fields = EVENT_FIELDS
     columns = ("row_number", "event_type", "national_id", "event_date", "place_code",
                "source_document", "address", "commune_code", "family_name", "middle_name",
                "given_name", "spouse_id")

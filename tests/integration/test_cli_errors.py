@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from pathlib import Path
+
 import psycopg
 import pytest
 from sqlalchemy import create_engine, text
@@ -60,3 +64,29 @@ def test_other_database_errors_are_not_explained_away(cluster: LocalCluster) -> 
         conn.execute(text("SELECT 1 / 0"))
     engine.dispose()
     assert explain(raised.value, None) is None
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    ("", "holds no rows"),
+    ("national_id,family_name\n", "holds no rows"),
+    ("001080000001,Nguyễn,Văn,An\n001080000002,Trần,Thị,Hoa\n", "no header line"),
+])
+def test_an_empty_file_or_one_without_a_header_is_refused(
+        clone_db: Callable[[str], str], ref_template: str, tmp_path: Path,
+        content: str, said: str) -> None:
+    source = tmp_path / "persons.csv"
+    source.write_text(content, encoding="utf-8")
+    url = clone_db(ref_template)
+    result = CliRunner().invoke(app, ["load", "population", str(source), "--json"],
+                                env={"MDR_DATABASE_URL": url})
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "aborted" and said in summary["message"]
+    assert summary["inserted"] == 0
+
+
+def test_an_unknown_registry_lists_the_known_ones(shared_ref_url: str, tmp_path: Path) -> None:
+    source = tmp_path / "x.csv"
+    source.write_text("a\n1\n", encoding="utf-8")
+    code, output = run(shared_ref_url, "load", "persons", str(source))
+    assert code == 2 and "population" in output and "ref" in output
