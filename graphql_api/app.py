@@ -27,6 +27,7 @@ from strawberry.types import ExecutionResult
 from graphql_api import request_text
 from graphql_api.audit_writer import AuditWriter
 from graphql_api.auth import AUTHENTICATE_DRIVER, Client, client_from_row, hash_key
+from graphql_api.bounds import Bounds
 from graphql_api.compiled import CompiledOperations, Compiler
 from graphql_api.connections import DriverPool
 from graphql_api.context import Context
@@ -216,8 +217,10 @@ def create_app(settings: Settings, compile_operations: bool = True, *,
     view = MdrGraphQL(schema, settings, reads, writes, lookups, audit)
     entries = COMPILED_ENTRIES if compile_operations else {}
     compiled = CompiledOperations(view, Compiler(schema, entries), view.context_for)
+    # Every request is bounded (body, lists, text, claims, cost) before either executor.
+    bounded = Bounds(compiled, settings, schema._schema)
     keys = KeyCache(lambda: asyncpg.connect(_driver_dsn(primary)))
-    graphql = Authenticate(compiled, primary_driver, limiter, keys, settings.api_dev_mode)
+    graphql = Authenticate(bounded, primary_driver, limiter, keys, settings.api_dev_mode)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -16,6 +16,13 @@ from graphql_api.context import Context
 
 log = logging.getLogger("mdr.api")
 
+MAX_TOKENS = 20_000
+"""Most tokens a query document may have (both executors parse with this limit)."""
+MAX_DEPTH = 10
+"""Deepest selection nesting a query may have."""
+MAX_ALIASES = 20
+"""Most aliases a query may have."""
+
 QUERY_CANCELED = "57014"
 """SQLSTATE of a statement PostgreSQL cancelled: past statement_timeout, or on request."""
 
@@ -82,25 +89,30 @@ class MaskWithErrorId(MaskErrors):
 
 @dataclass
 class RateLimiter:
-    """A token bucket per client: ``rate`` requests per second, bursts up to ``burst``.
+    """A token bucket per client: ``rate`` tokens per second, bursts up to ``burst``.
 
-    It lives in each server process, in front of parsing, so refused requests
-    cost nothing and the parse/validation caches are untouched.
+    One bucket counts requests (a token each), in front of parsing, so refused requests
+    cost nothing and the parse/validation caches are untouched; another counts claims
+    (a token per claim, graphql_api/bounds.py), so that twenty aliases of a batch cost
+    what they verify. Each server process keeps its own buckets.
     """
 
     rate: float
     burst: float
     _buckets: dict[int, tuple[float, float]] = field(default_factory=dict)
 
-    def retry_after(self, client_id: int, now: float | None = None) -> int:
-        """0 when the request may go ahead, else whole seconds to wait."""
+    def retry_after(self, client_id: int, now: float | None = None, cost: float = 1) -> int:
+        """0 when a request costing ``cost`` tokens may go ahead (they are spent), else
+        whole seconds to wait (nothing is spent). A cost above the burst is charged as
+        the burst, so that it can go ahead once the bucket is full."""
         if self.rate <= 0:
             return 0
         now = time.monotonic() if now is None else now
+        cost = min(cost, self.burst)
         tokens, last = self._buckets.get(client_id, (self.burst, now))
         tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens >= 1:
-            self._buckets[client_id] = (tokens - 1, now)
+        if tokens >= cost:
+            self._buckets[client_id] = (tokens - cost, now)
             return 0
         self._buckets[client_id] = (tokens, now)
-        return max(1, math.ceil((1 - tokens) / self.rate))
+        return max(1, math.ceil((cost - tokens) / self.rate))

@@ -19,7 +19,13 @@ from strawberry.types import ExecutionContext, Info
 
 from graphql_api.compiled import Resolve
 from graphql_api.context import CloseReads
-from graphql_api.limits import MaskWithErrorId, statement_timeout
+from graphql_api.limits import (
+    MAX_ALIASES,
+    MAX_DEPTH,
+    MAX_TOKENS,
+    MaskWithErrorId,
+    statement_timeout,
+)
 from graphql_api.pagination import DEFAULT_PAGE_SIZE, Connection
 from graphql_api.permissions import requires
 from graphql_api.resolvers import reference
@@ -112,7 +118,12 @@ def _expected(error: GraphQLError) -> bool:
 class _Schema(strawberry.Schema):
     """Strawberry's schema, whose log of errors leaves out statement timeouts: they are
     the database's limit at work, logged once as a warning where they are answered
-    (MaskWithErrorId, or the compiled plan), not as an error with a traceback."""
+    (MaskWithErrorId, or the compiled plan), not as an error with a traceback.
+
+    ``limit_rules`` are the validation rules it adds to graphql-core's (the limits, and
+    in production the rules that say less); the compiled path validates with them too."""
+
+    limit_rules: tuple[type[ASTValidationRule], ...] = ()
 
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: ExecutionContext | None = None) -> None:
@@ -127,8 +138,8 @@ def _validation_rules(dev_mode: bool) -> list[type[ASTValidationRule]]:
     set of classes per schema keeps the rules the same from request to request, which
     is what lets the validation cache recognise a query it has seen.
     """
-    rules = [*QueryDepthLimiter(max_depth=10).validation_rules,
-             *MaxAliasesLimiter(max_alias_count=20).validation_rules]
+    rules = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+             *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules]
     if not dev_mode:
         rules += [NoSchemaIntrospectionCustomRule, HideSuggestions]
     return rules
@@ -143,7 +154,7 @@ def build_schema(dev_mode: bool = False, caches: bool = True) -> strawberry.Sche
     """
     rules = _validation_rules(dev_mode)
     extensions: list[Any] = [
-        lambda: MaxTokensLimiter(max_token_count=20_000),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(rules),
         lambda: MaskWithErrorId(should_mask_error=lambda e: not _expected(e)),
         CloseReads,
@@ -151,5 +162,7 @@ def build_schema(dev_mode: bool = False, caches: bool = True) -> strawberry.Sche
     if caches:
         extensions += [lambda: ParserCache(maxsize=CACHED_QUERIES),
                        lambda: ValidationCache(maxsize=CACHED_QUERIES)]
-    return _Schema(query=Query, extensions=extensions,
-                   execution_context_class=None if dev_mode else QuietExecutor)
+    schema = _Schema(query=Query, extensions=extensions,
+                     execution_context_class=None if dev_mode else QuietExecutor)
+    schema.limit_rules = tuple(rules)
+    return schema
