@@ -222,6 +222,43 @@ class _Field:
     size: _Count | None
     """For a list, its length; None for a single value."""
     children: tuple[_Field, ...]
+    fixed: tuple[int, int] | None = None
+    """Claims and cost when they depend on no variable (worked out once)."""
+
+
+def _field(weight: int, claims: tuple[_Count, ...], size: _Count | None,
+           children: tuple[_Field, ...]) -> _Field:
+    """A field, with its claims and cost worked out now when no variable decides them."""
+    if all(c.variable is None for c in claims) and (size is None or size.variable is None) \
+            and all(child.fixed is not None for child in children):
+        inner_claims, inner_cost = _total(children, {}, {})
+        times = 1 if size is None else size.constant
+        return _Field(weight, claims, size, children,
+                      (sum(c.constant for c in claims) + times * inner_claims,
+                       weight + times * inner_cost))
+    return _Field(weight, claims, size, children)
+
+
+def _total(fields: tuple[_Field, ...], variables: Mapping[str, Any],
+           memo: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """Claims and cost of ``fields``; ``memo`` keeps the totals of fragments' fields
+    (shared tuples), so a fragment spread many times is added up once."""
+    key = id(fields)
+    if key in memo:
+        return memo[key]
+    claims = cost = 0
+    for f in fields:
+        if f.fixed is not None:
+            claims += f.fixed[0]
+            cost += f.fixed[1]
+            continue
+        inner_claims, inner_cost = _total(f.children, variables, memo) if f.children \
+            else (0, 0)
+        times = 1 if f.size is None else f.size.value(variables)
+        claims += sum(c.value(variables) for c in f.claims) + times * inner_claims
+        cost += f.weight + times * inner_cost
+    memo[key] = claims, cost
+    return claims, cost
 
 
 @dataclass(frozen=True)
@@ -233,22 +270,7 @@ class Measure:
     """The longest string literal in the document (characters)."""
 
     def claims_and_cost(self, variables: Mapping[str, Any]) -> tuple[int, int]:
-        memo: dict[int, tuple[int, int]] = {}
-
-        def total(fields: tuple[_Field, ...]) -> tuple[int, int]:
-            key = id(fields)
-            if key in memo:
-                return memo[key]
-            claims = cost = 0
-            for f in fields:
-                inner_claims, inner_cost = total(f.children) if f.children else (0, 0)
-                times = 1 if f.size is None else f.size.value(variables)
-                claims += sum(c.value(variables) for c in f.claims) + times * inner_claims
-                cost += f.weight + times * inner_cost
-            memo[key] = claims, cost
-            return claims, cost
-
-        return total(self.fields)
+        return _total(self.fields, variables, {})
 
 
 class Unmeasurable(Exception):
@@ -339,7 +361,7 @@ class _Walk:
                 self.visiting.discard(name)
         # One shared field standing for the fragment, so that its total is worked out
         # once however many times it is spread.
-        return (_Field(weight=0, claims=(), size=None, children=self.reduced[key]),)
+        return (_field(0, (), None, self.reduced[key]),)
 
     def field(self, node: FieldNode, parent: GraphQLNamedType | None, page: _Count | None,
               depth: int) -> _Field:
@@ -347,8 +369,8 @@ class _Walk:
         definition = parent.fields.get(name) \
             if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType) else None
         if definition is None:  # __typename, introspection, or unknown (validation's job)
-            return _Field(weight=1, claims=(), size=None,
-                          children=self.selections(node.selection_set, None, None, depth + 1))
+            return _field(1, (), None,
+                          self.selections(node.selection_set, None, None, depth + 1))
         type_name = parent.name if parent is not None else ""
         arguments = {a.name.value: a.value for a in node.arguments or ()}
         claims: list[_Count] = []
@@ -375,8 +397,7 @@ class _Walk:
                 size = _Count(Cost.LIST_SIZES.get((type_name, name), Cost.DEFAULT_LIST_SIZE))
         children = self.selections(node.selection_set, get_named_type(definition.type),
                                    inner_page, depth + 1)
-        return _Field(weight=Cost.WEIGHTS.get((type_name, name), 1), claims=tuple(claims),
-                      size=size, children=children)
+        return _field(Cost.WEIGHTS.get((type_name, name), 1), tuple(claims), size, children)
 
 
 def _claims(value: ValueNode) -> _Count:
