@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -83,6 +84,47 @@ def test_variable_errors_do_not_suggest_input_fields(post: Callable[..., Any]) -
     assert "fullNam" in errors[0]["message"]
     assert "Did you mean" not in errors[0]["message"], errors
     assert "'fullName'" not in errors[0]["message"], errors
+
+
+# Mistakes whose graphql-core message names schema types, fields or arguments the caller
+# did not write: (query, variables, a name that must not appear).
+NAMING_MISTAKES = [
+    ('{ verifyPerson(claim: {nationalId: "1"}) { foun } }', {}, "PersonVerification"),
+    ('{ adminUnits { edges { node { parent { x } } } } }', {}, "AdminUnit"),
+    ('{ verifyPerson(claim: {nationalId: "1"}, asOff: "x") { found } }', {}, "Query"),
+    ("{ verifyPerson { found } }", {}, "PersonClaim"),
+    ('{ verifyPerson(claim: {nationalId: "1"}) }', {}, "PersonVerification"),
+    ('{ verifyPerson(claim: {nationalId: "1"}) { found { x } } }', {}, "Boolean"),
+    ('{ verifyPerson(claim: {fullName: "A"}) { found } }', {}, "nationalId"),
+    ('{ verifyPerson(claim: {nationalId: "1", sex: MAL}) { found } }', {}, "Sex"),
+    ("query($c: String!) { verifyPerson(claim: $c) { found } }", {"c": "1"}, "PersonClaim"),
+    ('{ unitAt(lon: 1, lat: 1) { ... on PersonVerification { found } } }', {}, "AdminUnit"),
+    ("query($c: PersonClaim!) { verifyPerson(claim: $c) { found } }", {"c": {"fullName": "A"}},
+     "nationalId"),
+    ("query($c: PersonClaim!) { verifyPerson(claim: $c) { found } }",
+     {"c": {"nationalId": "1", "sex": "MAL"}}, "Sex"),
+]
+
+
+@pytest.mark.parametrize(("query", "variables", "hidden"), NAMING_MISTAKES)
+def test_production_errors_name_nothing_the_caller_did_not_write(
+        post: Callable[..., Any], query: str, variables: dict[str, Any], hidden: str) -> None:
+    errors = post(query, **variables)["errors"]
+    assert errors, "the mistake should be reported"
+    written = set(re.findall(r"\w+", query + json.dumps(variables)))
+    for error in errors:
+        message = error["message"]
+        assert hidden not in message, message
+        for quoted in re.findall(r"'([^']*)'", message):
+            assert quoted == "…" or set(re.findall(r"\w+", quoted)) <= written, message
+
+
+def test_development_mode_names_the_schema(api: tuple[str, str]) -> None:
+    settings = Settings.from_env({"MDR_DATABASE_URL": api[0], "MDR_API_DEV": "1"})
+    with TestClient(create_app(settings)) as dev:
+        answer = dev.post("/graphql", json={"query": NAMING_MISTAKES[0][0]},
+                          headers={"Authorization": f"Bearer {api[1]}"}).json()
+    assert "on type 'PersonVerification'" in answer["errors"][0]["message"]
 
 
 def test_development_mode_keeps_the_suggestions(api: tuple[str, str]) -> None:
