@@ -23,8 +23,18 @@ MAX_DEPTH = 10
 MAX_ALIASES = 20
 """Most aliases a query may have."""
 
+LOGGED_CHARACTERS = 2_000
+"""Most characters of one error's text the log keeps (a query can be megabytes long)."""
+
 QUERY_CANCELED = "57014"
 """SQLSTATE of a statement PostgreSQL cancelled: past statement_timeout, or on request."""
+
+
+def bounded(text: str, limit: int = LOGGED_CHARACTERS) -> str:
+    """``text`` cut to ``limit`` characters, saying how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters not logged)"
 
 
 def statement_timeout(error: BaseException | None) -> BaseException | None:

@@ -16,6 +16,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.types import ExecutionContext, Info
+from strawberry.utils.logging import StrawberryLogger
 
 from graphql_api.compiled import Resolve
 from graphql_api.context import CloseReads
@@ -24,6 +25,7 @@ from graphql_api.limits import (
     MAX_DEPTH,
     MAX_TOKENS,
     MaskWithErrorId,
+    bounded,
     statement_timeout,
 )
 from graphql_api.pagination import DEFAULT_PAGE_SIZE, Connection
@@ -118,7 +120,8 @@ def _expected(error: GraphQLError) -> bool:
 class _Schema(strawberry.Schema):
     """Strawberry's schema, whose log of errors leaves out statement timeouts: they are
     the database's limit at work, logged once as a warning where they are answered
-    (MaskWithErrorId, or the compiled plan), not as an error with a traceback.
+    (MaskWithErrorId, or the compiled plan), not as an error with a traceback; and whose
+    log keeps at most LOGGED_CHARACTERS of each error's text.
 
     ``limit_rules`` are the validation rules it adds to graphql-core's (the limits, and
     in production the rules that say less); the compiled path validates with them too."""
@@ -127,8 +130,12 @@ class _Schema(strawberry.Schema):
 
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: ExecutionContext | None = None) -> None:
-        super().process_errors([e for e in errors if statement_timeout(e.original_error) is None],
-                               execution_context)
+        # As strawberry logs them, with the text bounded: graphql-core's text of an error
+        # quotes the query's lines around it, and the query can be megabytes long.
+        for error in errors:
+            if statement_timeout(error.original_error) is None:
+                StrawberryLogger.logger.error("%s", bounded(str(error)),
+                                              exc_info=error.original_error)
 
 
 def _validation_rules(dev_mode: bool) -> list[type[ASTValidationRule]]:

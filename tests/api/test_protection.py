@@ -351,3 +351,26 @@ def test_graphiql_still_opens_in_a_browser_in_development_mode(api: tuple[str, s
     assert page.status_code == 200 and "graphiql" in page.text.lower()
     with TestClient(create_app(Settings.from_env({"MDR_DATABASE_URL": api[0]}))) as prod:
         assert prod.get("/graphql", headers=browser).status_code == 404
+
+
+FIVE_MIB = 5 << 20
+# Five MiB of query text around a mistake, in the places a log line could copy it from.
+LONG_QUERIES = [
+    "# " + "x" * FIVE_MIB + "\n{ foun }",  # the line before the error, in a comment
+    '{ codeList(name: "' + "x" * FIVE_MIB + '") { code } }',  # the message itself
+    "{ codeList(name: SEX) { code } " + "{" * FIVE_MIB,  # a syntax error
+]
+
+
+@pytest.mark.parametrize("query", LONG_QUERIES)
+def test_the_log_keeps_a_bounded_part_of_a_long_failing_query(
+        api: tuple[str, str], caplog: pytest.LogCaptureFixture, query: str) -> None:
+    settings = Settings.from_env({"MDR_DATABASE_URL": api[0], "MDR_API_MAX_BODY_BYTES":
+                                  str(16 << 20), "MDR_API_MAX_TEXT": str(8 << 20)})
+    with TestClient(create_app(settings)) as roomy, caplog.at_level(logging.DEBUG):
+        answer = roomy.post("/graphql", json={"query": query},
+                            headers={"Authorization": f"Bearer {api[1]}"}).json()
+    assert answer["errors"]
+    logged = sum(len(record.getMessage()) + len(record.exc_text or "")
+                 for record in caplog.records)
+    assert logged < 20_000, logged
