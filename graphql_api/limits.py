@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+import asyncpg
 from graphql import GraphQLError, Node
 from strawberry.extensions import MaskErrors
 
@@ -35,6 +36,40 @@ def bounded(text: str, limit: int = LOGGED_CHARACTERS) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… ({len(text) - limit} more characters not logged)"
+
+
+RETRY_AFTER_OUTAGE = 5
+"""Seconds a client is asked to wait when the database cannot be reached."""
+_OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+"""Shut down by an administrator, crashed, starting or stopping, out of connections."""
+
+
+def unavailable(error: BaseException | None) -> BaseException | None:
+    """The error saying the database cannot be reached, when ``error`` is it or was raised
+    from it (refused or lost connections, a server shutting down or starting up, no free
+    connection slot); None for every other error."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(error, OSError | asyncpg.ConnectionDoesNotExistError) \
+                or (isinstance(sqlstate, str) and (sqlstate.startswith("08")
+                                                   or sqlstate in _OUTAGE_SQLSTATES)) \
+                or (isinstance(error, asyncpg.InterfaceError)
+                    and "connection is closed" in str(error)) \
+                or getattr(error, "connection_invalidated", False):
+            return error
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    return None
+
+
+def unavailable_error(nodes: Collection[Node] | None = None,
+                      path: Collection[str | int] | None = None) -> GraphQLError:
+    """What the caller reads when the database cannot be reached: an outage, not a bug."""
+    return GraphQLError(
+        message="The registry's database cannot be reached just now; retry in "
+                f"{RETRY_AFTER_OUTAGE} s.", nodes=nodes, path=path,
+        extensions={"code": "UNAVAILABLE", "retryAfter": RETRY_AFTER_OUTAGE})
 
 
 def statement_timeout(error: BaseException | None) -> BaseException | None:
@@ -78,9 +113,16 @@ def log_timeout(limit_ms: int | None, operation: str | None,
 
 class MaskWithErrorId(MaskErrors):
     """The caller sees an error id; the log keeps the detail under that id. A statement
-    stopped by the statement timeout is no mystery: the caller reads that (TIMEOUT)."""
+    stopped by the statement timeout is no mystery: the caller reads that (TIMEOUT); nor
+    is a database that cannot be reached (UNAVAILABLE, answered 503 with Retry-After)."""
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        outage = unavailable(error.original_error)
+        if outage is not None:
+            log.warning("database unavailable in %s at %s: %s",
+                        self.execution_context.operation_name or "an anonymous operation",
+                        list(error.path or ()), outage)
+            return unavailable_error(error.nodes, error.path)
         timed_out = statement_timeout(error.original_error)
         if timed_out is not None:
             context = self.execution_context.context
