@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,7 @@ from graphql import (
     parse,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import SchemaExtension
 
 from graphql_api import request_text
 from graphql_api.limits import MAX_TOKENS, RateLimiter
@@ -68,6 +70,10 @@ MEASURED_DOCUMENTS = 1_000
 """Distinct documents whose measures are kept (LRU)."""
 MEASURED_TEXT = 64 << 10
 """Longer documents are measured each time rather than kept."""
+CACHED_DOCUMENTS = 1_000
+"""Distinct query texts whose parsed documents are kept (LRU)..."""
+CACHED_CHARACTERS = 64 << 20
+"""...as long as their texts come to no more than this many characters together."""
 MAX_NESTING = 64
 """Selections nested deeper are not measured: the depth limit refuses them anyway."""
 
@@ -192,6 +198,50 @@ def _long_texts(value: Any, path: str, max_text: int) -> Iterator[tuple[str, int
 
 # -- the document -----------------------------------------------------------------------
 
+class Documents:
+    """Query texts parsed once per process, for everyone who needs the document: this
+    module's measures, the compiled path's plans and strawberry's executor
+    (:class:`SharedParserCache`). A long text costs the parser most of a second per
+    megabyte; without sharing, each of them would pay it. Bounded in entries and in
+    characters (LRU); parse errors are not kept (the executor reports them itself)."""
+
+    def __init__(self, entries: int = CACHED_DOCUMENTS,
+                 characters: int = CACHED_CHARACTERS) -> None:
+        self.entries, self.characters = entries, characters
+        self._documents: OrderedDict[str, DocumentNode] = OrderedDict()
+        self._size = 0
+
+    def parse(self, query: str) -> DocumentNode:
+        """The parsed document (with locations and the token limit); raises GraphQLError."""
+        document = self._documents.get(query)
+        if document is not None:
+            self._documents.move_to_end(query)
+            return document
+        document = parse(query, max_tokens=MAX_TOKENS)
+        if len(query) <= self.characters:
+            self._documents[query] = document
+            self._size += len(query)
+            while len(self._documents) > self.entries or self._size > self.characters:
+                evicted, _ = self._documents.popitem(last=False)
+                self._size -= len(evicted)
+        return document
+
+
+DOCUMENTS = Documents()
+
+
+class SharedParserCache(SchemaExtension):
+    """Strawberry's ParserCache, with the documents of :data:`DOCUMENTS`."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query is not None and context.graphql_document is None:
+            # On a syntax error strawberry parses the text itself and reports it as usual.
+            with suppress(GraphQLError):
+                context.graphql_document = DOCUMENTS.parse(context.query)
+        yield
+
+
 @dataclass(frozen=True)
 class _Count:
     """A number known from the document or from a variable at request time."""
@@ -292,8 +342,7 @@ class Measurer:
             self._measures.move_to_end(key)
             return self._measures[key]
         try:
-            measure: Measure | None = self._measure(parse(query, max_tokens=MAX_TOKENS),
-                                                    operation_name)
+            measure: Measure | None = self._measure(DOCUMENTS.parse(query), operation_name)
         except (GraphQLError, Unmeasurable, RecursionError):
             measure = None
         if len(query) <= MEASURED_TEXT:

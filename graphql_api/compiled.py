@@ -41,7 +41,6 @@ from graphql import (
     Undefined,
     VariableNode,
     is_input_type,
-    parse,
     specified_rules,
     type_from_ast,
     validate,
@@ -52,8 +51,9 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from graphql_api import request_text
+from graphql_api.bounds import DOCUMENTS
 from graphql_api.context import Context
-from graphql_api.limits import MAX_TOKENS, log_timeout, statement_timeout, timeout_error
+from graphql_api.limits import log_timeout, statement_timeout, timeout_error
 from graphql_api.over_http import JSON, negotiate
 
 log = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class Compiler:
             raise NotCompilable
         try:
             # With locations, which a timeout's error reports as the general path does.
-            ast = parse(document, max_tokens=MAX_TOKENS)
+            ast = DOCUMENTS.parse(document)
         except GraphQLError:
             raise NotCompilable from None
         # Every rule the general path validates with, limits included: a document any of

@@ -11,13 +11,13 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.types import ExecutionContext, Info
 from strawberry.utils.logging import StrawberryLogger
 
+from graphql_api.bounds import SharedParserCache
 from graphql_api.compiled import Resolve
 from graphql_api.context import CloseReads
 from graphql_api.limits import (
@@ -167,8 +167,8 @@ def build_schema(dev_mode: bool = False, caches: bool = True) -> strawberry.Sche
         CloseReads,
     ]
     if caches:
-        extensions += [lambda: ParserCache(maxsize=CACHED_QUERIES),
-                       lambda: ValidationCache(maxsize=CACHED_QUERIES)]
+        # Parsed documents are shared with the request bounds and the compiled path.
+        extensions += [SharedParserCache, lambda: ValidationCache(maxsize=CACHED_QUERIES)]
     schema = _Schema(query=Query, extensions=extensions,
                      execution_context_class=None if dev_mode else QuietExecutor)
     schema.limit_rules = tuple(rules)

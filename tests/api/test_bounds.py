@@ -126,10 +126,11 @@ def test_a_list_longer_than_a_batch_is_refused_before_coercion(api: tuple[str, s
     # claims are refused in well under a second, not after coercing each of them.
     settings = Settings.from_env({"MDR_DATABASE_URL": api[0],
                                   "MDR_API_MAX_BODY_BYTES": str(64 << 20)})
+    body = json.dumps({"query": BATCH, "variables": {"claims": [HOA] * 200_000}}).encode()
     with TestClient(create_app(settings)) as big:
         started = time.monotonic()
-        response = big.post("/graphql", json={"query": BATCH, "variables": {
-            "claims": [HOA] * 200_000}}, headers={"Authorization": f"Bearer {api[1]}"})
+        response = big.post("/graphql", content=body, headers={
+            "Authorization": f"Bearer {api[1]}", "Content-Type": "application/json"})
         took = time.monotonic() - started
     assert response.status_code == 200
     error = _error(response.json(), "BATCH_TOO_LARGE")

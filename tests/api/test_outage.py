@@ -25,7 +25,8 @@ VERIFY = """query($claim: PersonClaim!) { verifyPerson(claim: $claim) { found ma
 PERSON = """query($id: String!) { person(nationalId: $id) { status } }"""
 HOA = {"nationalId": "001182000002", "fullName": "Trần Thị Hoà"}
 # The compiled hot path, and the general executor.
-REQUESTS = [(VERIFY, {"claim": HOA}), (PERSON, {"id": "001182000002"})]
+REQUESTS: list[tuple[str, dict[str, Any]]] = [(VERIFY, {"claim": HOA}),
+                                              (PERSON, {"id": "001182000002"})]
 
 
 def _post(client: TestClient, key: str, query: str, variables: dict[str, Any],
