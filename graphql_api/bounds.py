@@ -7,9 +7,10 @@ cheaper than what it protects:
 * the body: a ``Content-Length`` over the limit is answered 413 without reading a
   byte; a body sent in chunks is read only up to the limit (``MDR_API_MAX_BODY_BYTES``,
   by default sized from the batch limit);
-* the variables' JSON, walked once: no list longer than a batch, no text longer than
-  ``MDR_API_MAX_TEXT`` characters. graphql-core coerces variables item by item, which
-  for a 2,000,000-claim list takes most of a minute; this walk refuses it first;
+* the variables' JSON, walked once: no more list items than a batch holds (all lists
+  together), no text longer than ``MDR_API_MAX_TEXT`` characters. graphql-core coerces
+  variables item by item, which for a 2,000,000-claim list takes most of a minute; this
+  walk refuses it first;
 * the document, measured once per text (parsed with the token limit, kept in a small
   cache): how many claims the operation verifies, counted over every field and alias
   (``verifyPerson`` one, ``verifyPersons`` one per item of its list), and what it
@@ -129,7 +130,7 @@ def body_too_large(limit: int) -> Refusal:
 
 
 def batch_too_large(items: int, limit: int, across: bool = False) -> Refusal:
-    holds = f"{items} across its fields" if across else f"a list of {items}"
+    holds = f"{items} across its fields" if across else f"{items} items in its lists"
     return Refusal(200, f"A request may hold at most {limit} claims, in one list or across "
                    f"its fields; this one holds {holds}. Split it.", "BATCH_TOO_LARGE",
                    limit=limit, items=items)
@@ -154,27 +155,43 @@ def rate_limited(wait: int, what: str) -> Refusal:
 # -- the variables ----------------------------------------------------------------------
 
 def check_variables(variables: Any, max_items: int, max_text: int) -> None:
-    """Raises a Refusal when a list holds more than ``max_items`` items or a text (value
-    or key) is longer than ``max_text`` characters. One pass, no recursion."""
+    """Raises a Refusal when the lists hold more than ``max_items`` items together (so that
+    nested lists cannot multiply what coercion goes through) or a text (value or key) is
+    longer than ``max_text`` characters. One pass, no recursion."""
+    items = 0
     stack = [variables]
     while stack:
         value = stack.pop()
         kind = type(value)
-        if kind is str:
-            if len(value) > max_text:
-                break
-        elif kind is dict:
-            for key in value:
+        if kind is dict:
+            for key, item in value.items():
                 if len(key) > max_text:
                     break
+                child = type(item)
+                if child is str:
+                    if len(item) > max_text:
+                        break
+                elif child is dict or child is list:
+                    stack.append(item)
             else:
-                stack.extend(value.values())
                 continue
             break
-        elif kind is list:
-            if len(value) > max_items:
-                raise batch_too_large(len(value), max_items)
-            stack.extend(value)
+        if kind is list:
+            items += len(value)
+            if items > max_items:
+                raise batch_too_large(items, max_items)
+            for item in value:
+                child = type(item)
+                if child is str:
+                    if len(item) > max_text:
+                        break
+                elif child is dict or child is list:
+                    stack.append(item)
+            else:
+                continue
+            break
+        if kind is str and len(value) > max_text:
+            break
     else:
         return
     path, length = next(_long_texts(variables, "$", max_text))

@@ -33,7 +33,7 @@ class Settings:
     """MDR_LOCK_TIMEOUT_MS: how long DDL waits for a lock before giving up."""
     api_max_batch: int = 1_000
     """MDR_API_MAX_BATCH: most claims one request may carry, in one batch or across all its
-    fields together, and most items of any list in its variables."""
+    fields together, and most items its variables' lists may hold together."""
     api_rate_limit: float = 0.0
     """MDR_API_RATE_LIMIT: requests per second per client (bursts of 5×); 0 means none."""
     api_claim_rate: float | None = None
