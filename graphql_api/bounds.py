@@ -124,9 +124,11 @@ class Refusal(Exception):
 
 
 def body_too_large(limit: int) -> Refusal:
+    # The connection is closed after the answer, so that the server does not read on
+    # through the rest of the body only to throw it away.
     return Refusal(413, f"The request body is larger than {limit} bytes, the most this "
                    "server accepts; send less (smaller batches).", "BODY_TOO_LARGE",
-                   limitBytes=limit)
+                   {"Connection": "close"}, limitBytes=limit)
 
 
 def batch_too_large(items: int, limit: int, across: bool = False) -> Refusal:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 from starlette.types import Message
@@ -20,7 +22,7 @@ from graphql_api.schema import build_schema
 from loaders.rules import text
 from mdr.cluster import LocalCluster
 from mdr.settings import Settings
-from tests.api.support import database_with_client
+from tests.api.support import database_with_client, served
 
 BATCH = """query($claims: [PersonClaim!]!) {
   verifyPersons(claims: $claims) { nationalId found match } }"""
@@ -91,6 +93,41 @@ def test_two_million_claims_are_refused_with_413_at_once(client: TestClient,
     assert response.status_code == 413
     error = response.json()["errors"][0]
     assert error["extensions"] == {"code": "BODY_TOO_LARGE", "limitBytes": 2_113_536}
+
+
+def test_a_real_server_refuses_a_huge_body_at_once_and_keeps_answering(
+        api: tuple[str, str]) -> None:
+    """Through uvicorn (`mdr serve` on 127.0.0.1): the 413 arrives while the client is
+    still sending, the connection is closed rather than drained, and another client's
+    verification is answered meanwhile."""
+    claim = json.dumps(HOA).encode()
+    body = b'{"query": %s, "variables": {"claims": [%s]}}' % (
+        json.dumps(BATCH).encode(), b",".join([claim] * 2_000_000))
+    headers = {"Authorization": f"Bearer {api[1]}", "Content-Type": "application/json"}
+    with served(api[0]) as address:
+        def verify() -> float:
+            started = time.monotonic()
+            answer = httpx.post(address, json={"query": VERIFY, "variables": {"claim": HOA}},
+                                headers=headers, timeout=30).json()
+            assert answer["data"]["verifyPerson"]["found"] is True
+            return time.monotonic() - started
+
+        verify()  # the server's pools are open
+        huge: dict[str, Any] = {}
+
+        def send_huge() -> None:
+            started = time.monotonic()
+            response = httpx.post(address, content=body, headers=headers, timeout=30)
+            huge.update(status=response.status_code, seconds=time.monotonic() - started)
+
+        sender = threading.Thread(target=send_huge)
+        sender.start()
+        time.sleep(0.05)
+        meanwhile = verify()
+        sender.join(timeout=60)
+    assert huge["status"] == 413
+    assert huge["seconds"] < 3.0, huge
+    assert meanwhile < 1.0, meanwhile
 
 
 def test_a_body_without_a_length_is_read_only_up_to_the_limit() -> None:
