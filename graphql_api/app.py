@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import json
-import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from http import HTTPStatus
@@ -33,13 +32,17 @@ from graphql_api.compiled import CompiledOperations, Compiler
 from graphql_api.connections import DriverPool
 from graphql_api.context import Context
 from graphql_api.key_cache import KeyCache
-from graphql_api.limits import RETRY_AFTER_OUTAGE, RateLimiter, unavailable, unavailable_error
+from graphql_api.limits import (
+    RETRY_AFTER_OUTAGE,
+    RateLimiter,
+    log_unavailable,
+    unavailable,
+    unavailable_error,
+)
 from graphql_api.over_http import GRAPHQL_RESPONSE, JSON, is_request_error, negotiate
 from graphql_api.schema import COMPILED_ENTRIES, build_schema
 from mdr import db
 from mdr.settings import Settings
-
-log = logging.getLogger("mdr.api")
 
 POOL_SIZE = 32
 """Connections each server process keeps to each database."""
@@ -175,7 +178,7 @@ class AnswerOutages:
             outage = unavailable(exc)
             if scope["type"] != "http" or started or outage is None:
                 raise
-            log.warning("database unavailable: %s", outage)
+            log_unavailable(None, None, outage)
             accept = Request(scope).headers.get("accept")
             error = unavailable_error().formatted
             response = Response(json.dumps({"errors": [error]}), status_code=503,

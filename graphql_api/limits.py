@@ -72,6 +72,13 @@ def unavailable_error(nodes: Collection[Node] | None = None,
         extensions={"code": "UNAVAILABLE", "retryAfter": RETRY_AFTER_OUTAGE})
 
 
+def log_unavailable(operation: str | None, path: Collection[str | int] | None,
+                    error: BaseException) -> None:
+    """The server's record of an outage: a warning, not an error with a traceback."""
+    log.warning("database unavailable in %s at %s: %s",
+                operation or "an anonymous operation", list(path or ()), error)
+
+
 def statement_timeout(error: BaseException | None) -> BaseException | None:
     """The database error that stopped a statement at ``statement_timeout``, when ``error``
     is it or was raised from it (SQLAlchemy's wrappers keep the driver's error in ``orig``
@@ -119,9 +126,7 @@ class MaskWithErrorId(MaskErrors):
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         outage = unavailable(error.original_error)
         if outage is not None:
-            log.warning("database unavailable in %s at %s: %s",
-                        self.execution_context.operation_name or "an anonymous operation",
-                        list(error.path or ()), outage)
+            log_unavailable(self.execution_context.operation_name, error.path, outage)
             return unavailable_error(error.nodes, error.path)
         timed_out = statement_timeout(error.original_error)
         if timed_out is not None:
