@@ -114,20 +114,6 @@ def test_other_requests_get_the_general_executors_answer(
     assert compiled == general
 
 
-def test_a_client_without_the_scope_gets_the_same_refusal(
-        clients: tuple[TestClient, TestClient], api_db: tuple[str, dict[str, str]]) -> None:
-    compiled, general = _answers(clients, api_db[1]["reader"], ONE, {"claim": HOA})
-    assert compiled == general
-    assert compiled[2]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-
-
-def test_a_batch_over_the_limit_gets_the_same_error(
-        clients: tuple[TestClient, TestClient], api_db: tuple[str, dict[str, str]]) -> None:
-    compiled, general = _answers(clients, api_db[1]["verifier"], MANY, {"claims": [HOA] * 4})
-    assert compiled == general
-    assert compiled[2]["errors"][0]["extensions"]["code"] == "BATCH_TOO_LARGE"
-
-
 def _selecting(count: int, field: str = "found") -> str:
     """A verification of one claim selecting ``field`` under ``count`` aliases."""
     aliases = " ".join(f"a{i}: {field}" for i in range(count))
@@ -166,3 +152,18 @@ def test_a_document_over_a_validation_limit_gets_no_plan() -> None:
     compiler = Compiler(build_schema(), COMPILED_ENTRIES)
     assert compiler.plan(_selecting(20), None) is not None
     assert compiler.plan(_selecting(21), None) is None
+
+
+def test_a_client_without_the_scope_gets_the_same_refusal(
+        clients: tuple[TestClient, TestClient], api_db: tuple[str, dict[str, str]]) -> None:
+    compiled, general = _answers(clients, api_db[1]["reader"], ONE, {"claim": HOA})
+    assert compiled == general
+    assert compiled[2]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+def test_a_batch_over_the_limit_gets_the_same_error(
+        clients: tuple[TestClient, TestClient], api_db: tuple[str, dict[str, str]]) -> None:
+    compiled, general = _answers(clients, api_db[1]["verifier"], MANY, {"claims": [HOA] * 4})
+    assert compiled == general
+    assert compiled[2]["errors"][0]["extensions"]["code"] == "BATCH_TOO_LARGE"
+
