@@ -166,4 +166,3 @@ def test_a_batch_over_the_limit_gets_the_same_error(
     compiled, general = _answers(clients, api_db[1]["verifier"], MANY, {"claims": [HOA] * 4})
     assert compiled == general
     assert compiled[2]["errors"][0]["extensions"]["code"] == "BATCH_TOO_LARGE"
-
