@@ -280,6 +280,17 @@ def test_a_query_over_the_cost_budget_is_refused_before_execution(
     assert str(cost) in error["message"] and "1000000" in error["message"]
 
 
+def test_a_refusal_is_a_request_error_in_either_media_type(client: TestClient,
+                                                          api: tuple[str, str]) -> None:
+    for accept, status in [("application/json", 200),
+                           ("application/graphql-response+json", 400)]:
+        response = client.post("/graphql", json={"query": GEOMETRIES}, headers={
+            "Authorization": f"Bearer {api[1]}", "Accept": accept})
+        assert response.status_code == status
+        assert response.headers["content-type"] == f"{accept}; charset=utf-8"
+        _error(response.json(), "TOO_COSTLY")
+
+
 def test_fragments_and_variables_cost_what_they_select(post: Callable[..., Any]) -> None:
     fields = " ".join(
         f'a{i}: adminUnits(first: $n, level: "commune") {{ edges {{ node {{ ...U }} }} }}'
