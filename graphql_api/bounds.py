@@ -59,7 +59,7 @@ from graphql import (
     parse,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import SchemaExtension, ValidationCache
 
 from graphql_api import request_text
 from graphql_api.limits import MAX_TOKENS, RateLimiter
@@ -340,6 +340,20 @@ class Measure:
 
     def claims_and_cost(self, variables: Mapping[str, Any]) -> tuple[int, int]:
         return _total(self.fields, variables, {})
+
+
+class BoundedValidationCache(ValidationCache):
+    """Strawberry's ValidationCache for documents of up to MEASURED_TEXT characters only:
+    a cached result keeps its document, and the document its whole text, alive; longer
+    documents are validated each time (strawberry does it when no result is set)."""
+
+    def on_validate(self) -> Iterator[None]:
+        document = self.execution_context.graphql_document
+        location = document.loc if document is not None else None
+        if location is not None and len(location.source.body) <= MEASURED_TEXT:
+            yield from super().on_validate()
+        else:
+            yield
 
 
 class Unmeasurable(Exception):

@@ -12,12 +12,11 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.types import ExecutionContext, Info
 from strawberry.utils.logging import StrawberryLogger
 
-from graphql_api.bounds import SharedParserCache
+from graphql_api.bounds import BoundedValidationCache, SharedParserCache
 from graphql_api.compiled import Resolve
 from graphql_api.context import CloseReads
 from graphql_api.limits import (
@@ -156,8 +155,9 @@ def build_schema(dev_mode: bool = False, caches: bool = True) -> strawberry.Sche
     """The schema; introspection and "Did you mean" hints only in development mode.
 
     Parsed documents and validation results are cached (bounded LRU, keyed by the
-    query text and the rules), so a repeated query is parsed and validated once;
-    ``caches=False`` exists to measure what they save (bench/api_caches.py).
+    query text and the rules, and bounded in the text they keep: graphql_api.bounds),
+    so a repeated query is parsed and validated once; ``caches=False`` exists to
+    measure what they save (bench/api_caches.py).
     """
     rules = _validation_rules(dev_mode)
     extensions: list[Any] = [
@@ -168,7 +168,8 @@ def build_schema(dev_mode: bool = False, caches: bool = True) -> strawberry.Sche
     ]
     if caches:
         # Parsed documents are shared with the request bounds and the compiled path.
-        extensions += [SharedParserCache, lambda: ValidationCache(maxsize=CACHED_QUERIES)]
+        extensions += [SharedParserCache,
+                       lambda: BoundedValidationCache(maxsize=CACHED_QUERIES)]
     schema = _Schema(query=Query, extensions=extensions,
                      execution_context_class=None if dev_mode else QuietExecutor)
     schema.limit_rules = tuple(rules)

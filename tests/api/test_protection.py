@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 from strawberry.schema import schema as strawberry_schema
 
 from graphql_api.app import create_app
+from graphql_api.bounds import Documents
 from graphql_api.limits import statement_timeout
 from graphql_api.resolvers import population
 from mdr import db
@@ -165,6 +166,29 @@ def test_a_repeated_query_is_parsed_and_validated_once(
     post(PERSON.replace("query(", f"query Read{uuid.uuid4().hex}("), id="001182000002")
     assert calls["validate"] == 2 and calls["parse"] > first["parse"], \
         "a new text is parsed and validated"
+
+
+def test_the_caches_keep_no_long_query_text(post: Callable[..., Any],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"validate": 0}
+    validate = graphql.validate
+
+    def counting_validate(*args: Any, **kwargs: Any) -> Any:
+        calls["validate"] += 1
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(strawberry_schema, "validate", counting_validate)
+    # A validation result keeps its document, which keeps its text: not for 100 KiB.
+    query = "# " + "x" * (100 << 10) + "\n" + PERSON.replace(
+        "query(", f"query Long{uuid.uuid4().hex}(")
+    for _ in range(2):
+        assert post(query, id="001182000002")["data"]["person"]["status"] == "ALIVE"
+    assert calls["validate"] == 2
+    # Parsed documents are kept up to a total of characters, the oldest leaving first.
+    documents = Documents(entries=10, characters=100)
+    for name in ("a", "b", "c"):
+        documents.parse(f"{{ {name}: __typename }}" + " " * 30)
+    assert len(documents._documents) == 2 and documents._size <= 100
 
 
 # Where a String argument can sit; each gets the text through a variable.
