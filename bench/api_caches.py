@@ -83,8 +83,9 @@ def main() -> None:
                               "VALUES ('verify:person', 'Verify persons')"))
             key = create_client(conn, "bench", ["verify:person"])
         admin.dispose()
-        # The rate limiter stays in the path, set far above what one client sends here.
-        settings = Settings.from_env({"MDR_DATABASE_URL": url, "MDR_API_RATE_LIMIT": "1000000"})
+        # The rate limiters stay in the path, set far above what one client sends here.
+        settings = Settings.from_env({"MDR_DATABASE_URL": url, "MDR_API_RATE_LIMIT": "1000000",
+                                      "MDR_API_CLAIM_RATE": "100000000"})
         # The general executor with and without the caches; and, for scale, the compiled
         # plans that answer verifications by default without the general executor.
         variants = {"cached": {"compile_operations": False, "caches": True},

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.ides import get_graphql_ide_html
@@ -28,11 +28,18 @@ from strawberry.types import ExecutionResult
 from graphql_api import request_text
 from graphql_api.audit_writer import AuditWriter
 from graphql_api.auth import AUTHENTICATE_DRIVER, Client, client_from_row, hash_key
+from graphql_api.bounds import Bounds
 from graphql_api.compiled import CompiledOperations, Compiler
 from graphql_api.connections import DriverPool, PoolSizes, connection_limit, pool_sizes
 from graphql_api.context import Context
 from graphql_api.key_cache import KeyCache
-from graphql_api.limits import RateLimiter
+from graphql_api.limits import (
+    RETRY_AFTER_OUTAGE,
+    RateLimiter,
+    log_unavailable,
+    unavailable,
+    unavailable_error,
+)
 from graphql_api.over_http import GRAPHQL_RESPONSE, JSON, is_request_error, negotiate
 from graphql_api.schema import COMPILED_ENTRIES, build_schema
 from mdr import db
@@ -119,6 +126,10 @@ class MdrGraphQL(GraphQL[Context, None]):
                     # application/json clients expect 200 with errors.
                     if media_type == GRAPHQL_RESPONSE and scope.get("mdr.request_error"):
                         response.status_code = 400
+                    # An outage is told apart from a bug in either media type.
+                    if scope.get("mdr.unavailable"):
+                        response.status_code = 503
+                        response.headers["Retry-After"] = str(RETRY_AFTER_OUTAGE)
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -133,12 +144,45 @@ class MdrGraphQL(GraphQL[Context, None]):
             # Nothing was executed, so there is no data entry, not even null.
             processed.pop("data", None)
             request.scope["mdr.request_error"] = True
+        if any((e.extensions or {}).get("code") == "UNAVAILABLE" for e in result.errors or ()):
+            request.scope["mdr.unavailable"] = True
         return processed
 
 
 def _errors(status: int, media_type: str, message: str, code: str) -> Response:
     body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
     return Response(body, status_code=status, media_type=f"{media_type}; charset=utf-8")
+
+
+class AnswerOutages:
+    """503 with a GraphQL error (UNAVAILABLE) and Retry-After, rather than a plain-text
+    500, for a request that fails because the database cannot be reached before any
+    answer began (authentication looks keys up in it). Other failures go on up."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            outage = unavailable(exc)
+            if scope["type"] != "http" or started or outage is None:
+                raise
+            log_unavailable(None, None, outage)
+            accept = Request(scope).headers.get("accept")
+            error = unavailable_error().formatted
+            response = Response(json.dumps({"errors": [error]}), status_code=503,
+                                media_type=f"{negotiate(accept) or JSON}; charset=utf-8",
+                                headers={"Retry-After": str(RETRY_AFTER_OUTAGE)})
+            await response(scope, receive, send)
 
 
 class Authenticate:
@@ -220,8 +264,11 @@ def create_app(settings: Settings, compile_operations: bool = True, *,
     view = MdrGraphQL(schema, settings, reads, writes, lookups, audit)
     entries = COMPILED_ENTRIES if compile_operations else {}
     compiled = CompiledOperations(view, Compiler(schema, entries), view.context_for)
+    # Every request is bounded (body, lists, text, claims, cost) before either executor.
+    bounded = Bounds(compiled, settings, schema._schema)
     keys = KeyCache(lambda: asyncpg.connect(_driver_dsn(primary)))
-    graphql = Authenticate(compiled, primary_driver, limiter, keys, settings.api_dev_mode)
+    graphql = AnswerOutages(
+        Authenticate(bounded, primary_driver, limiter, keys, settings.api_dev_mode))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -41,14 +41,17 @@ from graphql import (
     Undefined,
     VariableNode,
     is_input_type,
-    parse,
+    specified_rules,
     type_from_ast,
     validate,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from graphql_api import request_text
+from graphql_api.bounds import DOCUMENTS
 from graphql_api.context import Context
 from graphql_api.limits import log_timeout, statement_timeout, timeout_error
 from graphql_api.over_http import JSON, negotiate
@@ -92,6 +95,9 @@ class Compiler:
         self.schema = schema
         self.graphql = schema._schema
         self.entries = entries
+        # The rules strawberry validates with: graphql-core's, the schema's, and its own.
+        self.rules = (*specified_rules, *getattr(schema, "limit_rules", ()),
+                      MaybeNullValidationRule, OneOfInputValidationRule)
         self._plans: OrderedDict[tuple[str, str | None], Plan | None] = OrderedDict()
 
     def plan(self, document: str, operation_name: str | None) -> Plan | None:
@@ -119,10 +125,12 @@ class Compiler:
             raise NotCompilable
         try:
             # With locations, which a timeout's error reports as the general path does.
-            ast = parse(document)
+            ast = DOCUMENTS.parse(document)
         except GraphQLError:
             raise NotCompilable from None
-        if len(ast.definitions) != 1 or validate(self.graphql, ast):
+        # Every rule the general path validates with, limits included: a document any of
+        # them refuses is the general path's to answer.
+        if len(ast.definitions) != 1 or validate(self.graphql, ast, self.rules):
             raise NotCompilable
         operation = ast.definitions[0]
         if not isinstance(operation, OperationDefinitionNode) \
@@ -440,10 +448,13 @@ class CompiledOperations:
         await send({"type": "http.response.body", "body": payload})
 
     async def _answer(self, body: bytes, scope: Scope) -> dict[str, Any] | None:
-        try:
-            request = request_text.decode(body)
-        except request_text.InvalidRequestText:
-            return None  # the general path says why
+        # Decoded once already where the request's bounds were checked (graphql_api.bounds).
+        request = scope.get("mdr.request")
+        if request is None:
+            try:
+                request = request_text.decode(body)
+            except request_text.InvalidRequestText:
+                return None  # the general path says why
         if not isinstance(request, dict) or not isinstance(request.get("query"), str) \
                 or not isinstance(request.get("variables") or {}, dict) \
                 or not isinstance(request.get("operationName") or "", str) \

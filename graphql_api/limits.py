@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+import asyncpg
 from graphql import GraphQLError, Node
 from strawberry.extensions import MaskErrors
 
@@ -16,8 +17,66 @@ from graphql_api.context import Context
 
 log = logging.getLogger("mdr.api")
 
+MAX_TOKENS = 20_000
+"""Most tokens a query document may have (both executors parse with this limit)."""
+MAX_DEPTH = 10
+"""Deepest selection nesting a query may have."""
+MAX_ALIASES = 20
+"""Most aliases a query may have."""
+
+LOGGED_CHARACTERS = 2_000
+"""Most characters of one error's text the log keeps (a query can be megabytes long)."""
+
 QUERY_CANCELED = "57014"
 """SQLSTATE of a statement PostgreSQL cancelled: past statement_timeout, or on request."""
+
+
+def bounded(text: str, limit: int = LOGGED_CHARACTERS) -> str:
+    """``text`` cut to ``limit`` characters, saying how many were left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit} more characters not logged)"
+
+
+RETRY_AFTER_OUTAGE = 5
+"""Seconds a client is asked to wait when the database cannot be reached."""
+_OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+"""Shut down by an administrator, crashed, starting or stopping, out of connections."""
+
+
+def unavailable(error: BaseException | None) -> BaseException | None:
+    """The error saying the database cannot be reached, when ``error`` is it or was raised
+    from it (refused or lost connections, a server shutting down or starting up, no free
+    connection slot); None for every other error."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if isinstance(error, OSError | asyncpg.ConnectionDoesNotExistError) \
+                or (isinstance(sqlstate, str) and (sqlstate.startswith("08")
+                                                   or sqlstate in _OUTAGE_SQLSTATES)) \
+                or (isinstance(error, asyncpg.InterfaceError)
+                    and "connection is closed" in str(error)) \
+                or getattr(error, "connection_invalidated", False):
+            return error
+        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+    return None
+
+
+def unavailable_error(nodes: Collection[Node] | None = None,
+                      path: Collection[str | int] | None = None) -> GraphQLError:
+    """What the caller reads when the database cannot be reached: an outage, not a bug."""
+    return GraphQLError(
+        message="The registry's database cannot be reached just now; retry in "
+                f"{RETRY_AFTER_OUTAGE} s.", nodes=nodes, path=path,
+        extensions={"code": "UNAVAILABLE", "retryAfter": RETRY_AFTER_OUTAGE})
+
+
+def log_unavailable(operation: str | None, path: Collection[str | int] | None,
+                    error: BaseException) -> None:
+    """The server's record of an outage: a warning, not an error with a traceback."""
+    log.warning("database unavailable in %s at %s: %s",
+                operation or "an anonymous operation", list(path or ()), error)
 
 
 def statement_timeout(error: BaseException | None) -> BaseException | None:
@@ -61,9 +120,14 @@ def log_timeout(limit_ms: int | None, operation: str | None,
 
 class MaskWithErrorId(MaskErrors):
     """The caller sees an error id; the log keeps the detail under that id. A statement
-    stopped by the statement timeout is no mystery: the caller reads that (TIMEOUT)."""
+    stopped by the statement timeout is no mystery: the caller reads that (TIMEOUT); nor
+    is a database that cannot be reached (UNAVAILABLE, answered 503 with Retry-After)."""
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        outage = unavailable(error.original_error)
+        if outage is not None:
+            log_unavailable(self.execution_context.operation_name, error.path, outage)
+            return unavailable_error(error.nodes, error.path)
         timed_out = statement_timeout(error.original_error)
         if timed_out is not None:
             context = self.execution_context.context
@@ -82,25 +146,30 @@ class MaskWithErrorId(MaskErrors):
 
 @dataclass
 class RateLimiter:
-    """A token bucket per client: ``rate`` requests per second, bursts up to ``burst``.
+    """A token bucket per client: ``rate`` tokens per second, bursts up to ``burst``.
 
-    It lives in each server process, in front of parsing, so refused requests
-    cost nothing and the parse/validation caches are untouched.
+    One bucket counts requests (a token each), in front of parsing, so refused requests
+    cost nothing and the parse/validation caches are untouched; another counts claims
+    (a token per claim, graphql_api/bounds.py), so that twenty aliases of a batch cost
+    what they verify. Each server process keeps its own buckets.
     """
 
     rate: float
     burst: float
     _buckets: dict[int, tuple[float, float]] = field(default_factory=dict)
 
-    def retry_after(self, client_id: int, now: float | None = None) -> int:
-        """0 when the request may go ahead, else whole seconds to wait."""
+    def retry_after(self, client_id: int, now: float | None = None, cost: float = 1) -> int:
+        """0 when a request costing ``cost`` tokens may go ahead (they are spent), else
+        whole seconds to wait (nothing is spent). A cost above the burst is charged as
+        the burst, so that it can go ahead once the bucket is full."""
         if self.rate <= 0:
             return 0
         now = time.monotonic() if now is None else now
+        cost = min(cost, self.burst)
         tokens, last = self._buckets.get(client_id, (self.burst, now))
         tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens >= 1:
-            self._buckets[client_id] = (tokens - 1, now)
+        if tokens >= cost:
+            self._buckets[client_id] = (tokens - cost, now)
             return 0
         self._buckets[client_id] = (tokens, now)
-        return max(1, math.ceil((1 - tokens) / self.rate))
+        return max(1, math.ceil((cost - tokens) / self.rate))

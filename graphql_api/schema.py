@@ -11,15 +11,22 @@ from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.types import ExecutionContext, Info
+from strawberry.utils.logging import StrawberryLogger
 
+from graphql_api.bounds import BoundedValidationCache, SharedParserCache
 from graphql_api.compiled import Resolve
 from graphql_api.context import CloseReads
-from graphql_api.limits import MaskWithErrorId, statement_timeout
+from graphql_api.limits import (
+    MAX_ALIASES,
+    MAX_DEPTH,
+    MAX_TOKENS,
+    MaskWithErrorId,
+    bounded,
+    statement_timeout,
+)
 from graphql_api.pagination import DEFAULT_PAGE_SIZE, Connection
 from graphql_api.permissions import requires
 from graphql_api.resolvers import reference
@@ -100,12 +107,22 @@ def _expected(error: GraphQLError) -> bool:
 class _Schema(strawberry.Schema):
     """Strawberry's schema, whose log of errors leaves out statement timeouts: they are
     the database's limit at work, logged once as a warning where they are answered
-    (MaskWithErrorId, or the compiled plan), not as an error with a traceback."""
+    (MaskWithErrorId, or the compiled plan), not as an error with a traceback; and whose
+    log keeps at most LOGGED_CHARACTERS of each error's text.
+
+    ``limit_rules`` are the validation rules it adds to graphql-core's (the limits, and
+    in production the rules that say less); the compiled path validates with them too."""
+
+    limit_rules: tuple[type[ASTValidationRule], ...] = ()
 
     def process_errors(self, errors: list[GraphQLError],
                        execution_context: ExecutionContext | None = None) -> None:
-        super().process_errors([e for e in errors if statement_timeout(e.original_error) is None],
-                               execution_context)
+        # As strawberry logs them, with the text bounded: graphql-core's text of an error
+        # quotes the query's lines around it, and the query can be megabytes long.
+        for error in errors:
+            if statement_timeout(error.original_error) is None:
+                StrawberryLogger.logger.error("%s", bounded(str(error)),
+                                              exc_info=error.original_error)
 
 
 def _validation_rules(dev_mode: bool) -> list[type[ASTValidationRule]]:
@@ -115,8 +132,8 @@ def _validation_rules(dev_mode: bool) -> list[type[ASTValidationRule]]:
     set of classes per schema keeps the rules the same from request to request, which
     is what lets the validation cache recognise a query it has seen.
     """
-    rules = [*QueryDepthLimiter(max_depth=10).validation_rules,
-             *MaxAliasesLimiter(max_alias_count=20).validation_rules]
+    rules = [*QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+             *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules]
     if not dev_mode:
         rules += [NoSchemaIntrospectionCustomRule, HideSuggestions]
     return rules
@@ -126,18 +143,22 @@ def build_schema(dev_mode: bool = False, caches: bool = True) -> strawberry.Sche
     """The schema; introspection and "Did you mean" hints only in development mode.
 
     Parsed documents and validation results are cached (bounded LRU, keyed by the
-    query text and the rules), so a repeated query is parsed and validated once;
-    ``caches=False`` exists to measure what they save (bench/api_caches.py).
+    query text and the rules, and bounded in the text they keep: graphql_api.bounds),
+    so a repeated query is parsed and validated once; ``caches=False`` exists to
+    measure what they save (bench/api_caches.py).
     """
     rules = _validation_rules(dev_mode)
     extensions: list[Any] = [
-        lambda: MaxTokensLimiter(max_token_count=20_000),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(rules),
         lambda: MaskWithErrorId(should_mask_error=lambda e: not _expected(e)),
         CloseReads,
     ]
     if caches:
-        extensions += [lambda: ParserCache(maxsize=CACHED_QUERIES),
-                       lambda: ValidationCache(maxsize=CACHED_QUERIES)]
-    return _Schema(query=Query, extensions=extensions,
-                   execution_context_class=None if dev_mode else QuietExecutor)
+        # Parsed documents are shared with the request bounds and the compiled path.
+        extensions += [SharedParserCache,
+                       lambda: BoundedValidationCache(maxsize=CACHED_QUERIES)]
+    schema = _Schema(query=Query, extensions=extensions,
+                     execution_context_class=None if dev_mode else QuietExecutor)
+    schema.limit_rules = tuple(rules)
+    return schema

@@ -9,6 +9,9 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+DEFAULT_CLAIM_RATE = 5_000.0
+"""Claims per second per client in production when MDR_API_CLAIM_RATE is unset."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -29,9 +32,20 @@ class Settings:
     lock_timeout_ms: int = 10_000
     """MDR_LOCK_TIMEOUT_MS: how long DDL waits for a lock before giving up."""
     api_max_batch: int = 1_000
-    """MDR_API_MAX_BATCH: most claims one batch verification may carry."""
+    """MDR_API_MAX_BATCH: most claims one request may carry, in one batch or across all its
+    fields together, and most items its variables' lists may hold together."""
     api_rate_limit: float = 0.0
     """MDR_API_RATE_LIMIT: requests per second per client (bursts of 5×); 0 means none."""
+    api_claim_rate: float | None = None
+    """MDR_API_CLAIM_RATE: claims per second per client (bursts of 5×, at least one full
+    batch); 0 means none; unset means 5,000 in production and none in development mode."""
+    api_max_body_bytes: int = 0
+    """MDR_API_MAX_BODY_BYTES: largest request body; 0 means sized from the batch limit
+    (64 KiB plus 2 KiB per claim of a full batch)."""
+    api_max_cost: int = 1_000_000
+    """MDR_API_MAX_COST: largest estimated cost of a request (graphql_api/bounds.py)."""
+    api_max_text: int = 256
+    """MDR_API_MAX_TEXT: longest text value (characters) a request may hold."""
     api_dev_mode: bool = False
     """MDR_API_DEV: serve GraphiQL and allow introspection (never in production)."""
     api_workers: int = 1
@@ -71,6 +85,14 @@ class Settings:
             if value is None or value <= 0:
                 raise SettingsError(f"{name} must be a positive whole number, not {value}")
             return value
+        def number(name: str, default: float | None) -> float | None:
+            value = opt(name)
+            if value is None:
+                return default
+            try:
+                return float(value)
+            except ValueError:
+                raise SettingsError(f"{name} must be a number, not {value!r}") from None
 
         var_dir = opt("MDR_VAR_DIR")
         bindir = opt("MDR_PG_BINDIR")
@@ -83,7 +105,11 @@ class Settings:
             statement_timeout_ms=integer("MDR_STATEMENT_TIMEOUT_MS", 60_000) or 0,
             lock_timeout_ms=integer("MDR_LOCK_TIMEOUT_MS", 10_000) or 0,
             api_max_batch=integer("MDR_API_MAX_BATCH", 1_000) or 1_000,
-            api_rate_limit=float(opt("MDR_API_RATE_LIMIT") or 0),
+            api_rate_limit=number("MDR_API_RATE_LIMIT", 0.0) or 0.0,
+            api_claim_rate=number("MDR_API_CLAIM_RATE", None),
+            api_max_body_bytes=integer("MDR_API_MAX_BODY_BYTES", 0) or 0,
+            api_max_cost=integer("MDR_API_MAX_COST", 1_000_000) or 1_000_000,
+            api_max_text=integer("MDR_API_MAX_TEXT", 256) or 256,
             api_dev_mode=(opt("MDR_API_DEV") or "").lower() in ("1", "true", "yes"),
             api_workers=max(1, integer("MDR_API_WORKERS", 1) or 1),
             demo_scale=integer("MDR_DEMO_SCALE", 100_000) or 100_000,
@@ -91,6 +117,18 @@ class Settings:
             load_max_decompressed_bytes=positive("MDR_LOAD_MAX_DECOMPRESSED_BYTES", 64 << 30),
             load_max_expansion=positive("MDR_LOAD_MAX_EXPANSION", 100),
         )
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The body-size limit in force: MDR_API_MAX_BODY_BYTES, or sized from the batch."""
+        return self.api_max_body_bytes or (64 << 10) + (2 << 10) * self.api_max_batch
+
+    @property
+    def claims_per_second(self) -> float:
+        """The claim budget in force per client: MDR_API_CLAIM_RATE, or its default."""
+        if self.api_claim_rate is not None:
+            return max(0.0, self.api_claim_rate)
+        return 0.0 if self.api_dev_mode else DEFAULT_CLAIM_RATE
 
     @property
     def embedded(self) -> bool:

@@ -41,13 +41,26 @@ def name_key(value: str) -> str:
     tone mark to the end of the word, so placement stops mattering while the
     tone itself still does ("Hòa" and "Hóa" stay different).
     """
-    return " ".join(map(_word_key, clean(value).casefold().split(" ")))
+    return " ".join(map(_key_of, clean(value).casefold().split(" ")))
+
+
+CACHED_WORD = 32
+"""Longer words are keyed each time, never kept: no name has such words, and a cache of
+65,536 words of any length is a cache of any size."""
+
+
+def _key_of(word: str) -> str:
+    return _word_key(word) if len(word) <= CACHED_WORD else _uncached_word_key(word)
 
 
 @functools.lru_cache(maxsize=65_536)
 def _word_key(word: str) -> str:
     # Names are made of few distinct words (surnames, middle and given names repeat
     # across millions of people), so each word's key is worked out once.
+    return _uncached_word_key(word)
+
+
+def _uncached_word_key(word: str) -> str:
     decomposed = unicodedata.normalize("NFD", word)
     tones = "".join(ch for ch in decomposed if ch in TONE_MARKS)
     bare = "".join(ch for ch in decomposed if ch not in TONE_MARKS)

@@ -83,7 +83,8 @@ GENERAL_CASES = [
 
 @pytest.fixture(scope="module")
 def clients(api_db: tuple[str, dict[str, str]]) -> Iterator[tuple[TestClient, TestClient]]:
-    settings = Settings.from_env({"MDR_DATABASE_URL": api_db[0], "MDR_API_MAX_BATCH": "3"})
+    settings = Settings.from_env({"MDR_DATABASE_URL": api_db[0], "MDR_API_MAX_BATCH": "3",
+                                  "MDR_API_MAX_COST": "300"})
     with TestClient(create_app(settings)) as compiled, \
             TestClient(create_app(settings, compile_operations=False)) as general:
         yield compiled, general
@@ -164,6 +165,45 @@ def test_other_requests_get_the_general_executors_answer(
         query: str, variables: dict[str, Any]) -> None:
     compiled, general = _answers(clients, api_db[1]["verifier"], query, variables)
     assert compiled == general
+
+
+def _selecting(count: int, field: str = "found") -> str:
+    """A verification of one claim selecting ``field`` under ``count`` aliases."""
+    aliases = " ".join(f"a{i}: {field}" for i in range(count))
+    return f"query($claim: PersonClaim!) {{ verifyPerson(claim: $claim) {{ {aliases} }} }}"
+
+
+MANY_FIELDS = "query($claims: [PersonClaim!]!) { verifyPersons(claims: $claims) { " \
+    + " ".join(f"f{i}: fields {{ field match }}" for i in range(12)) + " } }"
+# Every limit, answered alike by plans and the general executor: (query, variables, the
+# HTTP status, the error's code or, for validation, its message).
+LIMIT_CASES = [
+    (_selecting(25), {"claim": HOA}, 200, "25 aliases found. Allowed: 20"),
+    ("""query($c: [PersonClaim!]!) { a: verifyPersons(claims: $c) { found }
+                                   b: verifyPersons(claims: $c) { found } }""",
+     {"c": [HOA, HOA]}, 200, "BATCH_TOO_LARGE"),
+    (ONE, {"claim": {**HOA, "fullName": "A" * 257}}, 200, "VALUE_TOO_LONG"),
+    (ONE, {"claim": {"nationalId": "0" * 1_900}}, 200, "VALUE_TOO_LONG"),
+    (MANY_FIELDS, {"claims": [HOA] * 3}, 200, "TOO_COSTLY"),
+    (ONE, {"claim": HOA, "padding": "x" * 80_000}, 413, "BODY_TOO_LARGE"),
+]
+
+
+@pytest.mark.parametrize(("query", "variables", "status", "says"), LIMIT_CASES)
+def test_plans_apply_every_limit_the_general_executor_applies(
+        clients: tuple[TestClient, TestClient], api_db: tuple[str, dict[str, str]],
+        query: str, variables: dict[str, Any], status: int, says: str) -> None:
+    compiled, general = _answers(clients, api_db[1]["verifier"], query, variables)
+    assert compiled == general
+    assert compiled[0] == status
+    [error] = compiled[2]["errors"]
+    assert says in (error["message"], error.get("extensions", {}).get("code")), error
+
+
+def test_a_document_over_a_validation_limit_gets_no_plan() -> None:
+    compiler = Compiler(build_schema(), COMPILED_ENTRIES)
+    assert compiler.plan(_selecting(20), None) is not None
+    assert compiler.plan(_selecting(21), None) is None
 
 
 def test_a_client_without_the_scope_gets_the_same_refusal(

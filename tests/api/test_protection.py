@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from starlette.testclient import TestClient
 from strawberry.schema import schema as strawberry_schema
 
 from graphql_api.app import create_app
+from graphql_api.bounds import Documents
 from graphql_api.limits import statement_timeout
 from graphql_api.resolvers import population
 from mdr import db
@@ -85,6 +87,47 @@ def test_variable_errors_do_not_suggest_input_fields(post: Callable[..., Any]) -
     assert "'fullName'" not in errors[0]["message"], errors
 
 
+# Mistakes whose graphql-core message names schema types, fields or arguments the caller
+# did not write: (query, variables, a name that must not appear).
+NAMING_MISTAKES = [
+    ('{ verifyPerson(claim: {nationalId: "1"}) { foun } }', {}, "PersonVerification"),
+    ('{ adminUnits { edges { node { parent { x } } } } }', {}, "AdminUnit"),
+    ('{ verifyPerson(claim: {nationalId: "1"}, asOff: "x") { found } }', {}, "Query"),
+    ("{ verifyPerson { found } }", {}, "PersonClaim"),
+    ('{ verifyPerson(claim: {nationalId: "1"}) }', {}, "PersonVerification"),
+    ('{ verifyPerson(claim: {nationalId: "1"}) { found { x } } }', {}, "Boolean"),
+    ('{ verifyPerson(claim: {fullName: "A"}) { found } }', {}, "nationalId"),
+    ('{ verifyPerson(claim: {nationalId: "1", sex: MAL}) { found } }', {}, "Sex"),
+    ("query($c: String!) { verifyPerson(claim: $c) { found } }", {"c": "1"}, "PersonClaim"),
+    ('{ unitAt(lon: 1, lat: 1) { ... on PersonVerification { found } } }', {}, "AdminUnit"),
+    ("query($c: PersonClaim!) { verifyPerson(claim: $c) { found } }", {"c": {"fullName": "A"}},
+     "nationalId"),
+    ("query($c: PersonClaim!) { verifyPerson(claim: $c) { found } }",
+     {"c": {"nationalId": "1", "sex": "MAL"}}, "Sex"),
+]
+
+
+@pytest.mark.parametrize(("query", "variables", "hidden"), NAMING_MISTAKES)
+def test_production_errors_name_nothing_the_caller_did_not_write(
+        post: Callable[..., Any], query: str, variables: dict[str, Any], hidden: str) -> None:
+    errors = post(query, **variables)["errors"]
+    assert errors, "the mistake should be reported"
+    written = set(re.findall(r"\w+", query + json.dumps(variables)))
+    for error in errors:
+        message = error["message"]
+        assert hidden not in message, message
+        for quoted in re.findall(r"'([^']*)'", message):
+            assert quoted == "…" or set(re.findall(r"\w+", quoted)) <= written, message
+
+
+def test_development_mode_names_the_schema(api: tuple[str, str]) -> None:
+    settings = Settings.from_env({"MDR_DATABASE_URL": api[0], "MDR_API_DEV": "1"})
+    with TestClient(create_app(settings)) as dev:
+        answer = dev.post("/graphql", json={"query": NAMING_MISTAKES[0][0]},
+                          headers={"Authorization": f"Bearer {api[1]}"}).json()
+    assert "on type 'PersonVerification'" in answer["errors"][0]["message"]
+
+
 def test_development_mode_keeps_the_suggestions(api: tuple[str, str]) -> None:
     settings = Settings.from_env({"MDR_DATABASE_URL": api[0], "MDR_API_DEV": "1"})
     with TestClient(create_app(settings)) as dev:
@@ -123,6 +166,29 @@ def test_a_repeated_query_is_parsed_and_validated_once(
     post(PERSON.replace("query(", f"query Read{uuid.uuid4().hex}("), id="001182000002")
     assert calls["validate"] == 2 and calls["parse"] > first["parse"], \
         "a new text is parsed and validated"
+
+
+def test_the_caches_keep_no_long_query_text(post: Callable[..., Any],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"validate": 0}
+    validate = graphql.validate
+
+    def counting_validate(*args: Any, **kwargs: Any) -> Any:
+        calls["validate"] += 1
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(strawberry_schema, "validate", counting_validate)
+    # A validation result keeps its document, which keeps its text: not for 100 KiB.
+    query = "# " + "x" * (100 << 10) + "\n" + PERSON.replace(
+        "query(", f"query Long{uuid.uuid4().hex}(")
+    for _ in range(2):
+        assert post(query, id="001182000002")["data"]["person"]["status"] == "ALIVE"
+    assert calls["validate"] == 2
+    # Parsed documents are kept up to a total of characters, the oldest leaving first.
+    documents = Documents(entries=10, characters=100)
+    for name in ("a", "b", "c"):
+        documents.parse(f"{{ {name}: __typename }}" + " " * 30)
+    assert len(documents._documents) == 2 and documents._size <= 100
 
 
 # Where a String argument can sit; each gets the text through a variable.
@@ -310,3 +376,26 @@ def test_graphiql_still_opens_in_a_browser_in_development_mode(api: tuple[str, s
     assert page.status_code == 200 and "graphiql" in page.text.lower()
     with TestClient(create_app(Settings.from_env({"MDR_DATABASE_URL": api[0]}))) as prod:
         assert prod.get("/graphql", headers=browser).status_code == 404
+
+
+FIVE_MIB = 5 << 20
+# Five MiB of query text around a mistake, in the places a log line could copy it from.
+LONG_QUERIES = [
+    "# " + "x" * FIVE_MIB + "\n{ foun }",  # the line before the error, in a comment
+    '{ codeList(name: "' + "x" * FIVE_MIB + '") { code } }',  # the message itself
+    "{ codeList(name: SEX) { code } " + "{" * FIVE_MIB,  # a syntax error
+]
+
+
+@pytest.mark.parametrize("query", LONG_QUERIES)
+def test_the_log_keeps_a_bounded_part_of_a_long_failing_query(
+        api: tuple[str, str], caplog: pytest.LogCaptureFixture, query: str) -> None:
+    settings = Settings.from_env({"MDR_DATABASE_URL": api[0], "MDR_API_MAX_BODY_BYTES":
+                                  str(16 << 20), "MDR_API_MAX_TEXT": str(8 << 20)})
+    with TestClient(create_app(settings)) as roomy, caplog.at_level(logging.DEBUG):
+        answer = roomy.post("/graphql", json={"query": query},
+                            headers={"Authorization": f"Bearer {api[1]}"}).json()
+    assert answer["errors"]
+    logged = sum(len(record.getMessage()) + len(record.exc_text or "")
+                 for record in caplog.records)
+    assert logged < 20_000, logged

@@ -255,8 +255,9 @@ def test_a_batch_is_answered_in_order_with_one_audit_record_each(
 
 def test_a_batch_over_the_limit_is_refused(ask: Callable[..., Any]) -> None:
     answer = ask(BATCH, claims=[{"nationalId": "001182000002"}] * 1001)
-    assert answer["data"] is None
+    assert "data" not in answer, "refused before execution"
     assert "at most 1000" in answer["errors"][0]["message"]
+    assert answer["errors"][0]["extensions"]["code"] == "BATCH_TOO_LARGE"
 
 
 def test_introspection_only_in_development_mode(client: TestClient,
