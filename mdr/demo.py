@@ -102,6 +102,8 @@ class DemoResult:
     loads: dict[str, dict[str, Any]]
     quality: dict[str, Any] | None
     examples: list[Example]
+    persons_run: int | None = None
+    """The load run of the sample's persons (some of its rows were rejected on purpose)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -163,7 +165,8 @@ def run_demo(cfg: Settings, persons: int = DEFAULT_PERSONS, seed: int = 1,
         admin.dispose()
     return DemoResult(api=api, graphiql=api, key=state.key, database=database,
                       persons=persons, report=str(report), reused=reused, loads=loads,
-                      quality=state.quality, examples=examples)
+                      quality=state.quality, examples=examples,
+                      persons_run=state.runs.get("persons"))
 
 
 def stop_demo(cfg: Settings) -> list[str]:
@@ -435,8 +438,14 @@ def banner(result: DemoResult) -> str:
     lines += [
         "",
         "[bold]A steward's day:[/bold]",
-        "  .venv/bin/mdr runs                       the loads, their counts and checksums",
-        "  .venv/bin/mdr quality run all            the suites again (exit 1 on a failure)",
+        "  .venv/bin/mdr runs                      the loads: counts, who, checksums",
+    ]
+    if result.persons_run is not None:
+        lines.append(f"  .venv/bin/mdr rejects export {result.persons_run} --out "
+                     "var/demo/rejects.csv   the sample's rejected rows, to fix and reload")
+    lines += [
+        "  .venv/bin/mdr quality report            scores per registry and province, trend",
+        "  .venv/bin/mdr reasons                   what each rejection reason means",
         "  .venv/bin/mdr ref units --as-of 2020-01-01 --level province",
         "",
         "Stop everything with: .venv/bin/mdr demo stop",

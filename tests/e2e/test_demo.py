@@ -87,6 +87,8 @@ def test_demo_comes_up_its_examples_answer_as_printed_and_a_second_run_reuses_it
         banner = demo(env, "--persons", "300", "--port", port)["banner"]
         assert "mdr demo stop" in banner and first["key"] in banner
         assert matching["curl"] in banner
+        assert first["persons_run"] == persons["run_id"]
+        assert f"mdr rejects export {persons['run_id']} --out" in banner
     finally:
         stop = subprocess.run([str(Path(sys.executable).with_name("mdr")), "demo", "stop"],
                               env=env, capture_output=True, text=True, timeout=60, check=False)
