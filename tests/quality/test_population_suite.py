@@ -31,7 +31,7 @@ from quality.run import (
 )
 from quality.suites import SUITES, Rule, Suite, population
 from tests.conftest import create_database, drop_database
-from tests.quality.population_factory import (
+from tests.factories.population_quality import (
     AS_OF,
     PERSONS,
     Person,
