@@ -186,10 +186,10 @@ def test_claims_are_counted_across_aliases(post: Callable[..., Any]) -> None:
     assert error["extensions"] == {"code": "BATCH_TOO_LARGE", "limit": 1000, "items": 20_000}
     assert "20000 across its fields" in error["message"]
     # Single verifications count one each, literal lists one per item.
-    many = " ".join(f'v{i}: verifyPerson(claim: {{nationalId: "001182000002"}}) {{ found }}'
-                    for i in range(5))
-    literal = "verifyPersons(claims: [" + ", ".join(
-        ['{nationalId: "001182000002"}'] * 996) + "]) { found }"
+    # Each claim states a sex: a number alone is refused as EMPTY_CLAIM.
+    claim = '{nationalId: "001182000002", sex: FEMALE}'
+    many = " ".join(f"v{i}: verifyPerson(claim: {claim}) {{ found }}" for i in range(5))
+    literal = "verifyPersons(claims: [" + ", ".join([claim] * 996) + "]) { found }"
     _error(post(f"{{ {many} {literal} }}"), "BATCH_TOO_LARGE")
     answer = post(f"{{ {many} }}")
     assert answer["data"]["v4"] == {"found": True}
