@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import socket
 import subprocess
@@ -13,37 +12,41 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
 from graphql_api.auth import create_client
-from loaders.base import Options
-from loaders.population import load_population
-from loaders.sources.population_layout import EVENT_FIELDS, SNAPSHOT_FIELDS
 from mdr import db
 from mdr.cluster import LocalCluster
 from mdr.settings import PROJECT_ROOT, Settings
 from tests.conftest import create_database, drop_database
-from tests.integration.test_population_load import FAMILY, write_csv
+from tests.factories import Seed
+from tests.factories.population import POPULATION_FAMILY
 
 ALL_SCOPES = ("verify:person", "read:person", "audit:read")
 
+VERIFY = """query($claim: PersonClaim!, $asOf: Date) {
+  verifyPerson(claim: $claim, asOf: $asOf) {
+    nationalId found match status reference fields { field match } } }"""
+BATCH = """query($claims: [PersonClaim!]!) {
+  verifyPersons(claims: $claims) { nationalId found match status reference } }"""
+DEFAULT_SEEDS: tuple[Seed, ...] = (POPULATION_FAMILY,)
+"""What a populated database holds unless a test names its seeds."""
+
 
 def populated_database(cluster: LocalCluster, template: str, folder: Path,
-                       settings: Settings) -> tuple[str, str]:
-    """A fresh database (name, URL) holding the four-person family of the load tests,
-    one of whom dies on 2026-03-01."""
+                       settings: Settings,
+                       seeds: Sequence[Seed] = DEFAULT_SEEDS) -> tuple[str, str]:
+    """A fresh database (name, URL) cloned from ``template`` holding each seed's sample, loaded
+    in order; by default the four-person family of the load tests, one of whom dies on
+    2026-03-01."""
     name = f"api_{uuid.uuid4().hex[:8]}"
     url = create_database(cluster, name, template=template)
     loader = db.make_engine(url, settings, role=db.Role.LOADER)
     try:
-        load_population(loader, write_csv(folder / "p.csv", SNAPSHOT_FIELDS, FAMILY),
-                        Options(dt.date(2026, 1, 1)))
-        death = {f: "" for f in EVENT_FIELDS}
-        death.update(event_type="death", national_id="001080000004", event_date="2026-03-01")
-        load_population(loader, write_csv(folder / "e.csv", EVENT_FIELDS, [death]),
-                        Options(dt.date(2026, 6, 1)))
+        for seed in seeds:
+            seed(loader, folder)
     finally:
         loader.dispose()
     return name, url
@@ -51,13 +54,19 @@ def populated_database(cluster: LocalCluster, template: str, folder: Path,
 
 @contextmanager
 def database_with_client(cluster: LocalCluster, template: str, folder: Path,
-                         settings: Settings, client: str) -> Iterator[tuple[str, str]]:
+                         settings: Settings, client: str,
+                         seeds: Sequence[Seed] = DEFAULT_SEEDS) -> Iterator[tuple[str, str]]:
     """(URL, key): a populated database with one client holding every scope, dropped after."""
-    name, url = populated_database(cluster, template, folder, settings)
+    name, url = populated_database(cluster, template, folder, settings, seeds)
     try:
         yield url, add_client(url, client)
     finally:
         drop_database(cluster, name)
+
+
+def nodes(connection: dict[str, Any]) -> list[Any]:
+    """The nodes of a connection's page."""
+    return [edge["node"] for edge in connection["edges"]]
 
 
 def add_client(url: str, name: str, scopes: Sequence[str] = ALL_SCOPES) -> str:

@@ -11,9 +11,7 @@ from sqlalchemy import text
 
 from mdr import db
 from mdr.settings import Settings
-from tests.api.test_verification import BATCH, VERIFY, api_db, ask, client, nodes
-
-__all__ = ["api_db", "ask", "client"]
+from tests.api.support import BATCH, VERIFY, nodes
 
 Ask = Callable[..., Any]
 LOG = """query($id: String!) {

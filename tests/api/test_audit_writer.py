@@ -12,9 +12,6 @@ from sqlalchemy import make_url
 from graphql_api.app import _driver_dsn
 from graphql_api.audit_writer import AuditWriter, new_reference
 from graphql_api.connections import DriverPool
-from tests.api.test_verification import api_db
-
-__all__ = ["api_db"]
 
 
 def test_concurrent_records_share_a_commit_and_a_failure_stays_with_its_batch(

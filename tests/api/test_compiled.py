@@ -18,9 +18,6 @@ from graphql_api.app import create_app
 from graphql_api.compiled import Compiler
 from graphql_api.schema import COMPILED_ENTRIES, build_schema
 from mdr.settings import Settings
-from tests.api.test_verification import api_db
-
-__all__ = ["api_db"]
 
 ONE = """query One($claim: PersonClaim!, $asOf: Date) {
   verifyPerson(claim: $claim, asOf: $asOf) {

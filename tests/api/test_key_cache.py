@@ -14,9 +14,6 @@ from graphql_api.auth import Client, create_client, revoke_client
 from graphql_api.key_cache import KeyCache
 from mdr import db
 from mdr.settings import Settings
-from tests.api.test_verification import api_db
-
-__all__ = ["api_db"]
 
 
 def _admin(url: str, action: Any, *args: Any) -> Any:

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from graphql_api.connections import DriverPool
 from mdr import db
 from mdr.settings import Settings
-from tests.api.test_verification import nodes
+from tests.api.support import nodes
 
 Ask = Callable[..., Any]
 

@@ -19,7 +19,8 @@ from mdr.cluster import LocalCluster
 from mdr.settings import Settings
 from tests.api.support import add_client, populated_database
 from tests.conftest import create_database, drop_database
-from tests.integration.test_population_load import person, write_csv
+from tests.factories import write_csv
+from tests.factories.population import person
 
 ONLY_IN_REPLICA = "001080000031"
 

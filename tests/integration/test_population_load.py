@@ -26,41 +26,10 @@ from loaders.sources.readers import ReadLimits
 from mdr import db
 from mdr.cli import app
 from mdr.settings import Settings
+from tests.factories import write_csv
+from tests.factories.population import CONG_VI, FAMILY, HANOI_WARD, event, person
 
 EFFECTIVE = dt.date(2026, 6, 1)
-HANOI_WARD = "00070"        # Phường Hoàn Kiếm since 2025-07-01
-TRUC_BACH = "00004"         # before 2025-07-01: Phường Trúc Bạch, went whole into Ba Đình
-CONG_VI = "00007"           # before 2025-07-01: Phường Cống Vị, split between two wards
-
-
-def person(national_id: str, **fields: str) -> dict[str, str]:
-    row = {name: "" for name in SNAPSHOT_FIELDS}
-    row.update(national_id=national_id, family_name="Nguyễn", middle_name="Văn",
-               given_name="An", sex="male", birth_date="1980-05-01", nationality="VN",
-               ethnic_group="01", address="12 Phố Hàng Bông", commune_code=HANOI_WARD,
-               residence_since="2026-01-01", household_id="HH-1", relation_to_head="head")
-    row.update(fields)
-    return row
-
-
-def write_csv(path: Path, fields: tuple[str, ...], rows: list[dict[str, str]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-FAMILY = [
-    person("001080000001", spouse_id="001182000002"),
-    person("001182000002", family_name="Trần", middle_name="Thị", given_name="Hoa",
-           sex="female", birth_date="09/07/1982", relation_to_head="spouse",
-           spouse_id="001080000001"),
-    person("001210000003", middle_name="Minh", given_name="Khôi", birth_date="2010-03-15",
-           relation_to_head="child", father_id="001080000001", mother_id="001182000002"),
-    person("001080000004", given_name="Bình", commune_code=TRUC_BACH,
-           residence_since="2010-01-01", household_id="HH-2"),
-]
 BAD = [
     (person("001280000005"), "sex-digit-mismatch"),
     (person("001080000006", birth_date="2010-02-30"), "invalid-date"),
@@ -420,12 +389,6 @@ SINGLES = [
     person("001182000016", family_name="Phạm", middle_name="Thị", given_name="Lan",
            sex="female", birth_date="1982-02-01", household_id="HH-5"),
 ]
-
-
-def event(event_type: str, national_id: str, event_date: str, **fields: str) -> dict[str, str]:
-    row = {f: "" for f in EVENT_FIELDS}
-    row.update(event_type=event_type, national_id=national_id, event_date=event_date, **fields)
-    return row
 
 
 def load_events(registry: Engine, tmp_path: Path, events: list[dict[str, str]]) -> LoadResult:

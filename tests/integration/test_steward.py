@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from loaders.sources.population_layout import SNAPSHOT_FIELDS
 from mdr.cli import app
-from tests.integration.test_population_load import FAMILY, person, write_csv
+from tests.factories import write_csv
+from tests.factories.population import FAMILY, person
 
 
 def mdr(url: str, *args: str) -> Any:

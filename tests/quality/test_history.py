@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from mdr.cli import app
 from mdr.db import Role, role_url
 from quality.run import run_quality
-from tests.quality.population_factory import AS_OF, build_clean_population, nid
+from tests.factories.population_quality import AS_OF, build_clean_population, nid
 
 
 def test_report_shows_the_latest_scores_their_trend_and_the_worst_province(
