@@ -9,13 +9,15 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
+from starlette.testclient import TestClient
 
+from graphql_api.app import create_app
 from graphql_api.auth import create_client
 from mdr import db
 from mdr.cluster import LocalCluster
@@ -127,3 +129,24 @@ def _wait_until_up(process: subprocess.Popen[bytes], address: str, log: IO[bytes
             if time.monotonic() > deadline:
                 raise RuntimeError(f"mdr serve did not answer within {timeout} s") from None
             time.sleep(0.2)
+
+
+@contextmanager
+def production_app(url: str) -> Iterator[TestClient]:
+    """The application in its production configuration against ``url``, with the request
+    limiter in the path (at a rate far above what the tests send), as in production."""
+    settings = Settings.from_env({"MDR_DATABASE_URL": url, "MDR_API_RATE_LIMIT": "1000"})
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def poster(client: TestClient, key: str) -> Callable[..., Any]:
+    """``send(query, status=200, **variables)``: POST a query with the key, check the HTTP
+    status, return the decoded answer."""
+    def send(query: str, status: int = 200, **variables: Any) -> Any:
+        response = client.post("/graphql", json={"query": query, "variables": variables},
+                               headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == status, response.text
+        return response.json()
+
+    return send

@@ -23,7 +23,7 @@ from graphql_api.schema import build_schema
 from loaders.rules import text
 from mdr.cluster import LocalCluster
 from mdr.settings import Settings
-from tests.api.support import database_with_client, served
+from tests.api.support import database_with_client, poster, production_app, served
 
 BATCH = """query($claims: [PersonClaim!]!) {
   verifyPersons(claims: $claims) { nationalId found match } }"""
@@ -50,20 +50,13 @@ def api(cluster: LocalCluster, ref_template: str, settings: Settings,
 @pytest.fixture(scope="module")
 def client(api: tuple[str, str]) -> Iterator[TestClient]:
     """The production defaults (limits, claim budget), with the request limiter in the path."""
-    settings = Settings.from_env({"MDR_DATABASE_URL": api[0], "MDR_API_RATE_LIMIT": "1000"})
-    with TestClient(create_app(settings)) as test_client:
+    with production_app(api[0]) as test_client:
         yield test_client
 
 
 @pytest.fixture
 def post(client: TestClient, api: tuple[str, str]) -> Callable[..., Any]:
-    def send(query: str, status: int = 200, **variables: Any) -> Any:
-        response = client.post("/graphql", json={"query": query, "variables": variables},
-                               headers={"Authorization": f"Bearer {api[1]}"})
-        assert response.status_code == status, response.text
-        return response.json()
-
-    return send
+    return poster(client, api[1])
 
 
 def _error(answer: Any, code: str) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from graphql_api.resolvers import population
 from mdr import db
 from mdr.cluster import LocalCluster
 from mdr.settings import Settings
-from tests.api.support import database_with_client
+from tests.api.support import database_with_client, poster, production_app
 
 VERIFY = """query($claim: PersonClaim!) {
   verifyPerson(claim: $claim) { found match fields { field match } } }"""
@@ -45,20 +45,13 @@ def api(cluster: LocalCluster, ref_template: str, settings: Settings,
 @pytest.fixture(scope="module")
 def client(api: tuple[str, str]) -> Iterator[TestClient]:
     # A rate limit far above what the tests send: the limiter is in the path, as in production.
-    settings = Settings.from_env({"MDR_DATABASE_URL": api[0], "MDR_API_RATE_LIMIT": "1000"})
-    with TestClient(create_app(settings)) as test_client:
+    with production_app(api[0]) as test_client:
         yield test_client
 
 
 @pytest.fixture
 def post(client: TestClient, api: tuple[str, str]) -> Callable[..., Any]:
-    def send(query: str, **variables: Any) -> Any:
-        response = client.post("/graphql", json={"query": query, "variables": variables},
-                               headers={"Authorization": f"Bearer {api[1]}"})
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    return send
+    return poster(client, api[1])
 
 
 # Mistakes whose graphql-core message would suggest a name from the schema.
