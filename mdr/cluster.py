@@ -105,10 +105,13 @@ class LocalCluster:
         bindir: Path | None = None,
         port: int | None = None,
         durable: bool = True,
+        data_dir: Path | None = None,
     ) -> None:
         self.root = root
-        self.data_dir = root / "data"
-        self.log_file = root / "log" / "postgres.log"
+        # A replica or a restored copy lives in the data folder its operator chose.
+        self.data_dir = data_dir or root / "data"
+        self.log_file = root / "log" / f"{self.data_dir.name}.log" if data_dir \
+            else root / "log" / "postgres.log"
         self._bindir = bindir
         self._requested_port = port
         # Test clusters trade crash safety for speed; the dev cluster keeps it.
@@ -138,25 +141,34 @@ class LocalCluster:
 
     def _run(self, args: Sequence[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a PostgreSQL program as the server's OS user."""
+        return self.run_as_server_user([str(self.bindir / args[0]), *args[1:]], check=check)
+
+    def run_as_server_user(self, args: Sequence[str], *, check: bool = True,
+                           timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+        """Run a program (PostgreSQL's, or a tool that reads its files) as the server's OS
+        user, without the caller's PG* variables; a failure raises ClusterError."""
         user = self._os_user()
         kwargs: dict[str, object] = {}
         if user is not None:
             kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C.UTF-8"
-        result: subprocess.CompletedProcess[str] = subprocess.run(
-            [str(self.bindir / args[0]), *args[1:]],
-            cwd=self.root, env=env, capture_output=True, text=True,
-            **kwargs,  # type: ignore[call-overload]
-        )
+        try:
+            result: subprocess.CompletedProcess[str] = subprocess.run(
+                list(args), cwd=self.root, env=env, capture_output=True, text=True,
+                timeout=timeout, **kwargs,  # type: ignore[call-overload]
+            )
+        except subprocess.TimeoutExpired:
+            raise ClusterError(f"{Path(args[0]).name} did not finish within {timeout:.0f} s."
+                               ) from None
         if check and result.returncode != 0:
             raise ClusterError(
-                f"{args[0]} failed (exit {result.returncode}):\n"
+                f"{Path(args[0]).name} failed (exit {result.returncode}):\n"
                 f"{(result.stderr or result.stdout).strip()}\nServer log: {self.log_file}"
             )
         return result
 
-    def _give_to_server_user(self, *paths: Path) -> None:
+    def give_to_server_user(self, *paths: Path) -> None:
         """Hand the folders (and any file mdr wrote) to the server's OS user.
 
         The data folder's contents are created by the server itself, so only what
@@ -196,7 +208,7 @@ class LocalCluster:
 
     def _write_port(self, port: int) -> None:
         self._port_file.write_text(f"# written by mdr: the port of this cluster\nport = {port}\n")
-        self._give_to_server_user(self._port_file)
+        self.give_to_server_user(self._port_file)
 
     def _pid(self) -> int | None:
         """The postmaster's pid if one is really running for this data folder."""
@@ -248,7 +260,7 @@ class LocalCluster:
                 f"{self.data_dir} exists but holds no PostgreSQL cluster. Remove it "
                 "(it is not a database mdr made) and run the command again."
             )
-        self._give_to_server_user()
+        self.give_to_server_user()
         log.info("Creating the embedded PostgreSQL cluster in %s", self.data_dir)
         self._run(["initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust",
                    "-E", "UTF8", "--locale=C.UTF-8"])
@@ -290,7 +302,7 @@ class LocalCluster:
             port = new_port
         if port != self.configured_port():
             self._write_port(port)
-        self._give_to_server_user()
+        self.give_to_server_user()
         self._run(["pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file),
                    "-w", "-t", "60", "start"])
         self._ensure_database()
