@@ -108,8 +108,9 @@ class BackupRepository:
         wanted = {"archive_mode": "on", "archive_command": archive_command,
                   "unix_socket_directories": str(self.socket_dir)}
         with self._admin() as conn:
-            current = {name: conn.execute("SELECT current_setting(%s)", (name,)).fetchone()[0]
+            current = {name: conn.execute("SELECT current_setting(%s)", (name,)).fetchone()
                        for name in wanted}
+            current = {name: row[0] if row else None for name, row in current.items()}
             changed = current != wanted
             for name, value in wanted.items():
                 if current[name] != value:

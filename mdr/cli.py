@@ -290,6 +290,10 @@ def load(
             outcome.append(loader.load(engine, source, options,
                                        lambda n: bar.update(task, completed=n)))
     result = outcome[0]
+    if result.status == "committed" and registry != "ref":
+        # Analysts see the load once the analytics views are refreshed.
+        views = refresh_analytics(cfg)
+        log.info("Analytics refreshed: %s.", ", ".join(v["view"] for v in views))
     print_load_result(result, as_json)
     if result.status != "committed":
         if not as_json and result.message:
@@ -718,3 +722,178 @@ def quality_report(
             err.print(f"No HTML report at {report}; `mdr quality run` writes it.")
             raise typer.Exit(1)
         webbrowser.open(report.as_uri())
+
+
+# -- mdr analytics, mdr replica, mdr backup ---------------------------------------------------
+
+analytics_app = typer.Typer(help="The analytics schema analysts read (no identities).",
+                            no_args_is_help=True)
+app.add_typer(analytics_app, name="analytics")
+replica_app = typer.Typer(help="Streaming read replicas on loopback (pg_basebackup).",
+                          no_args_is_help=True)
+app.add_typer(replica_app, name="replica")
+backup_app = typer.Typer(help="Backups, WAL archive and point-in-time restore (pgBackRest).",
+                         no_args_is_help=True)
+app.add_typer(backup_app, name="backup")
+
+
+def refresh_analytics(cfg: Settings) -> list[dict[str, Any]]:
+    """Refresh the analytics schema as the loader (loads and the command share this)."""
+    from mdr import analytics
+
+    with db.role_engine(cfg, db.Role.LOADER) as engine:
+        return analytics.refresh(engine, cfg)
+
+
+@analytics_app.command("refresh")
+@friendly_errors
+def analytics_refresh(as_json: JsonFlag = False) -> None:
+    """Refresh the analytics views (concurrently: analysts' queries are not blocked)."""
+    views = refresh_analytics(settings())
+    if as_json:
+        emit_json({"refreshed": views})
+        return
+    for view in views:
+        out.print(f"analytics.{view['view']:28} {view['seconds']:8.3f} s", highlight=False)
+
+
+@replica_app.command("create")
+@friendly_errors
+def replica_create(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 the replica listens on.")],
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="New or empty folder for its "
+                                           "data.")],
+    name: Annotated[str | None, typer.Option(help="Its name (default replica-PORT).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Make a streaming replica of the current database and start it."""
+    from mdr import replica
+
+    cfg = settings()
+    made = replica.create(cfg, port, data_dir, name)
+    if as_json:
+        emit_json({**dataclasses.asdict(made), "url": made.url(cfg)})
+    else:
+        err.print(f"Replica {made.name!r} streams from the primary on 127.0.0.1:{made.port} "
+                  f"(slot {made.slot}, data in {made.data_dir}). Point "
+                  "MDR_READ_DATABASE_URL at:", highlight=False)
+        out.print(made.url(cfg), highlight=False)
+
+
+@replica_app.command("status")
+@friendly_errors
+def replica_status(as_json: JsonFlag = False) -> None:
+    """Each replica's state and its lag behind the primary, in bytes and seconds."""
+    from mdr import replica
+
+    cfg = settings()
+    reports = [replica.status(cfg, r) for r in replica.known_replicas(cfg)]
+    if as_json:
+        emit_json({"replicas": reports})
+        return
+    if not reports:
+        err.print("No replicas; `mdr replica create --port P --data-dir D` makes one.")
+    for r in reports:
+        state = "streaming" if r["streaming"] else ("running, not streaming" if r["running"]
+                                                     else "down")
+        lag = (f"lag {r['lag_bytes']} bytes, {r['lag_seconds']:.1f} s"
+               if r["lag_bytes"] is not None and r["lag_seconds"] is not None else "lag unknown")
+        out.print(f"{r['name']:20} 127.0.0.1:{r['port']:<6} {state:24} {lag}", highlight=False)
+
+
+@replica_app.command("remove")
+@friendly_errors
+def replica_remove(name: Annotated[str, typer.Argument(help="Its name, port or folder.")]
+                   ) -> None:
+    """Stop a replica, drop its replication slot and delete its folder."""
+    from mdr import replica
+
+    gone = replica.remove(settings(), name)
+    err.print(f"Replica {gone.name!r} removed (slot {gone.slot} dropped, {gone.data_dir} "
+              "deleted).", highlight=False)
+
+
+def _backups(cfg: Settings) -> Any:
+    from mdr.backup import BackupRepository
+
+    _require_embedded(cfg, "backup")
+    return BackupRepository(db.embedded_cluster(cfg), cfg.var_dir / "backup")
+
+
+def _print_backups(backups: list[dict[str, Any]]) -> None:
+    for b in backups:
+        out.print(f"{b['label']:26} {b['type']:5} {b['started']}  {b['seconds']:>5} s  "
+                  f"{b['database_bytes'] / 1e6:10.1f} MB  (stored {b['repository_bytes'] / 1e6:.1f}"
+                  " MB)", highlight=False)
+
+
+@backup_app.command("create")
+@friendly_errors
+def backup_create(
+    kind: Annotated[str, typer.Option("--type", help="full, diff or incr (an incr with no "
+                                      "full before it is taken full).")] = "incr",
+    as_json: JsonFlag = False,
+) -> None:
+    """Take a backup; the first one also turns WAL archiving on (one restart)."""
+    made = _backups(settings()).create(kind)
+    if as_json:
+        emit_json(made)
+    else:
+        _print_backups([made])
+
+
+@backup_app.command("list")
+@friendly_errors
+def backup_list(as_json: JsonFlag = False) -> None:
+    """The backups in the repository, oldest first."""
+    backups = _backups(settings()).list()
+    if as_json:
+        emit_json({"backups": backups})
+    elif not backups:
+        err.print("No backups yet; `mdr backup create --type full` takes one.")
+    else:
+        _print_backups(backups)
+
+
+@backup_app.command("verify")
+@friendly_errors
+def backup_verify(as_json: JsonFlag = False) -> None:
+    """Check every backup and archived WAL file in the repository (checksums, sizes)."""
+    report = _backups(settings()).verify()
+    if as_json:
+        emit_json(report)
+    else:
+        out.print(report["report"] or report["errors"], highlight=False, markup=False)
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+@backup_app.command("restore")
+@friendly_errors
+def backup_restore(
+    to: Annotated[str, typer.Option("--to", help="The time to recover to, ISO 8601 "
+                                    "(without a zone: UTC).")],
+    data_dir: Annotated[Path, typer.Option("--data-dir", help="New or empty folder for the "
+                                           "copy.")],
+    port: Annotated[int | None, typer.Option(help="Port of the copy (default: a free one).")]
+    = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Recover a copy of the database as it was at a time, started on its own port."""
+    from mdr.cluster import free_port
+
+    try:
+        moment = dt.datetime.fromisoformat(to)
+    except ValueError:
+        raise typer.BadParameter(f"{to!r} is not an ISO 8601 time", param_hint="--to") from None
+    cfg = settings()
+    copy = _backups(cfg).restore(moment, data_dir, port or free_port())
+    url = copy.url()
+    if as_json:
+        emit_json({"data_dir": str(copy.data_dir), "port": copy.configured_port(), "url": url,
+                   "recovered_to": moment.isoformat()})
+    else:
+        err.print(f"A copy as of {moment.isoformat()} runs on 127.0.0.1:"
+                  f"{copy.configured_port()} ({copy.data_dir}); stop it with "
+                  f"`pg_ctl -D {copy.data_dir} stop`. Its URL:", highlight=False)
+        out.print(url, highlight=False)

@@ -23,6 +23,15 @@ class Settings:
     """MDR_READ_DATABASE_URL: a read replica for API reads; unset means the primary."""
     var_dir: Path = PROJECT_ROOT / "var"
     """MDR_VAR_DIR: where the embedded cluster, reports and run files live."""
+    pseudonym_key_file: Path | None = None
+    """MDR_PSEUDONYM_KEY_FILE: the key of the analytics pseudonyms, kept outside the database;
+    unset means ``var/secrets/pseudonym.key`` (made on first use, readable by its owner only)."""
+    read_max_lag_seconds: float | None = None
+    """MDR_READ_MAX_LAG_SECONDS: the API refuses to read from a replica further behind than
+    this (503, or the primary with MDR_READ_FALLBACK); unset means no bound."""
+    read_fallback: bool = False
+    """MDR_READ_FALLBACK: read from the primary while the replica is down or behind the bound,
+    instead of refusing."""
     pg_bindir: Path | None = None
     """MDR_PG_BINDIR: PostgreSQL server binaries; unset means pg_config / Debian's path."""
     pg_port: int | None = None
@@ -95,12 +104,16 @@ class Settings:
                 raise SettingsError(f"{name} must be a number, not {value!r}") from None
 
         var_dir = opt("MDR_VAR_DIR")
+        key_file = opt("MDR_PSEUDONYM_KEY_FILE")
         bindir = opt("MDR_PG_BINDIR")
         return cls(
             database_url=opt("MDR_DATABASE_URL"),
             read_database_url=opt("MDR_READ_DATABASE_URL"),
             var_dir=Path(var_dir).resolve() if var_dir else cls.var_dir,
             pg_bindir=Path(bindir) if bindir else None,
+            pseudonym_key_file=Path(key_file).resolve() if key_file else None,
+            read_max_lag_seconds=number("MDR_READ_MAX_LAG_SECONDS", None),
+            read_fallback=(opt("MDR_READ_FALLBACK") or "").lower() in ("1", "true", "yes"),
             pg_port=integer("MDR_PG_PORT", None),
             statement_timeout_ms=integer("MDR_STATEMENT_TIMEOUT_MS", 60_000) or 0,
             lock_timeout_ms=integer("MDR_LOCK_TIMEOUT_MS", 10_000) or 0,
@@ -129,6 +142,11 @@ class Settings:
         if self.api_claim_rate is not None:
             return max(0.0, self.api_claim_rate)
         return 0.0 if self.api_dev_mode else DEFAULT_CLAIM_RATE
+
+    @property
+    def pseudonym_key_path(self) -> Path:
+        """Where the analytics pseudonym key is kept."""
+        return self.pseudonym_key_file or self.var_dir / "secrets" / "pseudonym.key"
 
     @property
     def embedded(self) -> bool:

@@ -197,3 +197,21 @@ class QualityResult(Base):
     error: Mapped[str | None] = mapped_column(
         Text, comment="Why the check could not be evaluated (it then counts as failed)."
     )
+
+
+class PseudonymKey(Base):
+    __tablename__ = "pseudonym_key"
+    __table_args__ = {
+        "schema": SCHEMA,
+        "comment": "A fingerprint (an HMAC of a fixed text) of the key the analytics "
+        "pseudonyms were made with, so that a refresh with another key is refused instead of "
+        "changing every pseudonym; the key itself is never stored.",
+    }
+
+    fingerprint: Mapped[str] = mapped_column(
+        Text, primary_key=True, comment="HMAC-SHA256 of a fixed text under the key, hex."
+    )
+    first_used_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(),
+        comment="When a refresh first used the key.",
+    )

@@ -1,0 +1,39 @@
+"""The analytics schema's refresh, and the pseudonym key it is made with.
+
+The key never enters the database: it is read from ``MDR_PSEUDONYM_KEY_FILE`` (made on
+first use under ``var/secrets``), set for the refresh transaction only, and the
+database keeps just a fingerprint, to refuse a refresh with another key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from mdr.settings import Settings
+
+
+def pseudonym_key(settings: Settings) -> str:
+    """The key of the pseudonyms: read from its file, which is made on first use."""
+    path = settings.pseudonym_key_path
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Created readable by its owner only, before anything is written into it.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32) + "\n")
+    return path.read_text().strip()
+
+
+def refresh(engine: Engine, settings: Settings) -> list[dict[str, Any]]:
+    """Refresh every materialized view of ``analytics`` (concurrently: readers are not
+    blocked) as ``engine``'s role, which must be the loader's or the owner's; the views
+    and the seconds each took."""
+    with engine.begin() as conn:
+        conn.execute(text("SELECT set_config('mdr.pseudonym_key', :key, true)"),
+                     {"key": pseudonym_key(settings)})
+        rows = conn.execute(text("SELECT view_name, seconds FROM etl.refresh_analytics()"))
+        return [{"view": view, "seconds": round(seconds, 3)} for view, seconds in rows]
