@@ -1,0 +1,205 @@
+"""The analytics schema: persons under pseudonyms, the first aggregates, and an analyst role
+that reads that and nothing else, and cannot reverse a pseudonym."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError, ProgrammingError
+
+from mdr import analytics, db
+from mdr.cluster import LocalCluster
+from mdr.settings import Settings
+from tests.api.support import populated_database
+from tests.conftest import drop_database
+from tests.factories.population import FAMILY, HANOI_WARD
+
+REGISTRY_SCHEMAS = ("ref", "population", "enterprise", "land", "macro", "etl", "audit")
+
+
+@pytest.fixture(scope="module")
+def key_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings whose pseudonym key file is this module's own."""
+    folder = tmp_path_factory.mktemp("secrets")
+    return Settings.from_env({"MDR_PSEUDONYM_KEY_FILE": str(folder / "pseudonym.key")})
+
+
+@pytest.fixture(scope="module")
+def database(cluster: LocalCluster, ref_template: str, settings: Settings,
+             key_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+             ) -> Iterator[str]:
+    """The family sample loaded and the analytics refreshed once, as the loader."""
+    name, url = populated_database(cluster, ref_template, tmp_path_factory.mktemp("a"),
+                                   settings)
+    loader = db.make_engine(url, settings, role=db.Role.LOADER, pool_size=1)
+    try:
+        refreshed = analytics.refresh(loader, key_settings)
+    finally:
+        loader.dispose()
+    assert {r["view"] for r in refreshed} >= {"person", "population_by_commune"}
+    yield url
+    drop_database(cluster, name)
+
+
+@pytest.fixture
+def analyst(database: str, settings: Settings) -> Iterator[Engine]:
+    engine = db.make_engine(database, settings, role=db.Role.ANALYST, pool_size=1)
+    yield engine
+    engine.dispose()
+
+
+def _age_group(birth: dt.date, day: dt.date) -> str:
+    years = day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+    return "85+" if years >= 85 else f"{years // 5 * 5}-{years // 5 * 5 + 4}"
+
+
+def _birth(row: dict[str, str]) -> dt.date:
+    value = row["birth_date"]
+    if "/" in value:
+        d, m, y = value.split("/")
+        return dt.date(int(y), int(m), int(d))
+    return dt.date.fromisoformat(value)
+
+
+def test_persons_appear_without_names_or_numbers(analyst: Engine) -> None:
+    with analyst.connect() as conn:
+        rows = conn.execute(text("SELECT * FROM analytics.person ORDER BY birth_year")).mappings()
+        persons = [dict(r) for r in rows]
+    assert len(persons) == len(FAMILY)
+    assert set(persons[0]) == {"person", "birth_year", "sex", "status", "death_year",
+                               "province_code", "commune_code", "commune_name"}
+    assert sorted(p["birth_year"] for p in persons) == sorted(_birth(r).year for r in FAMILY)
+    assert [p["status"] for p in persons].count("deceased") == 1
+    every_value = " ".join(str(v) for p in persons for v in p.values())
+    for row in FAMILY:
+        assert row["national_id"] not in every_value
+        assert row["given_name"] not in every_value
+    assert len({p["person"] for p in persons}) == len(FAMILY)
+
+
+def test_population_by_commune_sex_and_age_group(analyst: Engine) -> None:
+    with analyst.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT as_of, province_code, commune_code, sex, age_group, persons "
+            "FROM analytics.population_by_commune")).all()
+    day = rows[0].as_of
+    expected: dict[tuple[str, str, str], int] = {}
+    for row in FAMILY:
+        if row["national_id"] == "001080000004":  # died on 2026-03-01
+            continue
+        key = (row["commune_code"], row["sex"], _age_group(_birth(row), day))
+        expected[key] = expected.get(key, 0) + 1
+    assert {(r.commune_code, r.sex, r.age_group): r.persons for r in rows} == expected
+    assert {r.province_code for r in rows} == {"01"} and HANOI_WARD in {r.commune_code
+                                                                        for r in rows}
+
+
+def test_family_structure_by_pseudonym(analyst: Engine) -> None:
+    with analyst.connect() as conn:
+        households = conn.execute(text(
+            "SELECT household, count(*) FROM analytics.household_member GROUP BY 1")).all()
+        links = conn.execute(text("SELECT relation, count(*) FROM analytics.family_link "
+                                  "GROUP BY 1 ORDER BY 1")).all()
+        son = conn.execute(text(
+            "SELECT p.birth_year FROM analytics.family_link f JOIN analytics.person p "
+            "ON p.person = f.person WHERE f.relation = 'father'")).scalar_one()
+    assert sorted(n for _, n in households) == [1, 3]
+    assert dict(links) == {"father": 1, "mother": 1, "spouse": 2}
+    assert son == 2010
+
+
+def test_analyst_cannot_read_any_base_table_audit_or_etl(analyst: Engine,
+                                                         database: str) -> None:
+    with psycopg.connect(database.replace("postgresql+psycopg", "postgresql")) as admin:
+        tables = admin.execute(
+            "SELECT schemaname || '.' || tablename FROM pg_tables WHERE schemaname = ANY(%s) "
+            "UNION ALL SELECT schemaname || '.' || viewname FROM pg_views "
+            "WHERE schemaname = ANY(%s)", (list(REGISTRY_SCHEMAS), list(REGISTRY_SCHEMAS))
+        ).fetchall()
+    assert len(tables) > 20  # every registry table, reference table, etl, audit
+    with analyst.connect() as conn:
+        for (table,) in tables:
+            with pytest.raises(ProgrammingError, match="permission denied"):
+                conn.execute(text(f"SELECT 1 FROM {table} LIMIT 1"))
+            conn.rollback()
+
+
+def test_analyst_cannot_reverse_a_pseudonym(analyst: Engine, database: str,
+                                            key_settings: Settings) -> None:
+    key = analytics.pseudonym_key(key_settings)
+    person_id = FAMILY[0]["national_id"]
+    with analyst.connect() as conn:
+        # Neither the function that makes pseudonyms nor the refresh is theirs to call.
+        for statement in (f"SELECT etl.pseudonym('{person_id}')",
+                          "SELECT * FROM etl.refresh_analytics()"):
+            with pytest.raises(ProgrammingError, match="permission denied"):
+                conn.execute(text(statement))
+            conn.rollback()
+        # The key is nowhere the database can show them, and no plain hash of a number
+        # gives its pseudonym.
+        assert conn.execute(text("SELECT current_setting('mdr.pseudonym_key', true)")
+                            ).scalar() in (None, "")
+        pseudonyms = set(conn.execute(text("SELECT person FROM analytics.person")).scalars())
+    for plain in (hashlib.sha256(person_id.encode()).hexdigest(),
+                  hashlib.md5(person_id.encode()).hexdigest()):
+        assert plain[:32] not in pseudonyms
+    # Only the key outside the database makes the pseudonym.
+    keyed = hmac.new(key.encode(), person_id.encode(), hashlib.sha256).hexdigest()[:32]
+    assert keyed in pseudonyms
+    with psycopg.connect(database.replace("postgresql+psycopg", "postgresql")) as admin:
+        stored = admin.execute(
+            "SELECT count(*) FROM pg_settings WHERE setting LIKE %s", (f"%{key}%",)).fetchone()
+        fingerprint = admin.execute("SELECT fingerprint FROM etl.pseudonym_key").fetchall()
+        definitions = admin.execute(
+            "SELECT count(*) FROM pg_matviews WHERE definition LIKE %s", (f"%{key}%",)
+        ).fetchone()
+    assert stored == (0,) and definitions == (0,)
+    assert len(fingerprint) == 1 and key not in fingerprint[0][0]
+
+
+def test_pseudonyms_are_stable_and_another_key_is_refused(
+        database: str, settings: Settings, key_settings: Settings, tmp_path: Path) -> None:
+    loader = db.make_engine(database, settings, role=db.Role.LOADER, pool_size=1)
+    analyst = db.make_engine(database, settings, role=db.Role.ANALYST, pool_size=1)
+    try:
+        with analyst.connect() as conn:
+            before = set(conn.execute(text("SELECT person FROM analytics.person")).scalars())
+        analytics.refresh(loader, key_settings)
+        with analyst.connect() as conn:
+            after = set(conn.execute(text("SELECT person FROM analytics.person")).scalars())
+        assert before == after
+        other = Settings.from_env({"MDR_PSEUDONYM_KEY_FILE": str(tmp_path / "other.key")})
+        with pytest.raises(DBAPIError, match="differs from the one the analytics were made"):
+            analytics.refresh(loader, other)
+    finally:
+        loader.dispose()
+        analyst.dispose()
+
+
+def test_a_refresh_does_not_wait_for_readers(database: str, settings: Settings,
+                                             key_settings: Settings) -> None:
+    analyst = db.make_engine(database, settings, role=db.Role.ANALYST, pool_size=1)
+    loader = db.make_engine(database, settings, role=db.Role.LOADER, pool_size=1)
+    try:
+        with analyst.connect() as reading:
+            # An analyst's long query holds its views open while the refresh runs.
+            reading.execute(text("BEGIN"))
+            assert reading.execute(text("SELECT count(*) FROM analytics.person")).scalar() == 4
+            with loader.connect() as conn:
+                conn.execute(text("SET lock_timeout = '2s'"))
+                conn.commit()
+            refreshed = analytics.refresh(loader, key_settings)
+            assert reading.execute(text("SELECT count(*) FROM analytics.person")).scalar() == 4
+            reading.execute(text("COMMIT"))
+        assert {r["view"] for r in refreshed} == {"family_link", "household_member", "person",
+                                                  "population_by_commune", "residence"}
+    finally:
+        loader.dispose()
+        analyst.dispose()
