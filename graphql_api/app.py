@@ -30,7 +30,13 @@ from graphql_api.audit_writer import AuditWriter
 from graphql_api.auth import AUTHENTICATE_DRIVER, Client, client_from_row, hash_key
 from graphql_api.bounds import Bounds
 from graphql_api.compiled import CompiledOperations, Compiler
-from graphql_api.connections import DriverPool, PoolSizes, connection_limit, pool_sizes
+from graphql_api.connections import (
+    CONNECT_TIMEOUT_S,
+    DriverPool,
+    PoolSizes,
+    connection_limit,
+    pool_sizes,
+)
 from graphql_api.context import Context
 from graphql_api.key_cache import KeyCache
 from graphql_api.limits import (
@@ -41,6 +47,7 @@ from graphql_api.limits import (
     unavailable_error,
 )
 from graphql_api.over_http import GRAPHQL_RESPONSE, JSON, is_request_error, negotiate
+from graphql_api.replica_guard import READ_FROM_PRIMARY, GuardReads, ReplicaGuard
 from graphql_api.schema import COMPILED_ENTRIES, build_schema
 from mdr import db
 from mdr.settings import Settings
@@ -70,7 +77,8 @@ def _engine(url: str, settings: Settings, sizes: PoolSizes) -> AsyncEngine:
     return create_async_engine(
         api_url, pool_size=sizes.engine, max_overflow=sizes.overflow,
         isolation_level="AUTOCOMMIT",
-        connect_args={"server_settings": _server_settings(settings)})
+        connect_args={"server_settings": _server_settings(settings),
+                      "timeout": CONNECT_TIMEOUT_S})
 
 
 def _unauthorised(message: str) -> Response:
@@ -86,19 +94,24 @@ class MdrGraphQL(GraphQL[Context, None]):
     before execution, and its own refusals (bad JSON, wrong method) as GraphQL errors."""
 
     def __init__(self, schema: strawberry.Schema, settings: Settings, reads: AsyncEngine,
-                 writes: AsyncEngine, lookups: DriverPool, audit: AuditWriter) -> None:
+                 writes: AsyncEngine, lookups: DriverPool, primary: DriverPool,
+                 audit: AuditWriter) -> None:
         super().__init__(schema,
                          graphql_ide="graphiql" if settings.api_dev_mode else None,
                          allow_queries_via_get=False)
         self.settings, self.reads, self.writes = settings, reads, writes
-        self.lookups, self.audit = lookups, audit
+        self.lookups, self.primary, self.audit = lookups, primary, audit
 
     async def get_context(self, request: Any, response: Any) -> Context:
         return self.context_for(request.scope)
 
     def context_for(self, scope: Scope) -> Context:
-        return Context(client=scope["mdr.client"], reads=self.reads, writes=self.writes,
-                       lookups=self.lookups, audit=self.audit, settings=self.settings)
+        # While the replica may not be read, a request may read from the primary instead.
+        on_primary = scope.get(READ_FROM_PRIMARY, False)
+        return Context(client=scope["mdr.client"],
+                       reads=self.writes if on_primary else self.reads, writes=self.writes,
+                       lookups=self.primary if on_primary else self.lookups,
+                       audit=self.audit, settings=self.settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -261,19 +274,25 @@ def create_app(settings: Settings, compile_operations: bool = True, *,
     lookups = _driver_pool(settings.read_database_url, settings, sizes) \
         if settings.read_database_url else primary_driver
     audit = AuditWriter(primary_driver)
-    view = MdrGraphQL(schema, settings, reads, writes, lookups, audit)
+    view = MdrGraphQL(schema, settings, reads, writes, lookups, primary_driver, audit)
     entries = COMPILED_ENTRIES if compile_operations else {}
     compiled = CompiledOperations(view, Compiler(schema, entries), view.context_for)
     # Every request is bounded (body, lists, text, claims, cost) before either executor.
     bounded = Bounds(compiled, settings, schema._schema)
     keys = KeyCache(lambda: asyncpg.connect(_driver_dsn(primary)))
+    guard = ReplicaGuard(_driver_dsn(settings.read_database_url), settings.read_max_lag_seconds) \
+        if settings.read_database_url and (settings.read_max_lag_seconds is not None
+                                           or settings.read_fallback) else None
+    guarded: ASGIApp = GuardReads(bounded, guard, settings.read_fallback) if guard else bounded
     graphql = AnswerOutages(
-        Authenticate(bounded, primary_driver, limiter, keys, settings.api_dev_mode))
+        Authenticate(guarded, primary_driver, limiter, keys, settings.api_dev_mode))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await keys.close()
+        if guard is not None:
+            await guard.close()
         await audit.close()
         for pool in {primary_driver, lookups}:
             await pool.close()

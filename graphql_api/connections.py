@@ -26,6 +26,11 @@ LISTENERS = 1
 """Connections each worker holds outside its pools: the key cache's LISTEN."""
 
 
+CONNECT_TIMEOUT_S = 5
+"""The longest opening a connection may take: a database that does not answer makes
+requests fail (503), never hang."""
+
+
 class TooFewConnections(SettingsError):
     """The server's connection limit cannot give every worker its pools; says what to do."""
 
@@ -116,7 +121,7 @@ class DriverPool:
         async with self._opening:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
-                    self.dsn, min_size=1, max_size=self.size,
+                    self.dsn, min_size=1, max_size=self.size, timeout=CONNECT_TIMEOUT_S,
                     server_settings=self.server_settings, reset=_keep_session)
         return self._pool
 

@@ -111,7 +111,7 @@ def test_family_structure_by_pseudonym(analyst: Engine) -> None:
             "SELECT p.birth_year FROM analytics.family_link f JOIN analytics.person p "
             "ON p.person = f.person WHERE f.relation = 'father'")).scalar_one()
     assert sorted(n for _, n in households) == [1, 3]
-    assert dict(links) == {"father": 1, "mother": 1, "spouse": 2}
+    assert {relation: n for relation, n in links} == {"father": 1, "mother": 1, "spouse": 2}
     assert son == 2010
 
 
