@@ -180,8 +180,14 @@ class BackupRepository:
             raise ClusterError(f"Port {port} on 127.0.0.1 is in use; choose a free --port.")
         if not self.list():
             raise ClusterError("There is no backup to restore from: run `mdr backup create`.")
+        if (to if to.tzinfo else to.replace(tzinfo=dt.UTC)) > dt.datetime.now(dt.UTC):
+            raise ClusterError(f"{to.isoformat()} has not come yet; restore to a past time.")
         if self.cluster.status().running:
-            # Archive the WAL written up to now, so recovery can reach any time before it.
+            # Recovery stops at the first commit after the target, so one is written now
+            # (an empty transaction), and the WAL up to now is archived: any time before
+            # now can then be reached.
+            with self._admin() as conn:
+                conn.execute("SELECT pg_current_xact_id()")
             self._write_config()
             self.run("check")
         copy = LocalCluster(data_dir.parent, bindir=self.cluster._bindir, port=port,
@@ -206,9 +212,16 @@ class BackupRepository:
 def _wait_for_promotion(copy: LocalCluster) -> None:
     deadline = time.monotonic() + PROMOTION_TIMEOUT_S
     while True:
-        with psycopg.connect(copy.conninfo(), autocommit=True) as conn:
-            if not conn.execute("SELECT pg_is_in_recovery()").fetchone()[0]:  # type: ignore[index]
-                return
+        try:
+            with psycopg.connect(copy.conninfo(), autocommit=True) as conn:
+                row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+        except psycopg.OperationalError:
+            log = copy.log_file.read_text(errors="replace").strip().splitlines()[-5:]
+            raise ClusterError("The restored copy stopped during recovery (is the time "
+                               "before the first backup, or after the archived WAL?):\n"
+                               + "\n".join(log)) from None
+        if row is not None and not row[0]:
+            return
         if time.monotonic() > deadline:
             raise ClusterError(f"The restored copy did not finish recovery within "
                                f"{PROMOTION_TIMEOUT_S} s; see {copy.log_file}.")

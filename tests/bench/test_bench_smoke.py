@@ -53,3 +53,17 @@ def test_api_caches_bench_smoke() -> None:
     assert result["figures"]["cached_requests_per_s"] > 0
     assert result["ratios"]["cached_vs_uncached"] > 0
     assert not list((PROJECT_ROOT / "var").glob("bench-api-caches-*"))
+
+
+def test_replica_lag_bench_smoke() -> None:
+    result = run_bench("replica_lag", "--scale", "1000", timeout=600)
+    assert result["scale"] == 1000
+    figures = result["figures"]
+    assert figures["load_summary"] == {"inserted": 1000, "rejected": 0, "status": "committed"}
+    assert figures["samples"] > 0 and figures["restored_persons"] == 1000
+    assert figures["lag_bytes"]["max"] >= figures["lag_bytes"]["p99"] >= 0
+    assert 0 < figures["commit_to_visible_seconds_idle"]["p50"] < 5
+    assert figures["backup_full_seconds"] > 0 and figures["restore_seconds"] > 0
+    assert set(result["ratios"]) == {"backup_vs_pg_basebackup", "restore_vs_pg_basebackup",
+                                     "visible_idle_vs_under_load"}
+    assert not list((PROJECT_ROOT / "var").glob("bench-replica-lag-*"))
