@@ -6,19 +6,24 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
+from typer.testing import CliRunner
 
+from loaders.sources.population_layout import SNAPSHOT_FIELDS
 from mdr import analytics, db
+from mdr.cli import app as cli
 from mdr.cluster import LocalCluster
 from mdr.settings import Settings
 from tests.api.support import populated_database
 from tests.conftest import drop_database
+from tests.factories import write_csv
 from tests.factories.population import FAMILY, HANOI_WARD
 
 REGISTRY_SCHEMAS = ("ref", "population", "enterprise", "land", "macro", "etl", "audit")
@@ -202,4 +207,26 @@ def test_a_refresh_does_not_wait_for_readers(database: str, settings: Settings,
                                                   "population_by_commune", "residence"}
     finally:
         loader.dispose()
+        analyst.dispose()
+
+
+def test_mdr_load_refreshes_the_analytics(clone_db: Callable[[str], str], ref_template: str,
+                                          key_settings: Settings, settings: Settings,
+                                          tmp_path: Path) -> None:
+    url = clone_db(ref_template)
+    source = write_csv(tmp_path / "family.csv", SNAPSHOT_FIELDS, FAMILY)
+    result = CliRunner().invoke(cli, ["load", "population", str(source), "--effective-date",
+                                      "2026-01-01", "--json"],
+                                env={"MDR_DATABASE_URL": url, "MDR_PSEUDONYM_KEY_FILE":
+                                     str(key_settings.pseudonym_key_path)})
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["inserted"] == len(FAMILY)
+    analyst = db.make_engine(url, settings, role=db.Role.ANALYST, pool_size=1)
+    try:
+        with analyst.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM analytics.person")).scalar() \
+                == len(FAMILY)
+            assert conn.execute(text("SELECT sum(persons) FROM analytics.population_by_commune"
+                                     )).scalar() == len(FAMILY)
+    finally:
         analyst.dispose()
