@@ -30,13 +30,11 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 import psycopg  # noqa: E402
-from alembic import command as alembic_command  # noqa: E402
 from sqlalchemy import create_engine  # noqa: E402
 
 from fixtures.generator import generate_population  # noqa: E402
-from loaders.reference import load_reference  # noqa: E402
+from loaders.reference import prepare_database  # noqa: E402
 from loaders.sources.population_layout import SNAPSHOT_FIELDS  # noqa: E402
-from mdr import db  # noqa: E402
 from mdr.cluster import LocalCluster  # noqa: E402
 from mdr.settings import Settings  # noqa: E402
 
@@ -79,10 +77,7 @@ def main() -> None:
     try:
         cluster.start()
         url = cluster.url()
-        alembic_command.upgrade(db.alembic_config(url), "head")
-        loader = db.make_engine(url, settings, role=db.Role.LOADER)
-        load_reference(loader)
-        loader.dispose()
+        prepare_database(url, settings)
         data = work / "data"
         generated = generate_population(data, args.scale, seed=1)
         persons = data / "persons.csv"

@@ -34,10 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
-from alembic import command as alembic_command  # noqa: E402
 
 from fixtures.generator import generate_population  # noqa: E402
-from loaders.reference import load_reference  # noqa: E402
+from loaders.reference import prepare_database  # noqa: E402
 from mdr import db, replica  # noqa: E402
 from mdr.backup import BackupRepository  # noqa: E402
 from mdr.cluster import LocalCluster, free_port  # noqa: E402
@@ -122,11 +121,7 @@ def main() -> None:
     copy: LocalCluster | None = None
     try:
         cluster.start()
-        url = cluster.url()
-        alembic_command.upgrade(db.alembic_config(url), "head")
-        loader = db.make_engine(url, settings, role=db.Role.LOADER)
-        load_reference(loader)
-        loader.dispose()
+        prepare_database(cluster.url(), settings)
         primary = cluster.conninfo(database="mdr")
         with psycopg.connect(primary, autocommit=True) as conn:
             conn.execute("CREATE TABLE bench_marker (id bigint GENERATED ALWAYS AS IDENTITY "

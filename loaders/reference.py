@@ -36,6 +36,7 @@ from loaders.base import (
 )
 from loaders.checks import upsert
 from loaders.rules.text import clean, name_key
+from mdr.settings import Settings
 from schemas.reference import REORGANISATION_2025
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "reference"
@@ -531,3 +532,18 @@ def _load(engine: Engine, path: Path, options: Options, progress: Progress | Non
 LOADER = RegistryLoader(
     REGISTRY, "the reference data shipped in fixtures/reference",
     _load, default_path=REFERENCE_DIR)
+
+
+def prepare_database(url: str, settings: Settings) -> LoadResult:
+    """Bring a new database at ``url`` (as its administrator) to the migration head and
+    load the reference data: ready for the registries' loads."""
+    from alembic import command as alembic_command
+
+    from mdr import db
+
+    alembic_command.upgrade(db.alembic_config(url), "head")
+    loader = db.make_engine(url, settings, role=db.Role.LOADER)
+    try:
+        return load_reference(loader)
+    finally:
+        loader.dispose()

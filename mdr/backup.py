@@ -36,11 +36,14 @@ def pgbackrest_program() -> str:
     return found
 
 
+def in_utc(moment: dt.datetime) -> dt.datetime:
+    """The moment in UTC; a time without a zone is taken as UTC."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+
+
 def utc_target(moment: dt.datetime) -> str:
-    """A recovery target as PostgreSQL reads it; a time without a zone is taken as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+    """A recovery target as PostgreSQL reads it."""
+    return in_utc(moment).strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,7 @@ class BackupRepository:
             raise ClusterError(f"Port {port} on 127.0.0.1 is in use; choose a free --port.")
         if not self.list():
             raise ClusterError("There is no backup to restore from: run `mdr backup create`.")
-        if (to if to.tzinfo else to.replace(tzinfo=dt.UTC)) > dt.datetime.now(dt.UTC):
+        if in_utc(to) > dt.datetime.now(dt.UTC):
             raise ClusterError(f"{to.isoformat()} has not come yet; restore to a past time.")
         if self.cluster.status().running:
             # Recovery stops at the first commit after the target, so one is written now

@@ -816,7 +816,10 @@ def replica_remove(name: Annotated[str, typer.Argument(help="Its name, port or f
 def _backups(cfg: Settings) -> Any:
     from mdr.backup import BackupRepository
 
-    _require_embedded(cfg, "backup")
+    if not cfg.embedded:
+        raise ClusterError(
+            "`mdr backup` backs up the embedded cluster, but MDR_DATABASE_URL is set: run "
+            "pgBackRest on that database's own host (see README, Operations).")
     return BackupRepository(db.embedded_cluster(cfg), cfg.var_dir / "backup")
 
 

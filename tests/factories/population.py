@@ -59,3 +59,18 @@ def _load_family(loader: Engine, folder: Path) -> None:
 POPULATION_FAMILY: Seed = _load_family
 """The population sample: ``FAMILY`` loaded as of 2026-01-01, then the death of
 001080000004 on 2026-03-01."""
+
+
+def load_snapshot(url: str, folder: Path, name: str, rows: list[dict[str, str]]) -> None:
+    """Loads ``rows`` as a snapshot file (as of 2026-01-01) into the database at ``url``, as
+    the loader, and checks that the load committed."""
+    from mdr import db
+    from mdr.settings import Settings
+
+    loader = db.make_engine(url, Settings.from_env({}), role=db.Role.LOADER, pool_size=1)
+    try:
+        result = load_population(loader, write_csv(folder / name, SNAPSHOT_FIELDS, rows),
+                                 Options(dt.date(2026, 1, 1)))
+    finally:
+        loader.dispose()
+    assert result.status == "committed", result.message

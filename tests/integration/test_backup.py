@@ -4,7 +4,6 @@ was then."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from collections.abc import Iterator
@@ -13,19 +12,14 @@ from typing import Any
 
 import psycopg
 import pytest
-from alembic import command as alembic_command
 from typer.testing import CliRunner
 
-from loaders.base import Options
-from loaders.population import load_population
-from loaders.reference import load_reference
-from loaders.sources.population_layout import SNAPSHOT_FIELDS
+from loaders.reference import prepare_database
 from mdr import db
 from mdr.cli import app as cli
 from mdr.cluster import LocalCluster, free_port
 from mdr.settings import Settings
-from tests.factories import write_csv
-from tests.factories.population import FAMILY, person
+from tests.factories.population import FAMILY, load_snapshot, person
 
 REGISTRY_SCHEMAS = ("population", "ref")
 
@@ -55,12 +49,7 @@ def env(run_dir: Path) -> Iterator[dict[str, Any]]:
     cluster = db.embedded_cluster(settings)
     cluster.start()
     url = cluster.url()
-    alembic_command.upgrade(db.alembic_config(url), "head")
-    loader = db.make_engine(url, settings, role=db.Role.LOADER)
-    try:
-        load_reference(loader)
-    finally:
-        loader.dispose()
+    prepare_database(url, settings)
     yield {**environment, "url": url}
     cluster.destroy()
 
@@ -73,29 +62,19 @@ def mdr(env: dict[str, Any], *args: str) -> dict[str, Any]:
     return answer
 
 
-def load(url: str, folder: Path, name: str, rows: list[dict[str, str]]) -> None:
-    loader = db.make_engine(url, Settings.from_env({}), role=db.Role.LOADER, pool_size=1)
-    try:
-        result = load_population(loader, write_csv(folder / name, SNAPSHOT_FIELDS, rows),
-                                 Options(dt.date(2026, 1, 1)))
-    finally:
-        loader.dispose()
-    assert result.status == "committed", result.message
-
-
 def test_restore_to_a_point_in_time_before_a_wrong_load(env: dict[str, Any], tmp_path: Path,
                                                         run_dir: Path) -> None:
     url = env["url"]
     conninfo = url.replace("postgresql+psycopg", "postgresql")
-    load(url, tmp_path, "family.csv", FAMILY)
+    load_snapshot(url, tmp_path, "family.csv", FAMILY)
     full = mdr(env, "backup", "create", "--type", "full")
     assert full["type"] == "full" and full["error"] is False
-    load(url, tmp_path, "more.csv", [person("001080000051", household_id="HH-5"),
+    load_snapshot(url, tmp_path, "more.csv", [person("001080000051", household_id="HH-5"),
                                      person("001182000052", sex="female", given_name="Lan",
                                             birth_date="1982-02-02", household_id="HH-7")])
     incremental = mdr(env, "backup", "create", "--type", "incr")
     assert incremental["type"] == "incr"
-    load(url, tmp_path, "one-more.csv", [person("001080000053", household_id="HH-6")])
+    load_snapshot(url, tmp_path, "one-more.csv", [person("001080000053", household_id="HH-6")])
     as_it_was = fingerprint(conninfo)
     with psycopg.connect(conninfo) as conn:
         noted = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
@@ -103,7 +82,7 @@ def test_restore_to_a_point_in_time_before_a_wrong_load(env: dict[str, Any], tmp
     # The wrong file: every person renamed, and strangers added.
     wrong = [{**row, "given_name": "Sai"} for row in FAMILY] + [
         person(f"0010800009{n:02d}", household_id="HH-X") for n in range(10)]
-    load(url, tmp_path, "wrong.csv", wrong)
+    load_snapshot(url, tmp_path, "wrong.csv", wrong)
     assert fingerprint(conninfo) != as_it_was
 
     listed = mdr(env, "backup", "list")["backups"]

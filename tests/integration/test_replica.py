@@ -4,7 +4,6 @@ to the primary) while it is within its bound, and otherwise fails fast or falls 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -13,23 +12,18 @@ from typing import Any
 
 import psycopg
 import pytest
-from alembic import command as alembic_command
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from graphql_api.app import create_app
-from loaders.base import Options
-from loaders.population import load_population
-from loaders.reference import load_reference
-from loaders.sources.population_layout import SNAPSHOT_FIELDS
-from mdr import db, replica
+from loaders.reference import prepare_database
+from mdr import replica
 from mdr.cli import app as cli
 from mdr.cluster import LocalCluster, free_port
 from mdr.settings import Settings
 from tests.api.support import add_client
 from tests.conftest import create_database
-from tests.factories import write_csv
-from tests.factories.population import FAMILY, person
+from tests.factories.population import FAMILY, load_snapshot, person
 
 LATER = "001080000031"
 QUERY = """query($id: String!) { person(nationalId: $id) { name { fullName } } }"""
@@ -46,12 +40,7 @@ def primary(run_dir: Path, settings: Settings) -> Iterator[tuple[LocalCluster, s
     instance = LocalCluster(run_dir / "replicated-pg", durable=False)
     instance.start()
     url = create_database(instance, "registry")
-    alembic_command.upgrade(db.alembic_config(url), "head")
-    loader = db.make_engine(url, settings, role=db.Role.LOADER)
-    try:
-        load_reference(loader)
-    finally:
-        loader.dispose()
+    prepare_database(url, settings)
     yield instance, url
     instance.destroy()
 
@@ -67,16 +56,6 @@ def standby(ops_settings: Settings, run_dir: Path) -> Iterator[replica.Replica]:
     made = replica.create(ops_settings, free_port(), run_dir / "replicated-var" / "r1")
     yield made
     replica.remove(ops_settings, made.name)
-
-
-def _load(url: str, folder: Path, rows: list[dict[str, str]], name: str) -> None:
-    loader = db.make_engine(url, Settings.from_env({}), role=db.Role.LOADER, pool_size=1)
-    try:
-        result = load_population(loader, write_csv(folder / name, SNAPSHOT_FIELDS, rows),
-                                 Options(dt.date(2026, 1, 1)))
-    finally:
-        loader.dispose()
-    assert result.status == "committed"
 
 
 def _persons(conninfo: str) -> int:
@@ -104,7 +83,7 @@ def test_a_committed_load_shows_on_the_replica_which_refuses_writes(
         primary: tuple[LocalCluster, str], standby: replica.Replica, tmp_path: Path) -> None:
     _, url = primary
     on_replica = standby.conninfo(database="registry")
-    _load(url, tmp_path, FAMILY, "family.csv")
+    load_snapshot(url, tmp_path, "family.csv", FAMILY)
     _eventually(lambda: _persons(on_replica) == len(FAMILY))
     with psycopg.connect(on_replica) as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
         conn.execute("DELETE FROM population.person")
@@ -120,7 +99,8 @@ def test_status_reports_streaming_and_lag(ops_settings: Settings, standby: repli
     with psycopg.connect(standby.conninfo(), autocommit=True) as conn:
         conn.execute("SELECT pg_wal_replay_pause()")
         try:
-            _load(primary[1], tmp_path, [person("001080000041", household_id="HH-8")], "p.csv")
+            load_snapshot(primary[1], tmp_path, "p.csv",
+                          [person("001080000041", household_id="HH-8")])
             _eventually(lambda: (_status(ops_settings)["lag_bytes"] or 0) > 0)
             behind = _status(ops_settings)
             assert behind["lag_seconds"] is not None and behind["lag_seconds"] >= 0
@@ -147,8 +127,8 @@ def test_the_api_reads_from_the_replica_within_its_bound(
     with psycopg.connect(standby.conninfo(), autocommit=True) as paused:
         paused.execute("SELECT pg_wal_replay_pause()")
         try:
-            _load(url, tmp_path, [person(LATER, given_name="Cường", household_id="HH-9")],
-                  "later.csv")
+            load_snapshot(url, tmp_path, "later.csv",
+                          [person(LATER, given_name="Cường", household_id="HH-9")])
             time.sleep(1.5)  # the replica is now more than a second behind
             with TestClient(create_app(Settings.from_env(bounded))) as client:
                 started = time.monotonic()
