@@ -119,6 +119,11 @@ def shared_machinery() -> None:
         LEFT JOIN ref.admin_unit g ON g.id = p.parent_id""")
     op.execute("COMMENT ON VIEW etl.unit_province IS 'Each administrative unit version with "
                "the code of the province it belonged to.'")
+    for column, text in {"unit_id": "The unit version (ref.admin_unit.id).",
+                         "unit_code": "Its code.", "unit_name": "Its short name.",
+                         "province_code": "Code of the province it belonged to during its "
+                         "validity."}.items():
+        op.execute(f"COMMENT ON COLUMN etl.unit_province.{column} IS {quoted(text)}")
 
 
 def quoted(text: str) -> str:
