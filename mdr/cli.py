@@ -93,10 +93,15 @@ def _require_embedded(cfg: Settings, what: str) -> None:
 @db_app.command("up")
 @friendly_errors
 def db_up(as_json: JsonFlag = False) -> None:
-    """Create (first time) and start the embedded cluster; reuse it when it runs."""
+    """Create (first time) and start the embedded cluster, and the replicas made of it;
+    reuse what runs."""
+    from mdr import replica
+
     cfg = settings()
     _require_embedded(cfg, "up")
     status = db.embedded_cluster(cfg).start()
+    for each in replica.known_replicas(cfg):
+        each.cluster(cfg).start()
     if as_json:
         emit_json({**status.as_dict(), "url": db.embedded_cluster(cfg).url()})
     else:
@@ -107,9 +112,14 @@ def db_up(as_json: JsonFlag = False) -> None:
 @db_app.command("down")
 @friendly_errors
 def db_down() -> None:
-    """Stop the embedded cluster."""
+    """Stop the embedded cluster and the replicas made of it."""
+    from mdr import replica
+
     cfg = settings()
     _require_embedded(cfg, "down")
+    # Its replicas go down with it (`mdr replica remove` deletes one for good).
+    for each in replica.known_replicas(cfg):
+        each.cluster(cfg).stop()
     db.embedded_cluster(cfg).stop()
     err.print("The embedded cluster is stopped.")
 

@@ -50,7 +50,8 @@ class Replica:
 
     def url(self, settings: Settings) -> str:
         """The replica's URL: the primary's database and administrator, at the replica."""
-        return make_url(db.primary_url(settings)).set(host="127.0.0.1", port=self.port) \
+        return make_url(db.primary_url(settings, start=False)) \
+            .set(host="127.0.0.1", port=self.port) \
             .render_as_string(hide_password=False)
 
 
@@ -71,12 +72,12 @@ def _save(settings: Settings, replicas: list[Replica]) -> None:
     path.write_text(json.dumps([asdict(r) for r in replicas], indent=2) + "\n")
 
 
-def primary_conninfo(settings: Settings, database: str | None = None) -> str:
+def primary_conninfo(settings: Settings, *, start: bool = False) -> str:
     """libpq connection settings of the primary as its administrator (starting the
-    embedded cluster when no database URL is configured)."""
-    url = make_url(db.primary_url(settings))
+    embedded cluster, when no database URL is configured, if ``start``)."""
+    url = make_url(db.primary_url(settings, start=start))
     parts = {"host": url.host or "127.0.0.1", "port": url.port or 5432,
-             "dbname": database or url.database or "postgres", "user": url.username,
+             "dbname": url.database or "postgres", "user": url.username,
              "password": url.password, "connect_timeout": CONNECT_TIMEOUT_S}
     return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
 
@@ -106,7 +107,8 @@ def create(settings: Settings, port: int, data_dir: Path, name: str | None = Non
     cluster.give_to_server_user(data_dir)
     try:
         cluster.run_as_server_user(
-            [str(cluster.bindir / "pg_basebackup"), "--dbname", primary_conninfo(settings),
+            [str(cluster.bindir / "pg_basebackup"), "--dbname",
+             primary_conninfo(settings, start=True),
              "--pgdata", str(data_dir), "--write-recovery-conf", "--create-slot",
              "--slot", replica.slot, "--wal-method", "stream", "--checkpoint", "fast",
              "--no-password"],
@@ -184,7 +186,7 @@ def status(settings: Settings, replica: Replica) -> dict[str, Any]:
             _, active, state, _, lag_bytes, retained, _ = row
             report.update(streaming=bool(active) and state == "streaming", state=state,
                           lag_bytes=lag_bytes, retained_wal_bytes=retained)
-    user = make_url(db.primary_url(settings)).username or SUPERUSER
+    user = make_url(db.primary_url(settings, start=False)).username or SUPERUSER
     with contextlib.suppress(psycopg.Error), psycopg.connect(replica.conninfo(user),
                                                            autocommit=True) as conn:
         in_recovery, lag_seconds, last = conn.execute(REPLICA_VIEW).fetchone() or (None,) * 3
