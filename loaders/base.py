@@ -25,7 +25,7 @@ import pkgutil
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -65,6 +65,9 @@ class Options:
     """Which of the registry's kinds of file; None: the registry tells from the file."""
     limits: ReadLimits = field(default_factory=ReadLimits)
     """Bounds on records and decompressed size (settings MDR_LOAD_MAX_*)."""
+    repair: bool = False
+    """Repair what a registry can repair on load (invalid geometry), flagging it, instead of
+    rejecting it."""
 
 
 def sha256(path: Path) -> str:
@@ -346,8 +349,7 @@ class FileStage(Stage):
 
         def rows() -> Iterable[tuple[Any, ...]]:
             nonlocal read
-            limits = self.options.limits if self.options else None
-            for number, rec in read_records(self.path, self.profile, limits):
+            for number, rec in self.records():
                 read += 1
                 if progress is not None and read % 10_000 == 0:
                     progress(read)
@@ -368,6 +370,11 @@ class FileStage(Stage):
                               "header line only); nothing was loaded. Check that it is the "
                               "file you meant to send.")
         return read
+
+    def records(self) -> Iterator[tuple[int, dict[str, str] | str]]:
+        """The source's records, numbered from 1 (a text: why one cannot be read)."""
+        limits = self.options.limits if self.options else None
+        return read_records(self.path, self.profile, limits)
 
     def check_header(self, record: dict[str, str]) -> None:
         """Refuse a file whose first record names none of the layout's fields."""

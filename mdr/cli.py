@@ -254,6 +254,9 @@ def load(
     reject_threshold: Annotated[float, typer.Option(
         help="Abort without changes when more than this share of rows is rejected.")]
     = DEFAULT_REJECT_THRESHOLD,
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="Repair invalid geometry (ST_MakeValid) and flag it, instead of "
+        "rejecting it (land).")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Load a file into a registry (commits whole or not at all)."""
@@ -280,7 +283,7 @@ def load(
     with load_failures(registry) as outcome:
         cfg = settings()
         options = Options(effective_date=day, reject_threshold=reject_threshold,
-                          profile=profile, kind=kind,
+                          profile=profile, kind=kind, repair=repair,
                           limits=ReadLimits(cfg.load_max_record_bytes,
                                             cfg.load_max_decompressed_bytes,
                                             cfg.load_max_expansion))

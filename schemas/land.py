@@ -190,15 +190,18 @@ class ParcelVersion(Bitemporal, Base):
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True, comment="Row key.")
     parcel_id: Mapped[int] = mapped_column(ForeignKey(f"{SCHEMA}.parcel.id"),
                                            comment="The parcel.")
-    unit_id: Mapped[int] = mapped_column(
-        ForeignKey("ref.admin_unit.id"), comment="Commune, as the unit in force on valid_from.")
+    unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ref.admin_unit.id"),
+        comment="Commune, as the unit in force on valid_from; NULL for a parcel of another "
+        "country's cadastre, whose commune code is kept as given.")
     geom: Mapped[str] = mapped_column(
         Geometry("MULTIPOLYGON", srid=4326, spatial_index=True),
         comment="Boundary, EPSG:4326.")
     declared_area_m2: Mapped[decimal.Decimal] = mapped_column(
         Numeric(14, 2), comment="Area on the certificate, square metres.")
-    land_use: Mapped[str] = mapped_column(
-        ForeignKey("ref.land_use_type.code"), comment="Land-use type (LUA, ONT, ODT, CLN, ...).")
+    land_use: Mapped[str | None] = mapped_column(
+        ForeignKey("ref.land_use_type.code"),
+        comment="Land-use type (LUA, ONT, ODT, CLN, ...); NULL when the source does not say.")
     address: Mapped[str | None] = mapped_column(Text, comment="Address or locality, NFC.")
     repaired: Mapped[bool] = mapped_column(
         server_default=text("false"),

@@ -182,8 +182,9 @@ def upgrade() -> None:
         sa.Column(
             "unit_id",
             sa.Integer(),
-            nullable=False,
-            comment="Commune, as the unit in force on valid_from.",
+            nullable=True,
+            comment="Commune, as the unit in force on valid_from; NULL for a parcel of another "
+            "country's cadastre, whose commune code is kept as given.",
         ),
         sa.Column(
             "geom",
@@ -208,8 +209,8 @@ def upgrade() -> None:
         sa.Column(
             "land_use",
             sa.String(length=16),
-            nullable=False,
-            comment="Land-use type (LUA, ONT, ODT, CLN, ...).",
+            nullable=True,
+            comment="Land-use type (LUA, ONT, ODT, CLN, ...); NULL when the source does not say.",
         ),
         sa.Column("address", sa.Text(), nullable=True, comment="Address or locality, NFC."),
         sa.Column(
