@@ -395,7 +395,8 @@ class ParcelStage(_LandStage):
                        ST_Area(ST_Intersection(s.geom, v.geom)::geography) AS area,
                        ST_Area(v.geom::geography) AS other_area
                 FROM land.parcel_version v JOIN land.parcel p ON p.id = v.parcel_id
-                WHERE ST_Intersects(s.geom, v.geom) AND {current_on('v', 's.valid_from')}
+                WHERE ST_Intersects(s.geom, v.geom) AND ST_Relate(s.geom, v.geom, 'T********')
+                  AND {current_on('v', 's.valid_from')}
                   AND v.parcel_id IS DISTINCT FROM s.parcel_id
                   AND v.parcel_id NOT IN (SELECT id FROM replaced)
                 UNION ALL
@@ -404,6 +405,7 @@ class ParcelStage(_LandStage):
                        ST_Area(t.geom::geography)
                 FROM stage_parcel t
                 WHERE ST_Intersects(s.geom, t.geom) AND t.row_number < s.row_number
+                  AND ST_Relate(s.geom, t.geom, 'T********')
                   AND t.reject IS NULL) AS o
             WHERE s.reject IS NULL""")
         self.sql("DELETE FROM parcel_overlap WHERE area <= :area OR share <= :share",
@@ -500,7 +502,7 @@ class RightStage(_LandStage):
                 members text[], member_shares numeric[], share numeric, valid_from date,
                 valid_to date, mortgaged_reference text, source_type text,
                 source_reference text, source_issue_date date, source_authority text,
-                parcel_id bigint, party_id bigint, source_id bigint, reject text
+                parcel_id bigint, party_id bigint, source_id bigint, group_name text, reject text
             ) ON COMMIT DROP""")
 
     def validate(self, number: int, rec: dict[str, str]) -> tuple[Any, ...] | None:
@@ -569,32 +571,30 @@ class RightStage(_LandStage):
                                 CASE WHEN holder_kind = 'person' AND holder_id IS NOT NULL
                                      THEN ARRAY[holder_id] ELSE ARRAY[]::text[] END) AS m
                     ON CONFLICT (national_id) DO NOTHING""")
+        # A group is named by its members and shares, so the same joint holders are one party.
+        self.sql("""UPDATE stage_right SET group_name = 'group ' || array_to_string(
+                        ARRAY(SELECT m || ':' || sh::float8 FROM unnest(members, member_shares)
+                              AS x(m, sh) ORDER BY m), ';')
+                    WHERE holder_kind = 'group'""")
         self.sql("""INSERT INTO land.party (party_kind, name)
                     SELECT DISTINCT holder_kind,
-                           CASE holder_kind WHEN 'group' THEN 'group ' || array_to_string(
-                               ARRAY(SELECT m || ':' || sh FROM unnest(members, member_shares)
-                                     AS x(m, sh) ORDER BY m), ';')
-                           ELSE holder_id END
+                           CASE holder_kind WHEN 'group' THEN group_name ELSE holder_id END
                     FROM stage_right WHERE holder_kind IN ('organisation', 'group')
                       AND (holder_id IS NOT NULL OR members IS NOT NULL)
                     ON CONFLICT (name) DO NOTHING""")
         self.sql("""
             INSERT INTO land.party_member (group_id, member_id, share)
-            SELECT g.id, p.id, x.sh
-            FROM stage_right s, unnest(s.members, s.member_shares) AS x(m, sh)
+            SELECT DISTINCT g.id, p.id, x.sh
+            FROM stage_right s CROSS JOIN LATERAL unnest(s.members, s.member_shares) AS x(m, sh)
             JOIN land.party p ON p.national_id = x.m
-            JOIN land.party g ON g.name = 'group ' || array_to_string(
-                ARRAY(SELECT m || ':' || sh FROM unnest(s.members, s.member_shares)
-                      AS y(m, sh) ORDER BY m), ';')
+            JOIN land.party g ON g.name = s.group_name
             WHERE s.holder_kind = 'group'
             ON CONFLICT (group_id, member_id) DO NOTHING""")
         self.sql("""
             UPDATE stage_right s SET party_id = p.id FROM land.party p
             WHERE (s.holder_kind = 'person' AND p.national_id = s.holder_id)
                OR (s.holder_kind = 'organisation' AND p.name = s.holder_id)
-               OR (s.holder_kind = 'group' AND p.name = 'group ' || array_to_string(
-                   ARRAY(SELECT m || ':' || sh FROM unnest(s.members, s.member_shares)
-                         AS y(m, sh) ORDER BY m), ';'))""")
+               OR (s.holder_kind = 'group' AND p.name = s.group_name)""")
         upsert(self.conn, "land.administrative_source",
                ("source_type", "reference", "issue_date", "authority"),
                ("source_type", "reference"),

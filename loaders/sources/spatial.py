@@ -48,8 +48,14 @@ class SpatialSource:
 
 
 def is_spatial(path: Path) -> bool:
-    """Whether the file is read as spatial features (by its suffix)."""
-    return path.suffix.lower() in SPATIAL_SUFFIXES
+    """Whether the file is read as spatial features (by its suffix; ``.gz`` is looked through)."""
+    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
+    return bool(suffixes) and suffixes[-1] in SPATIAL_SUFFIXES
+
+
+def _gdal_path(path: Path) -> str:
+    # GDAL reads a gzip-compressed file through its virtual file system.
+    return f"/vsigzip/{path}" if path.suffix.lower() == ".gz" else str(path)
 
 
 def read_spatial(path: Path, profile: Profile, max_features: int | None = None) -> SpatialSource:
@@ -57,7 +63,7 @@ def read_spatial(path: Path, profile: Profile, max_features: int | None = None) 
     ``max_features`` features, or has no CRS and the profile names none."""
     try:
         meta, _, geometry, columns = pyogrio.raw.read(
-            str(path), max_features=None if max_features is None else max_features + 1)
+            _gdal_path(path), max_features=None if max_features is None else max_features + 1)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise SourceError(f"{path.name} cannot be read as a spatial file: {exc}") from exc
     count = len(geometry) if geometry is not None else (len(columns[0]) if columns else 0)
