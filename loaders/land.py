@@ -445,7 +445,9 @@ class ParcelStage(_LandStage):
         inserted, _ = upsert(self.conn, "land.parcel",
                              ("commune_code", "map_sheet", "parcel_number"),
                              ("commune_code", "map_sheet", "parcel_number"),
-                             "SELECT commune_code, map_sheet, parcel_number FROM stage_parcel",
+                             # Ids follow the file's order.
+                             "SELECT commune_code, map_sheet, parcel_number FROM stage_parcel "
+                             "ORDER BY row_number",
                              compare=[])
         self.sql("""UPDATE stage_parcel s SET parcel_id = p.id FROM land.parcel p
                     WHERE s.parcel_id IS NULL AND p.commune_code = s.commune_code

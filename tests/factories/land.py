@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import warnings
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from shapely import Polygon, box, to_wkb
 from sqlalchemy import Engine, text
 
 from loaders.sources.land_layout import PARCEL_FIELDS, RIGHT_FIELDS
+from tests.factories import Seed, write_csv
+from tests.factories.population import HANOI_WARD
 
 PARCEL_SIZE = 0.0002
 """A square parcel's side in degrees (about 20 m in Hà Nội)."""
@@ -71,3 +74,43 @@ def right(reference: str, commune: str, number: str, holder: str = "", **fields:
                source_authority="Văn phòng đăng ký đất đai Hà Nội")
     row.update(fields)
     return row
+
+
+def _load_land_sample(loader: Engine, folder: Path) -> None:
+    from loaders.base import Options
+    from loaders.land import load_land
+
+    x, y = commune_corner(loader, HANOI_WARD)
+    step = PARCEL_SIZE * 1.5
+    first = [parcel(HANOI_WARD, "1", square(x, y)),
+             parcel(HANOI_WARD, "2", square(x + step, y)),
+             parcel(HANOI_WARD, "3", box(x + 2 * step, y, x + 2 * step + 2 * PARCEL_SIZE,
+                                         y + PARCEL_SIZE), declared_area_m2="860")]
+    split = [parcel(HANOI_WARD, f"3{part}", square(x + 2 * step + i * PARCEL_SIZE, y),
+                    valid_from="2026-05-01", parents=f"{HANOI_WARD}/1/3")
+             for i, part in enumerate("ab")]
+    rights = [
+        right("R1", HANOI_WARD, "1", "001080000001", valid_to="2026-04-01"),
+        right("R1b", HANOI_WARD, "1", "001182000002", valid_from="2026-04-01"),
+        right("R2", HANOI_WARD, "2", holder_kind="group",
+              members="001080000001:0.5;001182000002:0.5"),
+        right("M2", HANOI_WARD, "2", "Ngân hàng Nông nghiệp", rrr_type="mortgage",
+              holder_kind="organisation", share="0.5", mortgaged_reference="R2",
+              source_type="contract", valid_from="2026-02-01"),
+        right("R3", HANOI_WARD, "3", "001182000002", valid_to="2026-05-01"),
+    ]
+    after_split = [right(f"R3{part}", HANOI_WARD, f"3{part}", "001182000002",
+                         valid_from="2026-05-01") for part in "ab"]
+    eff = Options(dt.date(2026, 6, 1))
+    load_land(loader, write_parcels(folder / "land_parcels.geojson", first), eff)
+    load_land(loader, write_csv(folder / "land_rights.csv", RIGHT_FIELDS, rights), eff)
+    load_land(loader, write_parcels(folder / "land_split.geojson", split), eff)
+    load_land(loader, write_csv(folder / "land_split_rights.csv", RIGHT_FIELDS, after_split),
+              eff)
+
+
+LAND_SAMPLE: Seed = _load_land_sample
+"""The land sample (needs ``POPULATION_FAMILY``): in Hoàn Kiếm, parcel 1 held by
+001080000001 until 2026-04-01 and by 001182000002 after; parcel 2 held half each by
+the couple, half of it mortgaged to a bank; parcel 3 held by 001182000002 and split into
+3a and 3b on 2026-05-01."""
