@@ -65,6 +65,8 @@ AREA_TOLERANCE = 0.10
 """Declared and geodesic area may differ by this share (old surveys, rounding) unflagged ..."""
 AREA_TOLERANCE_M2 = 5.0
 """... or by this many square metres (small plots)."""
+METRES_PER_DEGREE = 111_320.0
+"""Of latitude (and of longitude at the equator)."""
 
 _PERSONAL_NUMBER = re.compile(f"^{PERSONAL_NUMBER}$")
 _ENTERPRISE_CODE = re.compile(r"^[0-9]{10}$")
@@ -275,6 +277,9 @@ class ParcelStage(_LandStage):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.spatial: SpatialSource | None = None
+        # The geometry checks' per-parcel index probes look costly to the planner, which
+        # then JIT-compiles them: seconds of compiling for statements that run in less.
+        self.sql("SET LOCAL jit = off")
         self.sql("""
             CREATE TEMP TABLE stage_parcel_in (
                 row_number int, commune_code text, map_sheet text, parcel_number text,
@@ -395,7 +400,8 @@ class ParcelStage(_LandStage):
                        ST_Area(ST_Intersection(s.geom, v.geom)::geography) AS area,
                        ST_Area(v.geom::geography) AS other_area
                 FROM land.parcel_version v JOIN land.parcel p ON p.id = v.parcel_id
-                WHERE ST_Intersects(s.geom, v.geom) AND ST_Relate(s.geom, v.geom, 'T********')
+                WHERE s.geom && v.geom AND {_boxes_overlap('s.geom', 'v.geom')}
+                  AND ST_Relate(s.geom, v.geom, 'T********')
                   AND {current_on('v', 's.valid_from')}
                   AND v.parcel_id IS DISTINCT FROM s.parcel_id
                   AND v.parcel_id NOT IN (SELECT id FROM replaced)
@@ -404,7 +410,8 @@ class ParcelStage(_LandStage):
                        ST_Area(ST_Intersection(s.geom, t.geom)::geography),
                        ST_Area(t.geom::geography)
                 FROM stage_parcel t
-                WHERE ST_Intersects(s.geom, t.geom) AND t.row_number < s.row_number
+                WHERE s.geom && t.geom AND t.row_number < s.row_number
+                  AND {_boxes_overlap('s.geom', 't.geom')}
                   AND ST_Relate(s.geom, t.geom, 'T********')
                   AND t.reject IS NULL) AS o
             WHERE s.reject IS NULL""")
@@ -464,10 +471,8 @@ class ParcelStage(_LandStage):
                                            || p.parcel_number = k""",
             versions="""SELECT parcel_id, unit_id, geom, declared_area_m2, land_use, address,
                                repaired, valid_from, NULL::date FROM stage_parcel"""),
-            {}, changed_table="changed_parcel")
-        self.sql("""UPDATE land.parcel_version v SET load_run_id = :run_id
-                    WHERE v.parcel_id IN (SELECT parcel_id FROM changed_parcel)
-                      AND v.load_run_id IS NULL AND v.recorded_at = now()""")
+            {"run_id": self.run_id}, changed_table="changed_parcel",
+            stamp={"load_run_id": ":run_id"})
         self.sql("""
             INSERT INTO land.parcel_lineage (parent_id, child_id, change_kind, effective_date,
                                              load_run_id)
@@ -485,6 +490,20 @@ class ParcelStage(_LandStage):
 
 
 _KEY = "s.commune_code || '/' || s.map_sheet || '/' || s.parcel_number"
+
+
+def _boxes_overlap(a: str, b: str) -> str:
+    """SQL: the bounding boxes of two geometries overlap by more than the overlap tolerance.
+
+    Two parcels cannot overlap by more than their boxes do, and comparing boxes costs
+    next to nothing; neighbours that only share an edge (most pairs the index finds)
+    fail here, before the exact test. A degree of longitude is at most as long as one of
+    latitude, so the box's area in m² is over-estimated: no real overlap is skipped.
+    """
+    dx = f"least(ST_XMax({a}), ST_XMax({b})) - greatest(ST_XMin({a}), ST_XMin({b}))"
+    dy = f"least(ST_YMax({a}), ST_YMax({b})) - greatest(ST_YMin({a}), ST_YMin({b}))"
+    return (f"({dx}) > 0 AND ({dy}) > 0 "
+            f"AND ({dx}) * ({dy}) * {METRES_PER_DEGREE ** 2} > {OVERLAP_MIN_AREA_M2}")
 
 
 class RightStage(_LandStage):
@@ -616,10 +635,8 @@ class RightStage(_LandStage):
             versions="""SELECT reference, rrr_type, parcel_id, party_id,
                                share::numeric(9, 8), mortgaged_reference, source_id,
                                valid_from, valid_to FROM stage_right"""),
-            {}, changed_table="changed_right")
-        self.sql("""UPDATE land.rrr r SET load_run_id = :run_id
-                    WHERE r.reference IN (SELECT reference FROM changed_right)
-                      AND r.load_run_id IS NULL AND r.recorded_at = now()""")
+            {"run_id": self.run_id}, changed_table="changed_right",
+            stamp={"load_run_id": ":run_id"})
         changed = int(self.sql("SELECT count(DISTINCT reference) FROM changed_right")
                       .scalar_one())
         updated = max(changed - new, 0)
