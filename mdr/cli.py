@@ -523,9 +523,10 @@ def fixtures_generate(
                              "defects": summary.defects, "seconds": round(summary.seconds, 2),
                              "files": summary.files})
         if registry in ("land", "all"):
-            # With all, the parcels' holders are the persons just written.
+            # The parcels' holders are the persons of DIR (just written, with all); with
+            # none there, the population generator writes them first.
             summary = generate_land(out, count, seed, defect_rate,
-                                    persons=0 if registry == "all" else None)
+                                    persons=0 if (out / "persons.csv").exists() else None)
             payloads.append({"registry": "land", "count": summary.count, "seed": seed,
                              "defects": summary.defects, "seconds": round(summary.seconds, 2),
                              "files": summary.files})
