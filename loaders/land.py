@@ -315,6 +315,9 @@ class ParcelStage(_LandStage):
             LEFT JOIN land.parcel p ON p.commune_code = s.commune_code
              AND p.map_sheet = s.map_sheet AND p.parcel_number = s.parcel_number""")
         self.sql("DROP TABLE stage_parcel_in")
+        # Statistics before the first check: without them the planner probes the unit list
+        # row by row.
+        self.sql("ANALYZE stage_parcel")
         self.reject_where(
             reasons.DUPLICATE_PARCEL, "parcel_number",
             "(s.commune_code, s.map_sheet, s.parcel_number) IN (SELECT commune_code, map_sheet, "
