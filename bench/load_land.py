@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,13 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
-from alembic import command as alembic_command  # noqa: E402
 
+from bench.common import reference_cluster  # noqa: E402
 from fixtures.land_generator import generate_land  # noqa: E402
-from loaders.reference import load_reference  # noqa: E402
-from mdr import db  # noqa: E402
-from mdr.cluster import LocalCluster  # noqa: E402
-from mdr.settings import Settings  # noqa: E402
 
 TABLES = ("land.parcel", "land.parcel_version")
 """What a parcel load writes, in the order the foreign keys need."""
@@ -85,15 +80,7 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=100_000, help="parcels to load")
     args = parser.parse_args()
     work = ROOT / "var" / f"bench-load-land-{os.getpid()}"
-    cluster = LocalCluster(work / "pg")
-    settings = Settings.from_env({})
-    try:
-        cluster.start()
-        url = cluster.url()
-        alembic_command.upgrade(db.alembic_config(url), "head")
-        loader = db.make_engine(url, settings, role=db.Role.LOADER)
-        load_reference(loader)
-        loader.dispose()
+    with reference_cluster(work) as (cluster, url):
         data = work / "data"
         generated = generate_land(data, args.scale, seed=1, persons=50)
         parcels = data / "parcels.geojson"
@@ -138,9 +125,6 @@ def main() -> None:
                 "ours_vs_ceiling": round(ceiling_seconds / ours_seconds, 3),
             },
         }))
-    finally:
-        cluster.destroy()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,8 @@ from loaders.rules.text import escaped, has_control_characters
 from loaders.sources.readers import Profile, ReadLimits, SourceError, read_records
 
 __all__ = ["AbortedLoad", "FileStage", "LoadResult", "Options", "RegistryLoader",
-           "RowChecker", "RowIssue", "Stage", "registered_loaders", "run_load", "sha256"]
+           "RowChecker", "RowIssue", "Stage", "load_file", "registered_loaders", "run_load",
+           "sha256"]
 
 DEFAULT_REJECT_THRESHOLD = 0.10
 
@@ -467,6 +468,20 @@ def run_load(engine: Engine, registry: str, source: str,
         finish_run(engine, result)
         raise LoadFailed(result) from exc
     return result
+
+
+def load_file(engine: Engine, registry: str, path: Path, options: Options,
+              progress: Progress | None, profile: Profile, kind: str,
+              stage: type[FileStage], checker: Callable[[Connection], RowChecker]
+              ) -> LoadResult:
+    """``run_load`` of one file through a registry's ``stage`` class, its rows validated by
+    the RowChecker ``checker(conn)`` makes inside the load's transaction."""
+
+    def make_stage(conn: Connection, run_id: int) -> FileStage:
+        return stage(conn, checker(conn), options, run_id, path, profile)
+
+    return run_load(engine, registry, str(path), make_stage, options=options, progress=progress,
+                    source_sha256=sha256(path), profile=profile.name, details={"kind": kind})
 
 
 # -- the registries' loaders ------------------------------------------------------------------

@@ -24,7 +24,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from loaders import reasons
 from loaders.base import (
@@ -34,8 +34,7 @@ from loaders.base import (
     Progress,
     RegistryLoader,
     RowChecker,
-    run_load,
-    sha256,
+    load_file,
 )
 from loaders.checks import reject_units_not_found, reject_unknown_codes, set_unit_at, upsert
 from loaders.history import Versioned, apply_versions
@@ -244,14 +243,9 @@ def load_land(engine: Engine, path: Path, options: Options,
     """Load one parcel or rights file; commits whole or leaves the registry untouched."""
     profile = Profile.load(options.profile)
     kind = file_kind(path, options.kind)
-    staging = ParcelStage if kind == "parcels" else RightStage
-
-    def make_stage(conn: Connection, run_id: int) -> FileStage:
-        checker = LandChecker(path.name, options.effective_date)
-        return staging(conn, checker, options, run_id, path, profile)
-
-    return run_load(engine, REGISTRY, str(path), make_stage, options=options, progress=progress,
-                    source_sha256=sha256(path), profile=profile.name, details={"kind": kind})
+    return load_file(engine, REGISTRY, path, options, progress, profile, kind,
+                     ParcelStage if kind == "parcels" else RightStage,
+                     lambda conn: LandChecker(path.name, options.effective_date))
 
 
 LOADER = RegistryLoader(

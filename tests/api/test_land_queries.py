@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from graphql_api.app import create_app
 from mdr import db
 from mdr.settings import Settings
-from tests.api.support import add_client, nodes, populated_database
+from tests.api.support import add_client, nodes, populated_database, poster
 from tests.conftest import drop_database
 from tests.factories.land import LAND_SAMPLE, PARCEL_SIZE, commune_corner
 from tests.factories.population import HANOI_WARD, POPULATION_FAMILY
@@ -54,13 +54,8 @@ def land_api(cluster: Any, ref_template: str, tmp_path_factory: pytest.TempPathF
 def ask(land_api: tuple[str, dict[str, str]]) -> Iterator[Callable[..., Any]]:
     url, keys = land_api
     with TestClient(create_app(Settings.from_env({"MDR_DATABASE_URL": url}))) as client:
-        def post(query: str, key: str = "bank", **variables: Any) -> Any:
-            response = client.post("/graphql", json={"query": query, "variables": variables},
-                                   headers={"Authorization": f"Bearer {keys[key]}"})
-            assert response.status_code == 200, response.text
-            return response.json()
-
-        yield post
+        posters = {name: poster(client, key) for name, key in keys.items()}
+        yield lambda query, key="bank", **variables: posters[key](query, **variables)
 
 
 def parcel_id(url: str, number: str) -> str:
