@@ -18,7 +18,13 @@ from sqlalchemy import text
 
 from graphql_api.audit import Access, record
 from graphql_api.context import Context
-from graphql_api.pagination import Connection, connection, decode_cursor, page_size
+from graphql_api.pagination import (
+    MAX_PAGE_SIZE,
+    Connection,
+    connection,
+    decode_cursor,
+    page_size,
+)
 from graphql_api.types.land import (
     AdministrativeSource,
     Holder,
@@ -38,7 +44,8 @@ _PARCELS = f"""
     JOIN land.parcel_version v ON v.parcel_id = p.id AND {current_on('v', ':day')}"""
 
 _AT = text(_PARCELS + """
-    WHERE ST_Covers(v.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)) ORDER BY p.id""")
+    WHERE ST_Covers(v.geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))
+    ORDER BY p.id LIMIT :limit""")
 _BY_ID = text(_PARCELS + " WHERE p.id = :id")
 _IN_COMMUNE = text(_PARCELS + """
     WHERE p.commune_code = :commune AND p.id > :after ORDER BY p.id LIMIT :limit""")
@@ -50,7 +57,7 @@ _OF_HOLDER = text(_PARCELS + f"""
           AND (h.national_id = :holder OR h.id IN (
                 SELECT m.group_id FROM land.party_member m JOIN land.party x
                   ON x.id = m.member_id WHERE x.national_id = :holder)))
-    ORDER BY p.id""")
+    ORDER BY p.id LIMIT :limit""")
 
 _RIGHTS = text(f"""
     SELECT r.parcel_id, r.reference, r.rrr_type, r.share, r.valid_from, r.valid_to,
@@ -86,7 +93,8 @@ async def parcels_at(ctx: Context, lon: float, lat: float, as_of: dt.date | None
                            "give lon in [-180, 180] and lat in [-90, 90].",
                            extensions={"code": "BAD_COORDINATES"})
     day = as_of or dt.date.today()
-    rows = await ctx.read(_AT, {"lon": lon, "lat": lat, "day": day})
+    rows = _bounded(await ctx.read(_AT, {"lon": lon, "lat": lat, "day": day,
+                                         "limit": MAX_PAGE_SIZE + 1}))
     return await _complete(ctx, rows, day, "parcelsAt")
 
 
@@ -124,8 +132,18 @@ async def parcels_of(ctx: Context, holder: str, as_of: dt.date | None) -> list[P
         raise GraphQLError("holder must be a 12-digit personal number.",
                            extensions={"code": "BAD_HOLDER"})
     day = as_of or dt.date.today()
-    rows = await ctx.read(_OF_HOLDER, {"holder": holder, "day": day})
+    rows = _bounded(await ctx.read(_OF_HOLDER, {"holder": holder, "day": day,
+                                                "limit": MAX_PAGE_SIZE + 1}))
     return await _complete(ctx, rows, day, "parcelsOf", asked_about=holder)
+
+
+def _bounded(rows: list[Any]) -> list[Any]:
+    """A list answer holds at most MAX_PAGE_SIZE parcels, like a page."""
+    if len(rows) > MAX_PAGE_SIZE:
+        raise GraphQLError(f"More than {MAX_PAGE_SIZE} parcels answer this question; ask for "
+                           "a commune's parcels page by page (parcels) instead.",
+                           extensions={"code": "TOO_MANY_PARCELS", "limit": MAX_PAGE_SIZE})
+    return rows
 
 
 async def _complete(ctx: Context, rows: list[Any], day: dt.date, operation: str,

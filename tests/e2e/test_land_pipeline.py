@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import text
+from typer.testing import CliRunner
 
 from fixtures.land_generator import generate_land
 from loaders.base import Options
 from loaders.land import load_land
 from loaders.population import load_population
 from mdr import db
+from mdr.cli import app
 from mdr.settings import Settings
 
 EFFECTIVE = dt.date(2026, 6, 1)
@@ -59,3 +62,18 @@ def test_the_same_seed_writes_the_same_files(tmp_path: Path) -> None:
     for name in ("parcels.geojson", "rights.csv", "parcel_changes.geojson", "right_changes.csv",
                  "land_defects.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_generate_all_writes_the_persons_and_the_parcels_they_hold(tmp_path: Path) -> None:
+    outcome = CliRunner().invoke(app, ["fixtures", "generate", "all", "--count", "400",
+                                       "--seed", "2", "--out", str(tmp_path), "--json"])
+    assert outcome.exit_code == 0, outcome.output
+    summary = json.loads(outcome.stdout)
+    assert [r["registry"] for r in summary["registries"]] == ["population", "land"]
+    with (tmp_path / "persons.csv").open(encoding="utf-8") as handle:
+        persons = {row["national_id"] for row in csv.DictReader(handle)}
+    with (tmp_path / "rights.csv").open(encoding="utf-8") as handle:
+        holders = {h for row in csv.DictReader(handle) if row["holder_kind"] != "organisation"
+                   for h in ([row["holder_id"]] if row["holder_id"] else
+                             [m.split(":")[0] for m in row["members"].split(";")])}
+    assert holders and holders <= persons
