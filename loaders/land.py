@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from loaders import reasons
 from loaders.base import (
@@ -64,6 +65,8 @@ AREA_TOLERANCE = 0.10
 """Declared and geodesic area may differ by this share (old surveys, rounding) unflagged ..."""
 AREA_TOLERANCE_M2 = 5.0
 """... or by this many square metres (small plots)."""
+TEMP_BUFFERS = "1GB"
+"""Most memory a parcel load's staging tables may take before spilling (allocated as used)."""
 METRES_PER_DEGREE = 111_320.0
 """Of latitude (and of longitude at the equator)."""
 
@@ -274,6 +277,15 @@ class ParcelStage(_LandStage):
         # The geometry checks' per-parcel index probes look costly to the planner, which
         # then JIT-compiles them: seconds of compiling for statements that run in less.
         self.sql("SET LOCAL jit = off")
+        # Staged parcels with their geometry outgrow the default 8 MB of buffers for temporary
+        # tables, and every index probe of the checks then reads them back from the OS. The
+        # size can only be set before a session's first temporary table: a session that
+        # already had one keeps its size.
+        with self.conn.begin_nested() as savepoint:
+            try:
+                self.sql(f"SET LOCAL temp_buffers = '{TEMP_BUFFERS}'")
+            except DBAPIError:
+                savepoint.rollback()
         self.sql("""
             CREATE TEMP TABLE stage_parcel_in (
                 row_number int, commune_code text, map_sheet text, parcel_number text,
