@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 
-from bench.common import reference_cluster  # noqa: E402
+from bench.common import mdr_load, reference_cluster  # noqa: E402
 from fixtures.land_generator import generate_land  # noqa: E402
 
 TABLES = ("land.parcel", "land.parcel_version")
@@ -85,16 +85,7 @@ def main() -> None:
         generated = generate_land(data, args.scale, seed=1, persons=50)
         parcels = data / "parcels.geojson"
 
-        env = {**os.environ, "MDR_DATABASE_URL": url}
-        started = time.perf_counter()
-        run = subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "mdr"), "load", "land", str(parcels),
-             "--effective-date", "2026-01-01", "--json"],
-            env=env, capture_output=True, text=True, check=False)
-        ours_seconds = time.perf_counter() - started
-        if run.returncode != 0:
-            raise SystemExit(f"mdr load land failed:\n{run.stdout}\n{run.stderr}")
-        summary = json.loads(run.stdout)
+        summary, ours_seconds = mdr_load(url, "land", parcels)
 
         conninfo = cluster.conninfo(database="mdr")
         ogr_seconds = ogr2ogr(conninfo, parcels)

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ import pandas as pd  # noqa: E402
 import psycopg  # noqa: E402
 from sqlalchemy import create_engine  # noqa: E402
 
-from bench.common import reference_cluster  # noqa: E402
+from bench.common import mdr_load, reference_cluster  # noqa: E402
 from fixtures.generator import generate_population  # noqa: E402
 from loaders.sources.population_layout import SNAPSHOT_FIELDS  # noqa: E402
 
@@ -74,16 +73,7 @@ def main() -> None:
         generated = generate_population(data, args.scale, seed=1)
         persons = data / "persons.csv"
 
-        env = {**os.environ, "MDR_DATABASE_URL": url}
-        started = time.perf_counter()
-        run = subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "mdr"), "load", "population", str(persons),
-             "--effective-date", "2026-01-01", "--json"],
-            env=env, capture_output=True, text=True, check=False)
-        ours_seconds = time.perf_counter() - started
-        if run.returncode != 0:
-            raise SystemExit(f"mdr load population failed:\n{run.stderr}")
-        summary = json.loads(run.stdout)
+        summary, ours_seconds = mdr_load(url, "population", persons)
         peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
         copy_seconds = timed(raw_copy, cluster.conninfo(database="mdr"), persons)

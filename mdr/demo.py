@@ -148,30 +148,14 @@ def run_demo(cfg: Settings, persons: int = DEFAULT_PERSONS, seed: int = 1,
         else:
             loads["ref"] = _load(state, "ref", ["load", "ref"])
         data = folder / "data"
-        samples = {"persons": data / "persons.csv", "events": data / "events.csv"}
-        if all(state.runs.get(step) in committed for step in samples):
-            reused.append(f"{persons:,} persons")
-        else:
-            _mdr(["fixtures", "generate", "population", "--count", str(persons), "--seed",
-                  str(seed), "--defect-rate", str(DEFECT_RATE), "--out", str(data)])
-            for step, path in samples.items():
-                loads[step] = _load(state, step, ["load", "population", str(path),
-                                                  "--effective-date", SAMPLE_DAY])
-            state.quality = None
-        parcels = demo_parcels(persons)
-        land = {"parcels": data / "parcels.geojson", "rights": data / "rights.csv",
-                "parcel_changes": data / "parcel_changes.geojson",
-                "right_changes": data / "right_changes.csv"}
-        if all(state.runs.get(step) in committed for step in land):
-            reused.append(f"{parcels:,} parcels")
-        else:
-            # The parcels' holders are the persons just loaded (persons.csv beside).
-            _mdr(["fixtures", "generate", "land", "--count", str(parcels), "--seed",
-                  str(seed), "--defect-rate", str(DEFECT_RATE), "--out", str(data)])
-            for step, path in land.items():
-                loads[step] = _load(state, step, ["load", "land", str(path),
-                                                  "--effective-date", SAMPLE_DAY])
-            state.quality = None
+        sample = _Sample(state, committed, reused, loads, data, seed)
+        sample.ensure("population", persons, "persons",
+                      {"persons": data / "persons.csv", "events": data / "events.csv"})
+        # The parcels' holders are the persons just loaded (persons.csv beside).
+        sample.ensure("land", demo_parcels(persons), "parcels",
+                      {"parcels": data / "parcels.geojson", "rights": data / "rights.csv",
+                       "parcel_changes": data / "parcel_changes.geojson",
+                       "right_changes": data / "right_changes.csv"})
         report = cfg.var_dir / "reports" / "quality.html"
         if state.quality is not None and report.exists():
             reused.append("quality report")
@@ -190,6 +174,30 @@ def run_demo(cfg: Settings, persons: int = DEFAULT_PERSONS, seed: int = 1,
                       persons=persons, report=str(report), reused=reused, loads=loads,
                       quality=state.quality, examples=examples,
                       persons_run=state.runs.get("persons"))
+
+
+@dataclass
+class _Sample:
+    """The generated samples of a run: each generated and loaded, or reused when its loads
+    committed in an earlier run."""
+
+    state: DemoState
+    committed: set[int]
+    reused: list[str]
+    loads: dict[str, dict[str, Any]]
+    data: Path
+    seed: int
+
+    def ensure(self, registry: str, count: int, what: str, files: dict[str, Path]) -> None:
+        if all(self.state.runs.get(step) in self.committed for step in files):
+            self.reused.append(f"{count:,} {what}")
+            return
+        _mdr(["fixtures", "generate", registry, "--count", str(count), "--seed",
+              str(self.seed), "--defect-rate", str(DEFECT_RATE), "--out", str(self.data)])
+        for step, path in files.items():
+            self.loads[step] = _load(self.state, step, ["load", registry, str(path),
+                                                        "--effective-date", SAMPLE_DAY])
+        self.state.quality = None
 
 
 def stop_demo(cfg: Settings) -> list[str]:
