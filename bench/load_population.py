@@ -19,8 +19,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,11 +30,9 @@ import pandas as pd  # noqa: E402
 import psycopg  # noqa: E402
 from sqlalchemy import create_engine  # noqa: E402
 
+from bench.common import mdr_load, reference_cluster  # noqa: E402
 from fixtures.generator import generate_population  # noqa: E402
-from loaders.reference import prepare_database  # noqa: E402
 from loaders.sources.population_layout import SNAPSHOT_FIELDS  # noqa: E402
-from mdr.cluster import LocalCluster  # noqa: E402
-from mdr.settings import Settings  # noqa: E402
 
 TO_SQL_ROWS = 100_000
 
@@ -72,26 +68,12 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1_000_000, help="persons to load")
     args = parser.parse_args()
     work = ROOT / "var" / f"bench-load-population-{os.getpid()}"
-    cluster = LocalCluster(work / "pg")
-    settings = Settings.from_env({})
-    try:
-        cluster.start()
-        url = cluster.url()
-        prepare_database(url, settings)
+    with reference_cluster(work) as (cluster, url):
         data = work / "data"
         generated = generate_population(data, args.scale, seed=1)
         persons = data / "persons.csv"
 
-        env = {**os.environ, "MDR_DATABASE_URL": url}
-        started = time.perf_counter()
-        run = subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "mdr"), "load", "population", str(persons),
-             "--effective-date", "2026-01-01", "--json"],
-            env=env, capture_output=True, text=True, check=False)
-        ours_seconds = time.perf_counter() - started
-        if run.returncode != 0:
-            raise SystemExit(f"mdr load population failed:\n{run.stderr}")
-        summary = json.loads(run.stdout)
+        summary, ours_seconds = mdr_load(url, "population", persons)
         peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
         copy_seconds = timed(raw_copy, cluster.conninfo(database="mdr"), persons)
@@ -123,9 +105,6 @@ def main() -> None:
                 "ours_vs_best_to_sql": round(ours / best_to_sql, 2),
             },
         }))
-    finally:
-        cluster.destroy()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

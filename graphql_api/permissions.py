@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from graphql_api.audit import Access, record
 
-SUBJECT_ARGUMENTS = ("national_id", "code")
+SUBJECT_ARGUMENTS = ("national_id", "code", "holder")
 """Names of the arguments, or of the fields of a claim, that identify whom a field is about."""
 
 

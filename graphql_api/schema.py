@@ -29,12 +29,13 @@ from graphql_api.limits import (
 )
 from graphql_api.pagination import DEFAULT_PAGE_SIZE, Connection
 from graphql_api.permissions import requires
-from graphql_api.resolvers import reference
+from graphql_api.resolvers import land, reference
 from graphql_api.resolvers.audit import access_log
 from graphql_api.resolvers.person import person
 from graphql_api.resolvers.population import PERSONS
 from graphql_api.suggestions import HideSuggestions, QuietExecutor
 from graphql_api.types.audit import AccessEntry
+from graphql_api.types.land import Parcel
 from graphql_api.types.population import Person
 from graphql_api.types.reference import AdminUnit, Code, CodeList
 
@@ -63,6 +64,38 @@ class Query:
     async def access_log(self, info: Info, national_id: str, first: First = DEFAULT_PAGE_SIZE,
                          after: After = None) -> Connection[AccessEntry]:
         return await access_log(info.context, national_id, first, after)
+
+    # Land: parcels as of a day. A holder's personal number needs read:person too, and an
+    # answer that ties a person to parcels is recorded under that person.
+
+    @strawberry.field(permission_classes=[requires("read:land")],
+                      description="The parcels whose boundary covers a point (EPSG:4326) on a "
+                      "day: one, or two on a shared edge.")
+    async def parcels_at(self, info: Info, lon: float, lat: float,
+                         as_of: Day = None) -> list[Parcel]:
+        return await land.parcels_at(info.context, lon, lat, as_of)
+
+    @strawberry.field(permission_classes=[requires("read:land")],
+                      description="A parcel as it was on a day, with its rights, holders and "
+                      "the parcels it came from or went into.")
+    async def parcel(self, info: Info, id: strawberry.ID,
+                     as_of: Day = None) -> Parcel | None:
+        return await land.parcel(info.context, id, as_of)
+
+    @strawberry.field(permission_classes=[requires("read:land")],
+                      description="The parcels of a commune on a day, by id, a page at a "
+                      "time.")
+    async def parcels(self, info: Info, commune: str, as_of: Day = None,
+                      first: First = DEFAULT_PAGE_SIZE,
+                      after: After = None) -> Connection[Parcel]:
+        return await land.parcels_in(info.context, commune, as_of, first, after)
+
+    @strawberry.field(permission_classes=[requires("read:land")],
+                      description="The parcels a person holds a right on (alone or jointly) "
+                      "on a day. Recorded in the person's access log.")
+    async def parcels_of(self, info: Info, holder: str,
+                         as_of: Day = None) -> list[Parcel]:
+        return await land.parcels_of(info.context, holder, as_of)
 
     # Reference data is public: any client with a valid key, no scope needed.
 

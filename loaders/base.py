@@ -25,7 +25,7 @@ import pkgutil
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -39,7 +39,8 @@ from loaders.rules.text import escaped, has_control_characters
 from loaders.sources.readers import Profile, ReadLimits, SourceError, read_records
 
 __all__ = ["AbortedLoad", "FileStage", "LoadResult", "Options", "RegistryLoader",
-           "RowChecker", "RowIssue", "Stage", "registered_loaders", "run_load", "sha256"]
+           "RowChecker", "RowIssue", "Stage", "load_file", "registered_loaders", "run_load",
+           "sha256"]
 
 DEFAULT_REJECT_THRESHOLD = 0.10
 
@@ -65,6 +66,9 @@ class Options:
     """Which of the registry's kinds of file; None: the registry tells from the file."""
     limits: ReadLimits = field(default_factory=ReadLimits)
     """Bounds on records and decompressed size (settings MDR_LOAD_MAX_*)."""
+    repair: bool = False
+    """Repair what a registry can repair on load (invalid geometry), flagging it, instead of
+    rejecting it."""
 
 
 def sha256(path: Path) -> str:
@@ -346,8 +350,7 @@ class FileStage(Stage):
 
         def rows() -> Iterable[tuple[Any, ...]]:
             nonlocal read
-            limits = self.options.limits if self.options else None
-            for number, rec in read_records(self.path, self.profile, limits):
+            for number, rec in self.records():
                 read += 1
                 if progress is not None and read % 10_000 == 0:
                     progress(read)
@@ -368,6 +371,11 @@ class FileStage(Stage):
                               "header line only); nothing was loaded. Check that it is the "
                               "file you meant to send.")
         return read
+
+    def records(self) -> Iterator[tuple[int, dict[str, str] | str]]:
+        """The source's records, numbered from 1 (a text: why one cannot be read)."""
+        limits = self.options.limits if self.options else None
+        return read_records(self.path, self.profile, limits)
 
     def check_header(self, record: dict[str, str]) -> None:
         """Refuse a file whose first record names none of the layout's fields."""
@@ -460,6 +468,20 @@ def run_load(engine: Engine, registry: str, source: str,
         finish_run(engine, result)
         raise LoadFailed(result) from exc
     return result
+
+
+def load_file(engine: Engine, registry: str, path: Path, options: Options,
+              progress: Progress | None, profile: Profile, kind: str,
+              stage: type[FileStage], checker: Callable[[Connection], RowChecker]
+              ) -> LoadResult:
+    """``run_load`` of one file through a registry's ``stage`` class, its rows validated by
+    the RowChecker ``checker(conn)`` makes inside the load's transaction."""
+
+    def make_stage(conn: Connection, run_id: int) -> FileStage:
+        return stage(conn, checker(conn), options, run_id, path, profile)
+
+    return run_load(engine, registry, str(path), make_stage, options=options, progress=progress,
+                    source_sha256=sha256(path), profile=profile.name, details={"kind": kind})
 
 
 # -- the registries' loaders ------------------------------------------------------------------

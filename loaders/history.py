@@ -33,10 +33,15 @@ class Versioned:
 
 
 def apply_versions(conn: Connection, fact: Versioned, params: dict[str, Any],
-                   changed_table: str) -> int:
-    """Merge one fact; adds the national ids whose history changed to ``changed_table``."""
+                   changed_table: str, stamp: dict[str, str] | None = None) -> int:
+    """Merge one fact; adds the subjects (first column) whose history changed to
+    ``changed_table``. ``stamp``: columns set on every row it writes and never compared
+    (such as ``{"load_run_id": ":run_id"}``), column to SQL expression."""
     subj = ", ".join(fact.subject)
     vals = ", ".join(fact.values)
+    stamp = stamp or {}
+    stamped = "".join(f", {column}" for column in stamp)
+    stamps = "".join(f", {value}" for value in stamp.values())
     on = " AND ".join(f"a.{c} = b.{c}" for c in fact.subject)
 
     def run(sql: str) -> Any:
@@ -107,11 +112,12 @@ def apply_versions(conn: Connection, fact: Versioned, params: dict[str, Any],
                           a.valid_from, a.valid_to, b.since)
             SELECT * FROM cut""")
         # What the registry knew about the time before the scope's day still holds.
-        run(f"""INSERT INTO {fact.table} ({subj}, {vals}, valid_from, valid_to)
-                SELECT {subj}, {vals}, valid_from, since FROM v_cut WHERE valid_from < since""")
-        run(f"""INSERT INTO {fact.table} ({subj}, {vals}, valid_from, valid_to)
+        run(f"""INSERT INTO {fact.table} ({subj}, {vals}, valid_from, valid_to{stamped})
+                SELECT {subj}, {vals}, valid_from, since{stamps} FROM v_cut
+                WHERE valid_from < since""")
+        run(f"""INSERT INTO {fact.table} ({subj}, {vals}, valid_from, valid_to{stamped})
                 SELECT {', '.join(f'a.{c}' for c in (*fact.subject, *fact.values))},
-                       a.valid_from, a.valid_to
+                       a.valid_from, a.valid_to{stamps}
                 FROM v_versions a JOIN v_changed b ON {on}""")
         run(f"INSERT INTO {changed_table} SELECT DISTINCT {fact.subject[0]} FROM v_changed")
         run("DROP TABLE v_cut")

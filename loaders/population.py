@@ -29,8 +29,7 @@ from loaders.base import (
     RegistryLoader,
     RowChecker,
     copy_rows,
-    run_load,
-    sha256,
+    load_file,
 )
 from loaders.checks import (
     reject_units_not_found,
@@ -207,14 +206,11 @@ def load_population(engine: Engine, path: Path, options: Options,
     """Load one snapshot or event file; commits whole or leaves the registry untouched."""
     profile = Profile.load(options.profile, layout=from_mapped)
     kind = file_kind(path, profile, options.kind, options.limits)
-    staging = SnapshotStage if kind == "snapshot" else EventStage
-
-    def make_stage(conn: Connection, run_id: int) -> FileStage:
-        checker = PersonChecker(path.name, options.effective_date, legacy_province_codes(conn))
-        return staging(conn, checker, options, run_id, path, profile)
-
-    return run_load(engine, REGISTRY, str(path), make_stage, options=options, progress=progress,
-                    source_sha256=sha256(path), profile=profile.name, details={"kind": kind})
+    return load_file(
+        engine, REGISTRY, path, options, progress, profile, kind,
+        SnapshotStage if kind == "snapshot" else EventStage,
+        lambda conn: PersonChecker(path.name, options.effective_date,
+                                   legacy_province_codes(conn)))
 
 
 LOADER = RegistryLoader(

@@ -14,7 +14,7 @@ from typing import Any
 
 from schemas.reference import REORGANISATION_2025
 
-POPULATION, REFERENCE, ENTERPRISE = "population", "ref", "enterprise"
+POPULATION, REFERENCE, ENTERPRISE, LAND = "population", "ref", "enterprise", "land"
 
 
 @dataclass(frozen=True)
@@ -98,33 +98,33 @@ _REORG = f"{REORGANISATION_2025:%Y-%m-%d}"
 UNREADABLE_ROW = _reason(
     "unreadable-row", "The row cannot be parsed at all (broken CSV or JSON).",
     "{problem} The row was not loaded; correct it in the file and resubmit it.",
-    POPULATION)
+    POPULATION, LAND)
 INVALID_TEXT = _reason(
     "invalid-text", "A field contains control characters (such as NUL).",
     "{field} contains control characters; remove them and resubmit the row.",
-    POPULATION)
+    POPULATION, LAND)
 MISSING_REQUIRED_FIELD = _reason(
     "missing-required-field", "A required field is blank.",
     "{field} is required{context} and is blank; fill it in and resubmit the row.",
-    POPULATION)
+    POPULATION, LAND)
 INVALID_DATE = _reason(
     "invalid-date", "A date that does not exist or cannot be read (e.g. 2023-02-30), or that "
     "contradicts another date of the row.",
     "{field} {value!r} {problem}; correct the date and resubmit the row.",
-    POPULATION)
+    POPULATION, LAND)
 UNKNOWN_CODE = _reason(
     "unknown-code", "A coded field (ethnic group, nationality, relation, event type) is not in "
     "its code list.",
     "{what} {value!r} is not in its code list ({expected}).",
-    POPULATION)
+    POPULATION, LAND)
 UNKNOWN_ADMIN_UNIT = _reason(
     "unknown-admin-unit", "An administrative unit code that does not exist at all.",
     "No {level} has code {code}{period}; {outcome}.",
-    POPULATION, REFERENCE)
+    POPULATION, REFERENCE, LAND)
 ADMIN_UNIT_NOT_IN_FORCE = _reason(
     "admin-unit-not-in-force", "The unit code exists but was not in force on the date given.",
     "Commune code {value} was not in force on {day}; give the code in force on that date.",
-    POPULATION)
+    POPULATION, LAND)
 
 # -- population ------------------------------------------------------------------------------
 
@@ -200,6 +200,59 @@ ALREADY_MARRIED = _reason(
     "it first.",
     "On {day} {who} is still married to {partner} (no divorce or death ends that marriage "
     "first); load the divorce or death with this marriage, or correct the row.", POPULATION)
+
+# -- land -----------------------------------------------------------------------------------
+
+INVALID_PARCEL_GEOMETRY = _reason(
+    "invalid-parcel-geometry", "A parcel's boundary is not a valid polygon (self-intersection, "
+    "nested shells, a ring that does not close, ...), is empty, or is not a polygon at all.",
+    "The boundary of parcel {value} is not valid: {why}. Correct it in the source, or load "
+    "with --repair to have it repaired (ST_MakeValid) and flagged.", LAND)
+REPAIRED_GEOMETRY = _reason(
+    "repaired-geometry", "An invalid boundary was repaired on load (--repair); the parcel was "
+    "loaded and is flagged.",
+    "The boundary of parcel {value} was not valid ({why}) and was repaired on load; check the "
+    "repaired boundary against the survey.", LAND, rejects=False)
+PARCEL_OVERLAP = _reason(
+    "parcel-overlap", "A parcel overlaps another current parcel by more than the tolerance "
+    "(area and share of the smaller parcel).",
+    "Parcel {value} overlaps parcel {other} by {area} m² ({share} of the smaller one), more "
+    "than the tolerance; correct one of the boundaries, or record the split or merge that "
+    "replaces the other parcel.", LAND)
+OUTSIDE_COMMUNE = _reason(
+    "outside-commune", "Most of a parcel lies outside the commune it is declared in (the "
+    "tolerance allows for the simplified commune boundaries).",
+    "Parcel {value} lies {share} outside commune {commune}; check the commune code or the "
+    "boundary's coordinates (and their CRS).", LAND)
+AREA_MISMATCH = _reason(
+    "area-mismatch", "The declared area differs from the area of the boundary (geodesic) by "
+    "more than the tolerance; the parcel was loaded and is flagged.",
+    "Parcel {value} declares {declared} m² but its boundary measures {measured} m²; check the "
+    "certificate or the survey.", LAND, rejects=False)
+DUPLICATE_PARCEL = _reason(
+    "duplicate-parcel", "Two rows of the file give the same parcel (commune, map sheet, "
+    "number), or the same right reference.",
+    "{value} appears on several rows of the file; none of them was loaded. Keep the right row "
+    "and resubmit.", LAND)
+UNKNOWN_PARCEL = _reason(
+    "unknown-parcel", "A right, restriction or lineage names a parcel that is neither in the "
+    "file nor in the registry on that date.",
+    "Parcel {value} is not in the registry on {day}; load the parcel first or correct its "
+    "commune, map sheet and number.", LAND)
+UNKNOWN_HOLDER = _reason(
+    "unknown-holder", "A holder is unknown in the registry that keeps it (a person in the "
+    "population registry, an enterprise in the enterprise registry).",
+    "{field} {value} is not {what}; load the holder into its registry first or correct the "
+    "identifier.", LAND)
+INVALID_SHARE = _reason(
+    "invalid-share", "A share is not a fraction above 0 and at most 1, or a group's members' "
+    "shares do not add up to 1.",
+    "{field} {value!r} {problem}; give shares as fractions (0.5) or percentages (50%).", LAND)
+MORTGAGE_WITHOUT_RIGHT = _reason(
+    "mortgage-without-right", "A mortgage burdens no current land-use right or asset "
+    "ownership of the same parcel.",
+    "Mortgage {value} burdens right {right}, which is not a current right on the same parcel "
+    "on {day}; load the right first or correct the reference.", LAND)
 
 # -- enterprise (the identifier rules exist before the registry) -------------------------------
 

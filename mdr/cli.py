@@ -264,6 +264,9 @@ def load(
     reject_threshold: Annotated[float, typer.Option(
         help="Abort without changes when more than this share of rows is rejected.")]
     = DEFAULT_REJECT_THRESHOLD,
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="Repair invalid geometry (ST_MakeValid) and flag it, instead of "
+        "rejecting it (land).")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Load a file into a registry (commits whole or not at all)."""
@@ -290,7 +293,7 @@ def load(
     with load_failures(registry) as outcome:
         cfg = settings()
         options = Options(effective_date=day, reject_threshold=reject_threshold,
-                          profile=profile, kind=kind,
+                          profile=profile, kind=kind, repair=repair,
                           limits=ReadLimits(cfg.load_max_record_bytes,
                                             cfg.load_max_decompressed_bytes,
                                             cfg.load_max_expansion))
@@ -507,8 +510,8 @@ def quality_run(
 @fixtures_app.command("generate")
 @friendly_errors
 def fixtures_generate(
-    registry: Annotated[str, typer.Argument(help="population (or all).")],
-    count: Annotated[int, typer.Option(help="How many persons.")],
+    registry: Annotated[str, typer.Argument(help="population, land (or all).")],
+    count: Annotated[int, typer.Option(help="How many persons, or parcels.")],
     seed: Annotated[int, typer.Option(help="Same seed, same files.")],
     out: Annotated[Path, typer.Option(help="Folder to write into.")],
     defect_rate: Annotated[float, typer.Option(
@@ -519,24 +522,37 @@ def fixtures_generate(
 ) -> None:
     """Write deterministic synthetic registry data (with labelled defects if asked)."""
     from fixtures.generator import generate_population
+    from fixtures.land_generator import generate_land
 
-    if registry not in ("population", "all"):
-        raise typer.BadParameter("only the population generator exists so far",
+    if registry not in ("population", "land", "all"):
+        raise typer.BadParameter("the generators are population and land (or all)",
                                  param_hint="REGISTRY")
+    payloads: list[dict[str, Any]] = []
     try:
-        summary = generate_population(
-            out, count, seed, defect_rate,
-            **({"effective_date": parse_date(effective_date)} if effective_date else {}))
+        if registry in ("population", "all"):
+            summary = generate_population(
+                out, count, seed, defect_rate,
+                **({"effective_date": parse_date(effective_date)} if effective_date else {}))
+            payloads.append({"registry": "population", "count": summary.count, "seed": seed,
+                             "defects": summary.defects, "seconds": round(summary.seconds, 2),
+                             "files": summary.files})
+        if registry in ("land", "all"):
+            # The parcels' holders are the persons of DIR (just written, with all); with
+            # none there, the population generator writes them first.
+            summary = generate_land(out, count, seed, defect_rate,
+                                    persons=0 if (out / "persons.csv").exists() else None)
+            payloads.append({"registry": "land", "count": summary.count, "seed": seed,
+                             "defects": summary.defects, "seconds": round(summary.seconds, 2),
+                             "files": summary.files})
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    payload = {"registry": "population", "count": summary.count, "seed": seed,
-               "defects": summary.defects, "seconds": round(summary.seconds, 2),
-               "files": summary.files}
     if as_json:
-        emit_json(payload)
+        emit_json(payloads[0] if len(payloads) == 1 else {"registries": payloads})
     else:
-        err.print(f"{summary.count} persons in {summary.seconds:.1f} s: "
-                  + ", ".join(summary.files), highlight=False)
+        for payload in payloads:
+            err.print(f"{payload['registry']}: {payload['count']} records in "
+                      f"{payload['seconds']:.1f} s: " + ", ".join(payload["files"]),
+                      highlight=False)
 
 
 def _admin_transaction(fn: Callable[..., R], *args: Any) -> R:

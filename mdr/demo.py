@@ -39,11 +39,15 @@ from mdr.output import err
 from mdr.settings import Settings
 
 DEFAULT_PERSONS = 100_000
+PARCELS_PER_PERSON = 0.05
+"""The demo's parcels: a few real communes' worth (400 plots each) ..."""
+FEWEST_PARCELS = 1_200
+"""... and at least three communes."""
 SAMPLE_DAY = "2026-01-01"
 """The day the generated sample describes (the generator's default)."""
 DEFECT_RATE = 0.01
 """A few labelled defects, so that the steward's side (rejections) has something to show."""
-SCOPES = "verify:person,read:person,audit:read"
+SCOPES = "verify:person,read:person,read:land,audit:read"
 API_START_SECONDS = 60.0
 
 
@@ -59,7 +63,7 @@ class DemoState:
     persons: int
     seed: int
     runs: dict[str, int] = field(default_factory=dict)
-    """Step (ref, persons, events) → id of its committed load run."""
+    """Step (ref, persons, events, parcels, rights, ...) → id of its committed load run."""
     quality: dict[str, Any] | None = None
     key: str | None = None
     pid: int | None = None
@@ -109,6 +113,11 @@ class DemoResult:
         return asdict(self)
 
 
+def demo_parcels(persons: int) -> int:
+    """How many parcels the demo lays out for a sample of ``persons``."""
+    return max(FEWEST_PARCELS, round(persons * PARCELS_PER_PERSON))
+
+
 def state_path(cfg: Settings) -> Path:
     return cfg.var_dir / "demo" / "state.json"
 
@@ -139,16 +148,14 @@ def run_demo(cfg: Settings, persons: int = DEFAULT_PERSONS, seed: int = 1,
         else:
             loads["ref"] = _load(state, "ref", ["load", "ref"])
         data = folder / "data"
-        samples = {"persons": data / "persons.csv", "events": data / "events.csv"}
-        if all(state.runs.get(step) in committed for step in samples):
-            reused.append(f"{persons:,} persons")
-        else:
-            _mdr(["fixtures", "generate", "population", "--count", str(persons), "--seed",
-                  str(seed), "--defect-rate", str(DEFECT_RATE), "--out", str(data)])
-            for step, path in samples.items():
-                loads[step] = _load(state, step, ["load", "population", str(path),
-                                                  "--effective-date", SAMPLE_DAY])
-            state.quality = None
+        sample = _Sample(state, committed, reused, loads, data, seed)
+        sample.ensure("population", persons, "persons",
+                      {"persons": data / "persons.csv", "events": data / "events.csv"})
+        # The parcels' holders are the persons just loaded (persons.csv beside).
+        sample.ensure("land", demo_parcels(persons), "parcels",
+                      {"parcels": data / "parcels.geojson", "rights": data / "rights.csv",
+                       "parcel_changes": data / "parcel_changes.geojson",
+                       "right_changes": data / "right_changes.csv"})
         report = cfg.var_dir / "reports" / "quality.html"
         if state.quality is not None and report.exists():
             reused.append("quality report")
@@ -167,6 +174,30 @@ def run_demo(cfg: Settings, persons: int = DEFAULT_PERSONS, seed: int = 1,
                       persons=persons, report=str(report), reused=reused, loads=loads,
                       quality=state.quality, examples=examples,
                       persons_run=state.runs.get("persons"))
+
+
+@dataclass
+class _Sample:
+    """The generated samples of a run: each generated and loaded, or reused when its loads
+    committed in an earlier run."""
+
+    state: DemoState
+    committed: set[int]
+    reused: list[str]
+    loads: dict[str, dict[str, Any]]
+    data: Path
+    seed: int
+
+    def ensure(self, registry: str, count: int, what: str, files: dict[str, Path]) -> None:
+        if all(self.state.runs.get(step) in self.committed for step in files):
+            self.reused.append(f"{count:,} {what}")
+            return
+        _mdr(["fixtures", "generate", registry, "--count", str(count), "--seed",
+              str(self.seed), "--defect-rate", str(DEFECT_RATE), "--out", str(self.data)])
+        for step, path in files.items():
+            self.loads[step] = _load(self.state, step, ["load", registry, str(path),
+                                                        "--effective-date", SAMPLE_DAY])
+        self.state.quality = None
 
 
 def stop_demo(cfg: Settings) -> list[str]:
@@ -386,12 +417,48 @@ def _examples(engine: Engine, api: str, key: str) -> list[Example]:
         ("Who has checked or read this person's data (the audit trail)",
          access_log.substitute(id=number)),
     ]
+    examples += _land_examples(engine)
     out: list[Example] = []
     for title, query in examples:
         data = _ask(api, key, query)
         out.append(Example(title=title, query=query, curl=curl_line(api, key, query),
                            expect=data))
     return out
+
+
+_PICK_PARCEL = """
+    SELECT ST_X(ST_PointOnSurface(v.geom)), ST_Y(ST_PointOnSurface(v.geom)), u.full_name
+    FROM land.parcel_version v JOIN ref.admin_unit u ON u.id = v.unit_id
+    JOIN land.rrr r ON r.parcel_id = v.parcel_id AND r.superseded_at IS NULL
+     AND r.valid_to IS NULL AND r.rrr_type = 'land-use-right'
+    JOIN land.party h ON h.id = r.party_id AND h.party_kind = 'group'
+    WHERE v.superseded_at IS NULL AND v.valid_to IS NULL
+    ORDER BY v.parcel_id LIMIT 1"""
+
+_PICK_SPLIT = """
+    SELECT l.child_id FROM land.parcel_lineage l WHERE l.change_kind = 'split'
+    ORDER BY l.child_id LIMIT 1"""
+
+
+def _land_examples(engine: Engine) -> list[tuple[str, str]]:
+    """A parcel at a point (held by a couple) and a split parcel's history."""
+    with engine.connect() as conn:
+        point = conn.execute(text(_PICK_PARCEL)).first()
+        split = conn.execute(text(_PICK_SPLIT)).scalar()
+    if point is None or split is None:
+        raise DemoError("The land sample holds no jointly held parcel or no split to show.")
+    lon, lat, commune = round(float(point[0]), 7), round(float(point[1]), 7), point[2]
+    at = (f'{{ parcelsAt(lon: {lon}, lat: {lat}, asOf: "{SAMPLE_DAY}") {{ id communeCode '
+          'mapSheet parcelNumber landUse declaredAreaM2 geodesicAreaM2 rights { type share '
+          'validFrom source { type reference } holder { kind personNumber members { '
+          'personNumber share } } } } }')
+    history = (f'{{ parcel(id: "{split}", asOf: "2026-06-01") {{ communeCode mapSheet '
+               'parcelNumber validFrom cameFrom { communeCode mapSheet parcelNumber change '
+               'effectiveDate } geometry } }')
+    return [(f"The parcel at a point in {commune} (lon {lon}, lat {lat}) with its holders: "
+             "a couple, half each", at),
+            ("A parcel split from another: where it came from, and its boundary as GeoJSON",
+             history)]
 
 
 def curl_line(api: str, key: str, query: str) -> str:

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the PostgreSQL server and PostGIS from the OS packages when they are
-# missing (Debian/Ubuntu), pgBackRest (backups, WAL archive, point-in-time restore), wrk, the HTTP load generator of bench/api_verify.py, and
+# missing (Debian/Ubuntu), pgBackRest (backups, WAL archive, point-in-time restore),
+# wrk, the HTTP load generator of bench/api_verify.py, GDAL's ogr2ogr, the peer of
+# bench/load_land.py, and
 # Node.js with npm for the GraphQL-over-HTTP audit (tests/api/graphql_http_audit).
 # Idempotent: does nothing when all are present.
 # It never creates or starts a system-wide cluster: mdr runs its own under var/.
@@ -26,6 +28,8 @@ else
 fi
 command -v pgbackrest >/dev/null 2>&1 || packages+=(pgbackrest)
 command -v wrk >/dev/null 2>&1 || packages+=(wrk)
+# ogr2ogr: the peer of bench/load_land.py (mdr itself reads spatial files through pyogrio).
+command -v ogr2ogr >/dev/null 2>&1 || packages+=(gdal-bin)
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   packages+=(nodejs npm)
 fi

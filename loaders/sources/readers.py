@@ -16,6 +16,9 @@ registry's canonical fields:
       sex: {Nam: male, "Nữ": female}
     defaults:              # canonical field -> value when the source has none
       nationality: VN
+    crs: EPSG:3405         # spatial files only: the CRS of a file that states none
+    units: national        # national (codes of mdr's unit list) or as-given (another
+                           # country's cadastre: codes kept as given, not located)
 
 A file is read as written, never guessed at: lines are read as bytes, bounded by
 ``ReadLimits``, and decoded one by one, so every record's line and byte offset are known.
@@ -58,6 +61,8 @@ class Profile:
     columns: dict[str, str] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
     defaults: dict[str, str] = field(default_factory=dict)
+    crs: str | None = None
+    units: str = "national"
     layout: Layout | None = None
 
     @classmethod
@@ -76,9 +81,13 @@ class Profile:
         if not isinstance(data, dict):
             raise SourceError(f"Profile {path} must be a YAML mapping.")
         unknown = set(data) - {"name", "format", "delimiter", "encoding", "columns", "values",
-                               "defaults"}
+                               "defaults", "crs", "units"}
         if unknown:
             raise SourceError(f"Profile {path} has unknown keys: {', '.join(sorted(unknown))}.")
+        units = str(data.get("units", "national"))
+        if units not in ("national", "as-given"):
+            raise SourceError(f"Profile {path}: units must be national or as-given, not "
+                              f"{units!r}.")
         return cls(
             name=str(data.get("name", path.stem)),
             format=data.get("format"),
@@ -88,6 +97,8 @@ class Profile:
             values={str(k): {str(a): str(b) for a, b in v.items()}
                     for k, v in (data.get("values") or {}).items()},
             defaults={str(k): str(v) for k, v in (data.get("defaults") or {}).items()},
+            crs=str(data["crs"]) if data.get("crs") else None,
+            units=units,
             layout=layout,
         )
 

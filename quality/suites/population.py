@@ -20,7 +20,6 @@ migration.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 # Imported from their modules: the package re-exports them without __all__, which mypy
 # treats as private.
@@ -39,13 +38,9 @@ from great_expectations.expectations.core.expect_column_values_to_match_regex im
 from great_expectations.expectations.core.expect_column_values_to_not_be_null import (
     ExpectColumnValuesToNotBeNull,
 )
-from great_expectations.expectations.core.unexpected_rows_expectation import (
-    UnexpectedRowsExpectation,
-)
-from great_expectations.expectations.expectation import Expectation
 
 from loaders.rules.identifiers import PERSONAL_NUMBER
-from quality.suites.base import Batch, Rule, Suite
+from quality.suites.base import Batch, Rule, Suite, rows_rule, rule, sql_date
 from schemas.reference import REORGANISATION_2025
 from schemas.temporal import current_on, in_force
 
@@ -58,13 +53,9 @@ MAX_AGE = 125
 """Oldest plausible age, in whole years, of a living person."""
 
 
-def _date(day: dt.date) -> str:
-    return f"DATE '{day.isoformat()}'"
-
-
 def batches(as_of: dt.date) -> tuple[Batch, ...]:
     """The rows the rules look at, each with its ``province_code``."""
-    day = _date(as_of)
+    day = sql_date(as_of)
     ppp = "substr({}.national_id, 1, 3)"
     return (
         Batch("person", f"""
@@ -106,47 +97,28 @@ def batches(as_of: dt.date) -> tuple[Batch, ...]:
     )
 
 
-def _rule(name: str, batch: str, message: str, expectation: type[Expectation],
-          **kwargs: Any) -> Rule:
-    # The rule name travels inside the expectation, so results map back without relying
-    # on the order Great Expectations returns them in.
-    built = expectation(**kwargs, meta={"rule": name})
-    return Rule(name=name, batch=batch, expectation=built, message=message)
-
-
-def _rows(name: str, batch: str, message: str, query: str) -> Rule:
-    """A rule whose query returns the offending rows; ``{batch}`` is the batch's rows.
-
-    Great Expectations substitutes ``(batch query) AS subselect`` when the query has
-    no JOIN and a bare ``(batch query)`` when it has one, so a query that joins
-    names its own alias (``{batch} AS p``) and one that does not gives none.
-    """
-    return _rule(name, batch, message, UnexpectedRowsExpectation,
-                 unexpected_rows_query=query)
-
-
 def rules(as_of: dt.date) -> tuple[Rule, ...]:
     """Every population rule, fresh for one run on ``as_of``."""
-    day = _date(as_of)
-    reorganised = _date(REORGANISATION_2025)
+    day = sql_date(as_of)
+    reorganised = sql_date(REORGANISATION_2025)
     return (
         # Completeness.
-        _rule("national-id-present", "person",
+        rule("national-id-present", "person",
               "Every person has a national id; add the missing number.",
               ExpectColumnValuesToNotBeNull, column="national_id"),
-        _rule("sex-present", "person",
+        rule("sex-present", "person",
               "Every person has a sex; fill it in from the birth record.",
               ExpectColumnValuesToNotBeNull, column="sex"),
-        _rule("birth-date-present", "person",
+        rule("birth-date-present", "person",
               "Every person has a birth date; fill it in from the birth record.",
               ExpectColumnValuesToNotBeNull, column="birth_date"),
-        _rule("family-name-present", "current_name",
+        rule("family-name-present", "current_name",
               "The current name has a family name that is not blank; correct the name record.",
               ExpectColumnValuesToMatchRegex, column="family_name", regex=r"\S"),
-        _rule("given-name-present", "current_name",
+        rule("given-name-present", "current_name",
               "The current name has a given name that is not blank; correct the name record.",
               ExpectColumnValuesToMatchRegex, column="given_name", regex=r"\S"),
-        _rows("current-name-present", "person",
+        rows_rule("current-name-present", "person",
               "Every person has a name valid today; record one or reopen the last name's "
               "validity.", f"""
               SELECT p.national_id FROM {{batch}} AS p
@@ -154,32 +126,32 @@ def rules(as_of: dt.date) -> tuple[Rule, ...]:
                 ON n.national_id = p.national_id AND {current_on('n', day)}
               WHERE n.id IS NULL"""),
         # Uniqueness and format.
-        _rule("national-id-unique", "person",
+        rule("national-id-unique", "person",
               "A national id belongs to one person; merge or renumber the duplicates.",
               ExpectColumnValuesToBeUnique, column="national_id"),
-        _rule("one-current-name", "current_name",
+        rule("one-current-name", "current_name",
               "A person has at most one name valid today; close or supersede the extra "
               "version.", ExpectColumnValuesToBeUnique, column="national_id"),
-        _rule("national-id-format", "person",
+        rule("national-id-format", "person",
               "A national id is exactly 12 digits; correct the number.",
               ExpectColumnValuesToMatchRegex, column="national_id",
               regex=f"^{PERSONAL_NUMBER}$"),
         # Plausible ranges.
-        _rule("birth-date-not-future", "person",
+        rule("birth-date-not-future", "person",
               "Nobody is born after today; correct the birth date.",
               ExpectColumnValuesToBeBetween, column="birth_date",
               max_value=as_of),
-        _rule("age-at-most-125", "person",
+        rule("age-at-most-125", "person",
               f"A living person is at most {MAX_AGE} years old; record the death or correct "
               "the birth date.",
               ExpectColumnValuesToBeBetween, column="living_age",
               max_value=MAX_AGE),
-        _rule("death-not-before-birth", "person",
+        rule("death-not-before-birth", "person",
               "Death is on or after birth; correct the death or the birth date.",
               ExpectColumnPairValuesAToBeGreaterThanB, column_A="death_date",
               column_B="birth_date", or_equal=True, ignore_row_if="either_value_is_missing"),
         # Personal-number consistency (PPP G YY NNNNNN, see loaders.rules.identifiers).
-        _rows("national-id-sex-digit", "person",
+        rows_rule("national-id-sex-digit", "person",
               "Digit 4 of the national id encodes sex and birth century (0/1 male/female "
               "born 19xx, 2/3 born 20xx, ...); the number, the sex or the birth date is wrong.",
               """
@@ -189,14 +161,14 @@ def rules(as_of: dt.date) -> tuple[Rule, ...]:
                 AND substr(national_id, 4, 1) <>
                     (2 * (date_part('year', birth_date)::int / 100 - 19)
                      + CASE WHEN sex = 'female' THEN 1 ELSE 0 END)::text"""),
-        _rows("national-id-birth-year", "person",
+        rows_rule("national-id-birth-year", "person",
               "Digits 5-6 of the national id are the last two digits of the birth year; the "
               "number or the birth date is wrong.",
               """
               SELECT national_id, birth_date FROM {batch}
               WHERE substr(national_id, 5, 2)
                     <> to_char(date_part('year', birth_date)::int % 100, 'FM00')"""),
-        _rows("national-id-birth-province", "person",
+        rows_rule("national-id-birth-province", "person",
               "The first 3 digits of the national id are a province code from before the "
               "2025 reorganisation (001-096); correct the number.", f"""
               SELECT p.national_id FROM {{batch}} AS p
@@ -205,14 +177,14 @@ def rules(as_of: dt.date) -> tuple[Rule, ...]:
                AND '0' || u.code = substr(p.national_id, 1, 3)
               WHERE u.id IS NULL"""),
         # References valid at their dates.
-        _rows("birth-place-in-force", "person",
+        rows_rule("birth-place-in-force", "person",
               "The birth place is a unit in force on the birth date; use the unit as it was "
               "then (see `mdr ref successors`).", f"""
               SELECT p.national_id, p.birth_date, p.birth_place_unit_id FROM {{batch}} AS p
               LEFT JOIN ref.admin_unit AS u
                 ON u.id = p.birth_place_unit_id AND {in_force('u', 'p.birth_date')}
               WHERE p.birth_place_unit_id IS NOT NULL AND u.id IS NULL"""),
-        _rows("residence-commune-in-force", "residence",
+        rows_rule("residence-commune-in-force", "residence",
               "A residence is in a commune in force on the day it starts; use the commune as "
               "it was then (see `mdr ref successors`).", f"""
               SELECT r.id, r.national_id, r.unit_id, r.valid_from FROM {{batch}} AS r
@@ -220,7 +192,7 @@ def rules(as_of: dt.date) -> tuple[Rule, ...]:
                 ON u.id = r.unit_id AND u.level = 'commune' AND {in_force('u', 'r.valid_from')}
               WHERE u.id IS NULL"""),
         # Households, life events, families.
-        _rows("household-one-head", "household",
+        rows_rule("household-one-head", "household",
               "A household with current members has exactly one head among them; correct "
               "the members' relations.", f"""
               SELECT h.id, h.household_code FROM {{batch}} AS h
@@ -228,14 +200,14 @@ def rules(as_of: dt.date) -> tuple[Rule, ...]:
                 ON m.household_id = h.id AND {current_on('m', day)}
               GROUP BY h.id, h.household_code
               HAVING count(*) FILTER (WHERE m.relation = 'head') <> 1"""),
-        _rows("no-death-event-while-alive", "life_event",
+        rows_rule("no-death-event-while-alive", "life_event",
               "A person with a death event is recorded as deceased; record the death on the "
               "person or remove the wrong event.", """
               SELECT e.national_id, e.event_date FROM {batch} AS e
               JOIN population.person AS p ON p.national_id = e.national_id
               WHERE e.event_type = 'death' AND p.status = 'alive'"""),
         # A parent born on the child's birthday is as impossible as one born after it.
-        _rows("parent-born-before-child", "family_link",
+        rows_rule("parent-born-before-child", "family_link",
               "A father or mother is born before the child; the link or a birth date is "
               "wrong.", """
               SELECT f.national_id, f.relation, f.related_id FROM {batch} AS f
@@ -253,7 +225,7 @@ def provinces_query() -> str:
         FROM (SELECT DISTINCT substr(national_id, 1, 3) AS code
               FROM population.person) AS k
         LEFT JOIN ref.admin_unit AS u
-          ON u.level = 'province' AND u.valid_to = {_date(REORGANISATION_2025)}
+          ON u.level = 'province' AND u.valid_to = {sql_date(REORGANISATION_2025)}
          AND '0' || u.code = k.code
         ORDER BY k.code"""
 

@@ -67,3 +67,14 @@ def test_replica_lag_bench_smoke() -> None:
     assert set(result["ratios"]) == {"backup_vs_pg_basebackup", "restore_vs_pg_basebackup",
                                      "visible_idle_vs_under_load"}
     assert not list((PROJECT_ROOT / "var").glob("bench-replica-lag-*"))
+
+
+def test_load_land_bench_smoke() -> None:
+    result = run_bench("load_land", "--scale", "1000", timeout=600)
+    assert result["scale"] == 1000
+    figures = result["figures"]
+    assert figures["ours_summary"] == {"inserted": 1000, "rejected": 0, "status": "committed"}
+    assert figures["ceiling_rows"] == 1000
+    assert figures["ogr2ogr_parcels_per_s"] > 0 and figures["overlap_check_seconds"] >= 0
+    assert set(result["ratios"]) == {"ours_vs_ogr2ogr", "ours_vs_ceiling"}
+    assert not list((PROJECT_ROOT / "var").glob("bench-load-land-*"))
