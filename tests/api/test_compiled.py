@@ -18,6 +18,7 @@ from graphql_api.app import create_app
 from graphql_api.compiled import Compiler
 from graphql_api.schema import COMPILED_ENTRIES, build_schema
 from mdr.settings import Settings
+from tests.factories import enterprise as sample
 
 ONE = """query One($claim: PersonClaim!, $asOf: Date) {
   verifyPerson(claim: $claim, asOf: $asOf) {
@@ -42,11 +43,26 @@ PERSON_CLAIMS = [
     {"nationalId": "099999999999", "fullName": "Ai Đó"},
     {**BINH, "fullName": "Lê Văn Sai"},
 ]
+# An enterprise that changed name, legal representative and (by reorganisation) the code
+# of its head office's commune; and one dissolved (tests.factories.enterprise).
+ENTERPRISE_CLAIMS = [
+    {"code": sample.HOA_SEN, "name": "công ty cổ phần hoa sen",
+     "legalRepresentativeId": sample.HOA, "headOfficeUnitCode": sample.TRUC_BACH},
+    {"code": sample.HOA_SEN, "name": sample.HOA_SEN_OLD_NAME,
+     "legalRepresentativeId": sample.AN},
+    {"code": sample.SEN_VANG, "headOfficeUnitCode": sample.TRUC_BACH},
+    {"code": "01234", "name": "Ai Đó"},
+    {"code": sample.UNREGISTERED, "legalRepresentativeId": sample.AN},
+]
 ENTRY_CASES: dict[str, list[dict[str, Any]]] = {
     "verifyPerson": [{"claim": c, "asOf": day} for c in PERSON_CLAIMS
                      for day in (None, "1980-01-01", "2026-05-01")] + [{"claim": BINH}],
     "verifyPersons": [{"claims": PERSON_CLAIMS[:3]}, {"claims": [*PERSON_CLAIMS[3:], BINH]},
                       {"claims": [BINH, HOA], "asOf": "2026-05-01"}],
+    "verifyEnterprise": [{"claim": c, "asOf": day} for c in ENTERPRISE_CLAIMS
+                         for day in (None, "2000-01-01", "2022-01-01", "2026-05-01")],
+    "verifyEnterprises": [{"claims": ENTERPRISE_CLAIMS[:3]},
+                          {"claims": ENTERPRISE_CLAIMS[3:], "asOf": "2022-01-01"}],
 }
 COMPILED_CASES = [
     (ONE, {"claim": HOA}),
