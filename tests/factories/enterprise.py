@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from loaders.rules.text import name_key
 from tests.factories import Seed
 
 HOA_SEN = "0101234565"
@@ -36,13 +37,13 @@ _ROWS: list[tuple[str, list[dict[str, object]]]] = [
         {"code": HOA_SEN, "since": "2010-01-01"}, {"code": SEN_VANG, "since": "2015-03-01"}]),
     ("INSERT INTO enterprise.enterprise_name (enterprise_code, name, foreign_name, "
      "abbreviation, name_key, valid_from, valid_to) VALUES (:code, :name, :foreign, :abbr, "
-     ":key, :since, :until)", [
+     ":key, :since, :until)", [  # :key is filled in from :name (name_key)
          {"code": HOA_SEN, "name": HOA_SEN_OLD_NAME, "foreign": None, "abbr": None,
-          "key": "công ty tnhh hoa sen", "since": "2010-01-01", "until": "2024-01-01"},
+          "since": "2010-01-01", "until": "2024-01-01"},
          {"code": HOA_SEN, "name": HOA_SEN_NAME, "foreign": HOA_SEN_FOREIGN, "abbr": "HSC",
-          "key": "công ty cổ phần hoa sen", "since": "2024-01-01", "until": None},
+          "since": "2024-01-01", "until": None},
          {"code": SEN_VANG, "name": "Công ty TNHH Sen Vàng", "foreign": None, "abbr": None,
-          "key": "công ty tnhh sen vàng", "since": "2015-03-01", "until": None}]),
+          "since": "2015-03-01", "until": None}]),
     ("INSERT INTO enterprise.enterprise_form (enterprise_code, legal_form, valid_from, "
      "valid_to) VALUES (:code, :form, :since, :until)", [
          {"code": HOA_SEN, "form": "TNHH2", "since": "2010-01-01", "until": "2024-01-01"},
@@ -98,9 +99,11 @@ def _load_sample(loader: Engine, folder: Path) -> None:
     with loader.begin() as conn:
         for statement, rows in _ROWS:
             for row in rows:
-                conn.execute(text(statement), {
-                    k: dt.date.fromisoformat(v) if k in ("since", "until") and
-                    isinstance(v, str) else v for k, v in row.items()})
+                values = {k: dt.date.fromisoformat(v) if k in ("since", "until") and
+                          isinstance(v, str) else v for k, v in row.items()}
+                if ":key" in statement:
+                    values["key"] = name_key(str(row["name"]))
+                conn.execute(text(statement), values)
 
 
 ENTERPRISE_SAMPLE: Seed = _load_sample
