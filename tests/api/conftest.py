@@ -31,6 +31,8 @@ def api_db(cluster: Any, ref_template: str, tmp_path_factory: pytest.TempPathFac
                 "reader": create_client(conn, "reader", ["read:macro"]),
                 "dpo": create_client(conn, "dpo", ["audit:read"]),
                 "registry-reader": create_client(conn, "registry-reader", ["read:person"]),
+                "enterprise-reader": create_client(conn, "enterprise-reader",
+                                                   ["read:enterprise"]),
                 "revoked": create_client(conn, "revoked", ["verify:person"])}
         revoke_client(conn, "revoked")
     admin.dispose()

@@ -14,6 +14,7 @@ from graphql_api.connections import DriverPool
 from mdr import db
 from mdr.settings import Settings
 from tests.api.support import nodes
+from tests.factories.enterprise import HOA_SEN, SEN_VANG
 
 Ask = Callable[..., Any]
 
@@ -245,6 +246,41 @@ def test_nested_queries_cost_a_fixed_number_of_statements(ask: Ask,
     assert counts == dict.fromkeys((1, 4, 12), NESTED_QUERY_STATEMENTS), counts
     audits = [s for s in statements if "audit.record_access" in s]
     assert len(audits) == 2  # one bulk insert per level of persons
+
+
+ENTERPRISE_WITH_PARTS = """enterprise(code: "%s", asOf: "%s") {
+    name { name } headOffice { commune { code parent { code } } } lines { industryCode }
+    representatives { nationalId } branches { code commune { code } }
+    owners { share enterprise { name { name } representatives { nationalId } } } }"""
+
+
+def enterprises_query(count: int) -> str:
+    """``count`` enterprises with their parts, alternately one owned by persons and one
+    owned by the other (read again, nested), each on another day: no key is shared."""
+    return "{ " + "\n".join(
+        f"e{i}: " + ENTERPRISE_WITH_PARTS % ((HOA_SEN, SEN_VANG)[i % 2], f"2026-02-{1 + i:02d}")
+        for i in range(count)) + " }"
+
+
+# The enterprises 1 and their audit records 1 (names, form, status, head office and
+# capital come with them); lines, representatives, branches and owners 4; the
+# representatives' and the person-owners' audit records 2; communes and their parents 2;
+# the owning enterprises 1, their audit records 1, their representatives 1 and those
+# audit records 1; BEGIN and COMMIT of the read snapshot 2.
+ENTERPRISE_QUERY_STATEMENTS = 17
+
+
+def test_enterprise_queries_cost_a_fixed_number_of_statements(ask: Ask,
+                                                              statements: list[str]) -> None:
+    ask(enterprises_query(8), key="enterprise-reader")  # warm up: the key, the pool
+    counts = {}
+    for count in (2, 4, 8):
+        statements.clear()
+        answer = ask(enterprises_query(count), key="enterprise-reader")
+        assert "errors" not in answer and len(answer["data"]) == count
+        assert answer["data"][f"e{count - 1}"]["owners"][0]["enterprise"]["name"]
+        counts[count] = len(statements)
+    assert counts == dict.fromkeys((2, 4, 8), ENTERPRISE_QUERY_STATEMENTS), counts
 
 
 def test_the_access_log_pages_newest_first(ask: Ask, api_db: tuple[str, dict[str, str]],
