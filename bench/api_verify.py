@@ -57,6 +57,8 @@ from alembic import command as alembic_command  # noqa: E402
 from fixtures.generator import generate_population  # noqa: E402
 from loaders.reference import load_reference  # noqa: E402
 from loaders.rules.dates import parse_date  # noqa: E402
+from loaders.rules.identifiers import enterprise_check_digit  # noqa: E402
+from loaders.rules.text import name_key  # noqa: E402
 from mdr import db  # noqa: E402
 from mdr.cluster import SUPERUSER, LocalCluster, find_bindir, free_port  # noqa: E402
 from mdr.settings import Settings  # noqa: E402
@@ -93,6 +95,18 @@ POSTGRAPHILE_VERIFY = """mutation Verify($input: VerifyPersonInput!) {
   }
 }"""
 
+VERIFY_ENTERPRISE = """query Verify($claim: EnterpriseClaim!) {
+  verifyEnterprise(claim: $claim) { found match status fields { field match } reference }
+}"""
+POSTGRAPHILE_VERIFY_ENTERPRISE = """mutation Verify($input: VerifyEnterpriseInput!) {
+  verifyEnterprise(input: $input) {
+    enterpriseVerification {
+      found match status nameMatch legalRepresentativeIdMatch headOfficeUnitCodeMatch
+      reference
+    }
+  }
+}"""
+
 
 @dataclass(frozen=True)
 class Job:
@@ -112,6 +126,10 @@ class Job:
     """mdr's name of each claimed field: the peer's column answering it."""
     peer_input: Callable[[dict[str, Any]], dict[str, Any]]
     """A claim as the peer's function takes it."""
+    name_field: str
+    """The claim's name, which both must compare in any spelling."""
+    spoil: Callable[[dict[str, Any]], dict[str, Any]]
+    """The claim with one field made wrong, for a mismatch."""
 
     def body(self, claim: dict[str, Any]) -> dict[str, Any]:
         return {"query": self.query, "variables": {"claim": claim}}
@@ -125,7 +143,17 @@ PERSON = Job(
     peer_query=POSTGRAPHILE_VERIFY, peer_payload="personVerification",
     columns={"fullName": "fullNameMatch", "birthDate": "birthDateMatch", "sex": "sexMatch"},
     # The peer takes sex as the registry's code, as a SQL function would.
-    peer_input=lambda c: {**c, "sex": c["sex"].lower()} if c.get("sex") else dict(c))
+    peer_input=lambda c: {**c, "sex": c["sex"].lower()} if c.get("sex") else dict(c),
+    name_field="fullName",
+    spoil=lambda c: {**c, "birthDate": (dt.date.fromisoformat(c["birthDate"])
+                                        + dt.timedelta(days=1)).isoformat()})
+ENTERPRISE = Job(
+    name="verify_enterprise", field="verifyEnterprise", query=VERIFY_ENTERPRISE,
+    peer_query=POSTGRAPHILE_VERIFY_ENTERPRISE, peer_payload="enterpriseVerification",
+    columns={"name": "nameMatch", "legalRepresentativeId": "legalRepresentativeIdMatch",
+             "headOfficeUnitCode": "headOfficeUnitCodeMatch"},
+    peer_input=dict, name_field="name",
+    spoil=lambda c: {**c, "legalRepresentativeId": "001099000000"})
 
 # pgbench: the same look-up as mdr's, by primary key; keys come from a numbered table.
 PGBENCH_LOOKUP = """SELECT p.national_id, p.sex, p.birth_date, p.death_date,
@@ -239,6 +267,89 @@ def install_peer(cluster: LocalCluster, client_id: int) -> None:
         conn.execute(f"COMMENT ON FUNCTION {PEER_SCHEMA}.client_id() IS '@omit'")
         conn.execute(f"GRANT USAGE ON SCHEMA {PEER_SCHEMA} TO {api}")
         conn.execute(f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {PEER_SCHEMA} TO {api}")
+
+
+FORMS = ("Công ty TNHH", "Công ty Cổ phần", "Doanh nghiệp tư nhân", "Hợp tác xã")
+WORDS = ("Hoa Sen", "Sông Hồng", "Thành Công", "Phú Quý", "Việt Tiến", "Minh Phát", "Đại Dương",
+         "Hưng Thịnh", "An Khang", "Trường Sơn", "Bình Minh", "Hải Âu")
+
+
+def enterprise_claims(cluster: LocalCluster, persons: Path, count: int, seed: int
+                      ) -> list[dict[str, Any]]:
+    """``count`` enterprises, written into the registry's tables once (COPY) unless the
+    cluster holds them already, and claims about them as a caller sends them: half about
+    registered enterprises (their name, representative and head office's commune on the
+    day), half about codes the registry does not hold.
+
+    A fifth changed their name and a third their representative since founding, a tenth
+    were dissolved: the comparison as of the day has history to look through.
+    """
+    rng = random.Random(seed)
+    with persons.open(newline="", encoding="utf-8") as handle:
+        people = [row["national_id"] for _, row in zip(range(4 * count),
+                                                       csv.DictReader(handle), strict=False)]
+    with psycopg.connect(cluster.conninfo(database="mdr"), autocommit=True) as conn:
+        communes = conn.execute(
+            "SELECT id, code FROM ref.admin_unit WHERE level = 'commune' AND valid_to IS NULL "
+            "ORDER BY code").fetchall()
+        loaded = conn.execute("SELECT count(*) FROM enterprise.enterprise").fetchone()
+    tables: dict[str, list[tuple[Any, ...]]] = {
+        "enterprise (code, founding_date)": [],
+        "enterprise_name (enterprise_code, name, name_key, valid_from, valid_to)": [],
+        "enterprise_status (enterprise_code, status, valid_from, valid_to)": [],
+        "head_office (enterprise_code, address_line, unit_id, valid_from)": [],
+        "legal_representative (enterprise_code, national_id, title, valid_from, valid_to)": []}
+    rows = list(tables.values())
+    known: list[dict[str, Any]] = []
+    serial = 0
+    while len(known) < count:
+        serial += 1
+        digit = enterprise_check_digit(f"01{serial:07d}")
+        if digit is None:
+            continue
+        code = f"01{serial:07d}{digit}"
+        founded = dt.date(2000, 1, 1) + dt.timedelta(days=rng.randrange(9000))
+        changed = founded + dt.timedelta(days=rng.randrange(1, 2000))
+        name = f"{rng.choice(FORMS)} {rng.choice(WORDS)} {serial}"
+        rows[0].append((code, founded))
+        if rng.random() < 0.2:
+            rows[1].append((code, f"{name} cũ", name_key(f"{name} cũ"), founded, changed))
+            rows[1].append((code, name, name_key(name), changed, None))
+        else:
+            rows[1].append((code, name, name_key(name), founded, None))
+        unit_id, unit_code = rng.choice(communes)
+        rows[3].append((code, f"{rng.randrange(1, 300)} Đường Số {rng.randrange(1, 40)}",
+                        unit_id, founded))
+        representative = rng.choice(people)
+        if rng.random() < 0.33:
+            rows[4].append((code, rng.choice(people), "director", founded, changed))
+            rows[4].append((code, representative, "director", changed, None))
+        else:
+            rows[4].append((code, representative, "director", founded, None))
+        if rng.random() < 0.1:
+            rows[2].append((code, "active", founded, changed))
+            rows[2].append((code, "dissolved", changed, None))
+        else:
+            rows[2].append((code, "active", founded, None))
+        known.append({"code": code, "name": name, "legalRepresentativeId": representative,
+                      "headOfficeUnitCode": unit_code})
+    if not loaded or not loaded[0]:
+        with psycopg.connect(cluster.conninfo(database="mdr")) as conn:
+            for table, values in tables.items():
+                with conn.cursor().copy(f"COPY enterprise.{table} FROM STDIN") as copy:
+                    for value in values:
+                        copy.write_row(value)
+        with psycopg.connect(cluster.conninfo(database="mdr"), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+    unknown = []
+    while len(unknown) < count:
+        serial += 1
+        digit = enterprise_check_digit(f"02{serial:07d}")
+        if digit is not None:
+            unknown.append({**rng.choice(known), "code": f"02{serial:07d}{digit}"})
+    claims = known[:count // 2] + unknown[:count - count // 2]
+    rng.shuffle(claims)
+    return claims
 
 
 def write_bodies(path: Path, bodies: Iterator[dict[str, Any]]) -> Path:
@@ -394,17 +505,18 @@ def answers(url: str, key: str | None, bodies: list[dict[str, Any]],
     return found
 
 
-def agreement_claims(claims: list[dict[str, Any]], count: int = 30) -> list[dict[str, Any]]:
+def agreement_claims(job: Job, claims: list[dict[str, Any]], count: int = 30
+                     ) -> list[dict[str, Any]]:
     """Claims on which mdr and the peer must agree: some as sampled (found or not), some
     with the name spelt differently (decomposed, upper case: still a match), some with
-    a birth date one day off (a mismatch)."""
+    a field made wrong (a mismatch)."""
     out = []
     for i, claim in enumerate(claims[:count]):
-        if i % 3 == 1 and claim.get("fullName"):
-            claim = {**claim, "fullName": unicodedata.normalize("NFD", claim["fullName"]).upper()}
-        elif i % 3 == 2 and claim.get("birthDate"):
-            day = dt.date.fromisoformat(claim["birthDate"]) + dt.timedelta(days=1)
-            claim = {**claim, "birthDate": day.isoformat()}
+        if i % 3 == 1 and claim.get(job.name_field):
+            claim = {**claim, job.name_field: unicodedata.normalize(
+                "NFD", claim[job.name_field]).upper()}
+        elif i % 3 == 2:
+            claim = job.spoil(claim)
         out.append(claim)
     return out
 
@@ -449,12 +561,14 @@ def main() -> None:
     try:
         claims = sample_claims(persons, min(20_000, max(2 * BATCH, args.scale)), seed=2)
         make_key_table(cluster, claims)
+        enterprises = enterprise_claims(cluster, persons, max(1_000, args.scale // 10), seed=3)
         url = cluster.url()
-        key = api_key(url, f"bench-{os.getpid()}", "verify:person")
+        scopes = "verify:person,verify:enterprise"
+        key = api_key(url, f"bench-{os.getpid()}", scopes)
         peer_client = f"bench-peer-{os.getpid()}"
-        api_key(url, peer_client, "verify:person")
+        api_key(url, peer_client, scopes)
         install_peer(cluster, client_id(cluster, peer_client))
-        jobs = [(PERSON, claims)]
+        jobs = [(PERSON, claims), (ENTERPRISE, enterprises)]
         runs = work / "runs"
         runs.mkdir(exist_ok=True)
         many = write_bodies(runs / "mdr-many.jsonl", (
@@ -466,7 +580,7 @@ def main() -> None:
                                  job.body(c) for c in job_claims)),
                              write_bodies(runs / f"postgraphile-{job.name}.jsonl", (
                                  job.peer_body(c) for c in job_claims)),
-                             agreement_claims(job_claims))
+                             agreement_claims(job, job_claims))
                   for job, job_claims in jobs}
 
         mdr_port, peer_port = free_port(), free_port()
@@ -477,7 +591,10 @@ def main() -> None:
                    # enough not to refuse the bench's load; every other bound keeps its
                    # production default.
                    "MDR_API_RATE_LIMIT": "1000000", "MDR_API_CLAIM_RATE": "100000000"}
-        figures: dict[str, Any] = {"claims_sampled": len(claims), "mdr_workers": args.workers,
+        figures: dict[str, Any] = {"claims_sampled": len(claims),
+                                   "enterprises": max(1_000, args.scale // 10),
+                                   "enterprise_claims_sampled": len(enterprises),
+                                   "mdr_workers": args.workers,
                                    "wrk": {"threads": args.threads,
                                            "connections": args.connections,
                                            "duration_s": args.duration, "binary": wrk_binary}}

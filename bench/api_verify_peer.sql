@@ -96,3 +96,101 @@ BEGIN
   RETURN answer;
 END
 $$;
+
+CREATE TYPE verification_peer.enterprise_verification AS (
+  code text,
+  found boolean,
+  match boolean,
+  status text,
+  name_match boolean,
+  legal_representative_id_match boolean,
+  head_office_unit_code_match boolean,
+  reference uuid
+);
+
+-- Names (Vietnamese or foreign) and the head office as of the day; the representatives
+-- as of the day, or of the first representative's first day before it; the head office
+-- answers to its commune's code or the code of the commune it went into whole.
+CREATE FUNCTION verification_peer.verify_enterprise(
+    code text, name text DEFAULT NULL, legal_representative_id text DEFAULT NULL,
+    head_office_unit_code text DEFAULT NULL, as_of date DEFAULT NULL)
+RETURNS verification_peer.enterprise_verification
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+  day date := coalesce(as_of, current_date);
+  answer verification_peer.enterprise_verification;
+  first_day date;
+  outcome text;
+BEGIN
+  IF verify_enterprise.name IS NULL AND legal_representative_id IS NULL
+     AND head_office_unit_code IS NULL THEN
+    RAISE EXCEPTION 'a claim states at least one field besides code';
+  END IF;
+  answer.code := verify_enterprise.code;
+  answer.reference := gen_random_uuid();
+  answer.found := false;
+  answer.match := false;
+  IF verify_enterprise.code !~ '^[0-9]{10}$' THEN
+    outcome := 'invalid';
+  ELSIF NOT EXISTS (SELECT 1 FROM enterprise.enterprise e
+                    WHERE e.code = verify_enterprise.code) THEN
+    outcome := 'not-found';
+  ELSE
+    answer.found := true;
+    IF verify_enterprise.name IS NOT NULL THEN
+      SELECT verification_peer.name_key(verify_enterprise.name) = n.name_key
+             OR verification_peer.name_key(verify_enterprise.name)
+                = verification_peer.name_key(n.foreign_name)
+      INTO answer.name_match
+      FROM enterprise.enterprise_name n
+      WHERE n.enterprise_code = verify_enterprise.code AND n.superseded_at IS NULL
+      ORDER BY n.valid_from <= day DESC,
+               CASE WHEN n.valid_from <= day THEN n.valid_from END DESC NULLS LAST,
+               n.valid_from
+      LIMIT 1;
+      answer.name_match := coalesce(answer.name_match, false);
+    END IF;
+    IF legal_representative_id IS NOT NULL THEN
+      SELECT min(r.valid_from) INTO first_day FROM enterprise.legal_representative r
+      WHERE r.enterprise_code = verify_enterprise.code AND r.superseded_at IS NULL;
+      answer.legal_representative_id_match := EXISTS (
+        SELECT 1 FROM enterprise.legal_representative r
+        WHERE r.enterprise_code = verify_enterprise.code AND r.superseded_at IS NULL
+          AND r.national_id = legal_representative_id
+          AND r.valid_from <= greatest(day, first_day)
+          AND (r.valid_to IS NULL OR r.valid_to > greatest(day, first_day)));
+    END IF;
+    IF head_office_unit_code IS NOT NULL THEN
+      SELECT u.code = head_office_unit_code OR EXISTS (
+               SELECT 1 FROM ref.admin_unit_change c
+               JOIN ref.admin_unit w ON w.id = c.new_unit_id
+               WHERE c.old_unit_id = u.id AND c.whole_unit AND w.code = head_office_unit_code)
+      INTO answer.head_office_unit_code_match
+      FROM enterprise.head_office h JOIN ref.admin_unit u ON u.id = h.unit_id
+      WHERE h.enterprise_code = verify_enterprise.code AND h.superseded_at IS NULL
+      ORDER BY h.valid_from <= day DESC,
+               CASE WHEN h.valid_from <= day THEN h.valid_from END DESC NULLS LAST,
+               h.valid_from
+      LIMIT 1;
+      answer.head_office_unit_code_match := coalesce(answer.head_office_unit_code_match, false);
+    END IF;
+    answer.match := coalesce(answer.name_match, true)
+                    AND coalesce(answer.legal_representative_id_match, true)
+                    AND coalesce(answer.head_office_unit_code_match, true);
+    IF answer.match THEN
+      SELECT upper(s.status) INTO answer.status FROM enterprise.enterprise_status s
+      WHERE s.enterprise_code = verify_enterprise.code AND s.superseded_at IS NULL
+      ORDER BY s.valid_from <= day DESC,
+               CASE WHEN s.valid_from <= day THEN s.valid_from END DESC NULLS LAST,
+               s.valid_from
+      LIMIT 1;
+      answer.status := coalesce(answer.status, 'ACTIVE');
+    END IF;
+    outcome := CASE WHEN answer.match THEN 'match' ELSE 'mismatch' END;
+  END IF;
+  PERFORM audit.record_access(ARRAY[answer.reference], ARRAY[verification_peer.client_id()],
+                              ARRAY['verifyEnterprise'], ARRAY[left(verify_enterprise.code, 64)],
+                              ARRAY[outcome]);
+  RETURN answer;
+END
+$$;

@@ -38,12 +38,15 @@ def test_api_verify_bench_smoke() -> None:
     figures = result["figures"]
     # The bench itself stops unless mdr and the function-based peer answered the same
     # claims alike; here each server answered its load without errors.
-    for server in ("mdr_verify_person", "mdr_verify_persons_1000", "postgraphile_verify_person",
+    for server in ("mdr_verify_person", "mdr_verify_persons_1000", "mdr_verify_enterprise",
+                   "postgraphile_verify_person", "postgraphile_verify_enterprise",
                    "postgraphile_person_lookup"):
         assert figures[server]["requests"] > 0, server
         assert figures[server]["errors"] == 0 and figures[server]["non_2xx"] == 0, server
     assert figures["pgbench_one"]["statements_per_s"] > 0
+    assert figures["enterprises"] == 1000
     assert set(result["ratios"]) == {"verify_person_vs_postgraphile_function",
+                                     "verify_enterprise_vs_postgraphile_function",
                                      "verify_person_vs_postgraphile_lookup",
                                      "verify_person_vs_pgbench_one",
                                      "verify_persons_vs_pgbench_batch"}
