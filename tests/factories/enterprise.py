@@ -1,0 +1,76 @@
+"""Enterprise records as a business-registration office sends them (snapshot and change rows)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from loaders.base import Options
+from loaders.enterprise import load_enterprise
+from loaders.rules.identifiers import enterprise_check_digit
+from loaders.sources.enterprise_layout import CHANGE_FIELDS, SNAPSHOT_FIELDS
+from tests.factories import Seed, write_csv
+from tests.factories.population import HANOI_WARD, TRUC_BACH
+
+
+def code(first_nine: str) -> str:
+    """The enterprise code with these nine digits and its check digit."""
+    digit = enterprise_check_digit(first_nine)
+    assert digit is not None, f"no valid code starts with {first_nine}"
+    return f"{first_nine}{digit}"
+
+
+ACME = code("010000001")
+HOLDING = code("010000002")
+SHOP = code("010000004")
+
+
+def enterprise(enterprise_code: str, **fields: str) -> dict[str, str]:
+    """A snapshot row of a limited company in Hà Nội run by 001080000001 of the population
+    family; ``fields`` override any column."""
+    row = {name: "" for name in SNAPSHOT_FIELDS}
+    row.update(code=enterprise_code, name="Công ty TNHH Thương mại An Phú", legal_form="TNHH1",
+               founding_date="2015-03-02", status="active", address="5 Phố Tràng Tiền",
+               commune_code=TRUC_BACH, address_since="2015-03-02", capital="2.000.000.000",
+               currency="VND", main_line="4610", other_lines="4620",
+               representatives="001080000001:director", owners="001080000001:100")
+    row.update(fields)
+    return row
+
+
+def change(change_date: str, enterprise_code: str, **fields: str) -> dict[str, str]:
+    """A change row: the enterprise as it stands from ``change_date``."""
+    return {**{f: "" for f in CHANGE_FIELDS}, **enterprise(enterprise_code, **fields),
+            "change_date": change_date}
+
+
+def branch(unit_code: str, **fields: str) -> dict[str, str]:
+    row = {name: "" for name in SNAPSHOT_FIELDS}
+    row.update(code=unit_code, unit_kind="branch", name="Chi nhánh An Phú Hoàn Kiếm",
+               founding_date="2026-01-05", status="active", address="8 Phố Huế",
+               commune_code=HANOI_WARD)
+    row.update(fields)
+    return row
+
+
+COMPANIES = [
+    enterprise(HOLDING, name="Công ty Cổ phần Đầu tư An Phú", legal_form="CP",
+               representatives="001182000002:general_director",
+               owners="001080000001:60;001182000002:40"),
+    enterprise(ACME, owners=f"{HOLDING}:100"),
+    branch(f"{ACME}-001"),
+]
+"""A holding owned by the couple of the population family, the company it owns (run by
+the husband), and that company's branch."""
+
+
+def _load_companies(loader: Engine, folder: Path) -> None:
+    load_enterprise(loader, write_csv(folder / "enterprises.csv", SNAPSHOT_FIELDS, COMPANIES),
+                    Options(dt.date(2026, 1, 10)))
+
+
+ENTERPRISE_COMPANIES: Seed = _load_companies
+"""The enterprise sample: ``COMPANIES`` loaded as of 2026-01-10 (needs the population
+sample, ``POPULATION_FAMILY``, first)."""
