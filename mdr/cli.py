@@ -493,36 +493,40 @@ def quality_run(
 @fixtures_app.command("generate")
 @friendly_errors
 def fixtures_generate(
-    registry: Annotated[str, typer.Argument(help="population (or all).")],
-    count: Annotated[int, typer.Option(help="How many persons.")],
+    registry: Annotated[str, typer.Argument(help="population, enterprise, or all.")],
+    count: Annotated[int, typer.Option(
+        help="How many records: persons, enterprises, ...; for all, persons.")],
     seed: Annotated[int, typer.Option(help="Same seed, same files.")],
     out: Annotated[Path, typer.Option(help="Folder to write into.")],
     defect_rate: Annotated[float, typer.Option(
-        help="Share of rows with a labelled defect (listed in defects.csv).")] = 0.0,
+        help="Share of rows with a labelled defect (listed in the *defects.csv files).")] = 0.0,
     effective_date: Annotated[str | None, typer.Option(
-        "--effective-date", help="The day the snapshot describes; default 2026-01-01.")] = None,
+        "--effective-date", help="The day the data describes; default 2026-01-01.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Write deterministic synthetic registry data (with labelled defects if asked)."""
-    from fixtures.generator import generate_population
+    from fixtures.registries import GENERATORS, by_name, generate_all
 
-    if registry not in ("population", "all"):
-        raise typer.BadParameter("only the population generator exists so far",
-                                 param_hint="REGISTRY")
+    day = parse_date(effective_date) if effective_date else dt.date(2026, 1, 1)
     try:
-        summary = generate_population(
-            out, count, seed, defect_rate,
-            **({"effective_date": parse_date(effective_date)} if effective_date else {}))
+        if registry == "all":
+            summaries = generate_all(out, count, seed, defect_rate, day)
+        else:
+            summaries = {registry: by_name(registry).generate(out, count, seed, defect_rate, day,
+                                                              True)}
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
-    payload = {"registry": "population", "count": summary.count, "seed": seed,
-               "defects": summary.defects, "seconds": round(summary.seconds, 2),
-               "files": summary.files}
+    units = {g.registry: g.unit for g in GENERATORS}
+    payload = {name: {"count": s.count, "seed": seed, "defects": s.defects,
+                      "seconds": round(s.seconds, 2), "files": s.files}
+               for name, s in summaries.items()}
     if as_json:
-        emit_json(payload)
+        emit_json({"registry": registry, **payload[registry]} if registry != "all"
+                  else {"registry": "all", "registries": payload})
     else:
-        err.print(f"{summary.count} persons in {summary.seconds:.1f} s: "
-                  + ", ".join(summary.files), highlight=False)
+        for name, s in summaries.items():
+            err.print(f"{s.count} {units[name]} in {s.seconds:.1f} s: " + ", ".join(s.files),
+                      highlight=False)
 
 
 def _admin_transaction(fn: Callable[..., R], *args: Any) -> R:
