@@ -19,6 +19,7 @@ from graphql_api.compiled import Compiler
 from graphql_api.schema import COMPILED_ENTRIES, build_schema
 from mdr.settings import Settings
 from tests.factories import enterprise as sample
+from tests.factories.population import TRUC_BACH
 
 ONE = """query One($claim: PersonClaim!, $asOf: Date) {
   verifyPerson(claim: $claim, asOf: $asOf) {
@@ -47,10 +48,10 @@ PERSON_CLAIMS = [
 # of its head office's commune; and one dissolved (tests.factories.enterprise).
 ENTERPRISE_CLAIMS = [
     {"code": sample.HOA_SEN, "name": "công ty cổ phần hoa sen",
-     "legalRepresentativeId": sample.HOA, "headOfficeUnitCode": sample.TRUC_BACH},
+     "legalRepresentativeId": sample.HOA, "headOfficeUnitCode": TRUC_BACH},
     {"code": sample.HOA_SEN, "name": sample.HOA_SEN_OLD_NAME,
      "legalRepresentativeId": sample.AN},
-    {"code": sample.SEN_VANG, "headOfficeUnitCode": sample.TRUC_BACH},
+    {"code": sample.SEN_VANG, "headOfficeUnitCode": TRUC_BACH},
     {"code": "01234", "name": "Ai Đó"},
     {"code": sample.UNREGISTERED, "legalRepresentativeId": sample.AN},
 ]

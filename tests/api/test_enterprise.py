@@ -20,6 +20,7 @@ from mdr.settings import Settings
 from tests.api.support import nodes, populated_database, poster, production_app, served
 from tests.conftest import drop_database
 from tests.factories import enterprise as sample
+from tests.factories.population import HANOI_WARD, TRUC_BACH
 
 Ask = Callable[..., Any]
 
@@ -89,7 +90,7 @@ def ba_dinh(sample_db: tuple[str, dict[str, str]], settings: Settings) -> str:
             JOIN ref.admin_unit u ON u.id = c.old_unit_id
             JOIN ref.admin_unit w ON w.id = c.new_unit_id
             WHERE u.code = :old AND u.level = 'commune' AND c.whole_unit"""),
-            {"old": sample.TRUC_BACH}).scalar_one()
+            {"old": TRUC_BACH}).scalar_one()
     engine.dispose()
     return code
 
@@ -114,7 +115,7 @@ def test_a_verifier_gets_answers_per_field_over_http_and_others_are_refused(
     # Another Unicode form, case and spacing: the same name.
     name = unicodedata.normalize("NFD", "CÔNG TY  cổ phần HOA Sen")
     claim = {"code": sample.HOA_SEN, "name": name,
-             "legalRepresentativeId": sample.HOA, "headOfficeUnitCode": sample.TRUC_BACH}
+             "legalRepresentativeId": sample.HOA, "headOfficeUnitCode": TRUC_BACH}
     with served(url) as address:
         def post(key: str, claim: dict[str, Any]) -> Any:
             response = httpx.post(address, json={"query": VERIFY, "variables": {
@@ -169,23 +170,24 @@ def test_claims_are_compared_as_of_the_day(ask: Ask) -> None:
 
 def test_the_head_office_answers_to_its_commune_and_the_one_it_went_into(
         ask: Ask, ba_dinh: str) -> None:
-    for unit, expected in ((sample.TRUC_BACH, True), (ba_dinh, True),
-                           (sample.HANOI_WARD, False)):
+    for unit, expected in ((TRUC_BACH, True), (ba_dinh, True),
+                           (HANOI_WARD, False)):
         answer = ask("enterprise-verifier", VERIFY, claim={
             "code": sample.HOA_SEN, "headOfficeUnitCode": unit})["data"]["verifyEnterprise"]
         assert answer["match"] is expected, unit
 
 
 def test_status_is_told_as_of_the_day_and_only_on_a_match(ask: Ask) -> None:
-    claim = {"code": sample.SEN_VANG, "legalRepresentativeId": sample.AN}
-    on = {day: ask("enterprise-verifier", VERIFY, claim=claim, asOf=day)["data"][
-        "verifyEnterprise"] for day in ("2020-01-01", "2026-01-01")}
-    assert (on["2020-01-01"]["match"], on["2020-01-01"]["status"]) == (True, "ACTIVE")
-    # Dissolved on 2025-01-01: its representative's role ended with it.
-    assert (on["2026-01-01"]["match"], on["2026-01-01"]["status"]) == (False, None)
-    dissolved = ask("enterprise-verifier", VERIFY, asOf="2026-01-01", claim={
-        "code": sample.SEN_VANG, "headOfficeUnitCode": sample.TRUC_BACH})
-    assert dissolved["data"]["verifyEnterprise"]["status"] == "DISSOLVED"
+    def verify(day: str, representative: str) -> tuple[bool, str | None]:
+        answer = ask("enterprise-verifier", VERIFY, asOf=day, claim={
+            "code": sample.SEN_VANG, "legalRepresentativeId": representative})
+        return answer["data"]["verifyEnterprise"]["match"], \
+            answer["data"]["verifyEnterprise"]["status"]
+
+    # Sen Vàng was dissolved on 2025-01-01; its record (An its representative) stays.
+    assert verify("2020-01-01", sample.AN) == (True, "ACTIVE")
+    assert verify("2026-01-01", sample.AN) == (True, "DISSOLVED")
+    assert verify("2026-01-01", sample.HOA) == (False, None)
 
 
 @pytest.mark.parametrize(("code", "outcome", "expected"), [
@@ -229,7 +231,7 @@ def test_an_enterprise_as_of_a_day(ask: Ask) -> None:
     assert before["representatives"] == [{"nationalId": sample.AN, "title": "director",
                                           "since": "2010-01-01"}]
     assert before["branches"] == []
-    assert before["headOffice"]["commune"]["code"] == sample.TRUC_BACH
+    assert before["headOffice"]["commune"]["code"] == TRUC_BACH
     now = ask("enterprise-reader", ENTERPRISE, code=sample.HOA_SEN,
               asOf="2026-01-01")["data"]["enterprise"]
     assert (now["legalForm"], now["name"]["foreignName"]) == ("CP", sample.HOA_SEN_FOREIGN)
@@ -240,7 +242,7 @@ def test_an_enterprise_as_of_a_day(ask: Ask) -> None:
         (sample.AN, "60.0000"), (sample.HOA, "40.0000")]
     assert now["branches"] == [{"code": f"{sample.HOA_SEN}-001", "kind": "branch",
                                 "name": "Chi nhánh Hoàn Kiếm",
-                                "commune": {"code": sample.HANOI_WARD}}]
+                                "commune": {"code": HANOI_WARD}}]
     owned = ask("enterprise-reader", ENTERPRISE, code=sample.SEN_VANG,
                 asOf="2026-01-01")["data"]["enterprise"]
     assert owned["status"] == "DISSOLVED"
@@ -275,7 +277,10 @@ def test_the_roles_a_person_held_on_a_day(ask: Ask) -> None:
         sample.HOA_SEN_OLD_NAME, "Công ty TNHH Sen Vàng"}
     later = ask("enterprise-reader", ROLES, id=sample.AN,
                 asOf="2026-01-01")["data"]["enterprisesOf"]
-    assert [(r["kind"], r["enterpriseCode"]) for r in later] == [("OWNER", sample.HOA_SEN)]
+    # Sen Vàng's record, dissolved, still names An as its representative.
+    assert {(r["kind"], r["enterpriseCode"], r["enterprise"]["status"]) for r in later} == {
+        ("OWNER", sample.HOA_SEN, "ACTIVE"),
+        ("LEGAL_REPRESENTATIVE", sample.SEN_VANG, "DISSOLVED")}
     assert ask("enterprise-reader", ROLES, id=sample.KHOI)["data"]["enterprisesOf"] == []
     log = nodes(ask("dpo", LOG, id=sample.AN)["data"]["accessLog"])
     assert log.count({"client": "enterprise-reader", "operation": "enterprisesOf",
@@ -295,7 +300,7 @@ def test_the_public_register_entry_names_no_person(ask: Ask) -> None:
                 asOf="2026-01-01")["data"]["publicEnterprise"]
     assert entry == {"code": sample.HOA_SEN, "name": sample.HOA_SEN_NAME, "status": "ACTIVE",
                      "headOffice": {"addressLine": "5 Phố Trúc Bạch",
-                                    "commune": {"code": sample.TRUC_BACH}},
+                                    "commune": {"code": TRUC_BACH}},
                      "mainLine": {"industryCode": "4711"}}
     # The scope opens the public entry only.
     assert ask("register", ENTERPRISE, code=sample.HOA_SEN)["errors"][0]["extensions"][

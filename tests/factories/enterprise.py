@@ -94,13 +94,16 @@ _SEN_VANG = enterprise(SEN_VANG, name="Công ty TNHH Sen Vàng", founding_date="
                        address="12 Phố Hàng Bông", address_since="2015-03-01",
                        capital="1.000.000.000", main_line="5610", other_lines="",
                        representatives=f"{AN}:director", owners=f"{HOA_SEN}:100")
+# Each change row states the enterprise as it stands from its day; the head office did
+# not move, so its rows leave address_since to default to that day.
 HISTORY = [
-    {**_HOA_SEN, "representatives": f"{HOA}:general_director", "change_date": "2023-06-01"},
+    {**_HOA_SEN, "representatives": f"{HOA}:general_director", "change_date": "2023-06-01",
+     "address_since": ""},
     {**_HOA_SEN, "representatives": f"{HOA}:general_director", "name": HOA_SEN_NAME,
      "foreign_name": HOA_SEN_FOREIGN, "abbreviation": "HSC", "legal_form": "CP",
-     "change_date": "2024-01-01"},
+     "change_date": "2024-01-01", "address_since": ""},
     {**_SEN_VANG, "status": "dissolved", "status_since": "2025-01-01",
-     "change_date": "2025-01-01"},
+     "change_date": "2025-01-01", "address_since": ""},
 ]
 """Hoa Sen: founded 2010-01-01 as a multi-member LLC with its head office in Phường Trúc
 Bạch (which went whole into Phường Ba Đình on 2025-07-01), represented by An until
