@@ -108,9 +108,8 @@ CREATE TYPE verification_peer.enterprise_verification AS (
   reference uuid
 );
 
--- Names (Vietnamese or foreign) and the head office as of the day; the representatives
--- as of the day, or of the first representative's first day before it; the head office
--- answers to its commune's code or the code of the commune it went into whole.
+-- Names (Vietnamese or foreign) and the head office's commune as of the day; the
+-- representatives as of the day, or of the first representative's first day before it.
 CREATE FUNCTION verification_peer.verify_enterprise(
     code text, name text DEFAULT NULL, legal_representative_id text DEFAULT NULL,
     head_office_unit_code text DEFAULT NULL, as_of date DEFAULT NULL)
@@ -161,11 +160,7 @@ BEGIN
           AND (r.valid_to IS NULL OR r.valid_to > greatest(day, first_day)));
     END IF;
     IF head_office_unit_code IS NOT NULL THEN
-      SELECT u.code = head_office_unit_code OR EXISTS (
-               SELECT 1 FROM ref.admin_unit_change c
-               JOIN ref.admin_unit w ON w.id = c.new_unit_id
-               WHERE c.old_unit_id = u.id AND c.whole_unit AND w.code = head_office_unit_code)
-      INTO answer.head_office_unit_code_match
+      SELECT u.code = head_office_unit_code INTO answer.head_office_unit_code_match
       FROM enterprise.head_office h JOIN ref.admin_unit u ON u.id = h.unit_id
       WHERE h.enterprise_code = verify_enterprise.code AND h.superseded_at IS NULL
       ORDER BY h.valid_from <= day DESC,

@@ -27,8 +27,9 @@ from graphql_api.verification import Registry, verification_fields, version_on
 from loaders.rules.text import name_key
 
 # The registry's current knowledge of each asked-for enterprise, whatever the day: every
-# version of its names, head office (the commune's code, and the codes of the communes it
-# went into whole at a reorganisation), status, and each representative's period. The
+# version of its names, head office (the code of its commune: the unit in force when the
+# version began, so a code names the unit it named that day, though the 2025
+# reorganisation re-used codes), status, and each representative's period. The
 # day is applied in Python (version_on), so whether an enterprise is found cannot depend
 # on it. Parallel arrays, each in the order of the versions' start.
 _LOOKUP = """
@@ -45,10 +46,7 @@ _LOOKUP = """
         WHERE x.enterprise_code = e.code AND x.superseded_at IS NULL) n
     CROSS JOIN LATERAL (
         SELECT array_agg(x.valid_from ORDER BY x.valid_from) AS starts,
-               array_agg(concat_ws(' ', u.code, (
-                   SELECT string_agg(w.code, ' ') FROM ref.admin_unit_change c
-                   JOIN ref.admin_unit w ON w.id = c.new_unit_id
-                   WHERE c.old_unit_id = u.id AND c.whole_unit)) ORDER BY x.valid_from) AS units
+               array_agg(u.code ORDER BY x.valid_from) AS units
         FROM enterprise.head_office x JOIN ref.admin_unit u ON u.id = x.unit_id
         WHERE x.enterprise_code = e.code AND x.superseded_at IS NULL) h
     CROSS JOIN LATERAL (
@@ -68,8 +66,8 @@ _LOOKUP = """
 class _Known:
     names: list[tuple[dt.date, frozenset[str]]]
     """Versions of the names' comparison keys (Vietnamese and foreign), oldest first."""
-    offices: list[tuple[dt.date, frozenset[str]]]
-    """Versions of the head office: the commune codes that name its commune."""
+    offices: list[tuple[dt.date, str]]
+    """Versions of the head office: its commune's code."""
     statuses: list[tuple[dt.date, str]]
     representatives: list[tuple[dt.date, frozenset[str]]]
     """Who represented the enterprise, from each day the set changed."""
@@ -100,8 +98,7 @@ async def _look_up(conn: PoolConnectionProxy[Any], codes: list[str]) -> dict[str
                                                   row["foreign_names"] or (), strict=True)))]
         known[row["code"]] = _Known(
             names=names,
-            offices=[(start, frozenset(units.split()))
-                     for start, units in _versions(row["office_starts"], row["office_units"])],
+            offices=_versions(row["office_starts"], row["office_units"]),
             statuses=_versions(row["status_starts"], row["statuses"]),
             representatives=_who_when(row["rep_starts"], row["rep_ends"], row["rep_ids"]))
     return known
@@ -118,9 +115,9 @@ def _compare(claim: EnterpriseClaim, known: _Known, day: dt.date) -> list[FieldM
         fields.append(FieldMatch(field="legalRepresentativeId",
                                  match=who is not None and claim.legal_representative_id in who))
     if claim.head_office_unit_code is not None:
-        units = version_on(known.offices, day)
+        unit = version_on(known.offices, day)
         fields.append(FieldMatch(field="headOfficeUnitCode",
-                                 match=units is not None and claim.head_office_unit_code in units))
+                                 match=claim.head_office_unit_code == unit))
     return fields
 
 

@@ -44,8 +44,8 @@ class EnterpriseClaim:
         default=None, description="Personal number of a person said to represent the "
         "enterprise at law.")
     head_office_unit_code: str | None = strawberry.field(
-        default=None, description="Code of the commune of the head office: the commune it "
-        "was registered in, or the commune that commune went into whole.")
+        default=None, description="Code of the commune of the head office on the day (a "
+        "code names the unit that had it that day: the 2025 reorganisation re-used codes).")
 
 
 @strawberry.type(description="The answer to an enterprise claim. It never contains stored "

@@ -80,21 +80,6 @@ def ask(app: Any, sample_db: tuple[str, dict[str, str]]) -> Ask:
     return send
 
 
-@pytest.fixture(scope="module")
-def ba_dinh(sample_db: tuple[str, dict[str, str]], settings: Settings) -> str:
-    """The code of the ward Trúc Bạch went into whole in 2025."""
-    engine = db.make_engine(sample_db[0], settings)
-    with engine.connect() as conn:
-        code: str = conn.execute(text("""
-            SELECT w.code FROM ref.admin_unit_change c
-            JOIN ref.admin_unit u ON u.id = c.old_unit_id
-            JOIN ref.admin_unit w ON w.id = c.new_unit_id
-            WHERE u.code = :old AND u.level = 'commune' AND c.whole_unit"""),
-            {"old": TRUC_BACH}).scalar_one()
-    engine.dispose()
-    return code
-
-
 def fields(answer: dict[str, Any]) -> dict[str, bool]:
     return {f["field"]: f["match"] for f in answer["fields"]}
 
@@ -115,7 +100,7 @@ def test_a_verifier_gets_answers_per_field_over_http_and_others_are_refused(
     # Another Unicode form, case and spacing: the same name.
     name = unicodedata.normalize("NFD", "CÔNG TY  cổ phần HOA Sen")
     claim = {"code": sample.HOA_SEN, "name": name,
-             "legalRepresentativeId": sample.HOA, "headOfficeUnitCode": TRUC_BACH}
+             "legalRepresentativeId": sample.HOA, "headOfficeUnitCode": sample.BA_DINH}
     with served(url) as address:
         def post(key: str, claim: dict[str, Any]) -> Any:
             response = httpx.post(address, json={"query": VERIFY, "variables": {
@@ -168,13 +153,19 @@ def test_claims_are_compared_as_of_the_day(ask: Ask) -> None:
     assert (early["found"], early["match"], early["status"]) == (True, True, "ACTIVE")
 
 
-def test_the_head_office_answers_to_its_commune_and_the_one_it_went_into(
-        ask: Ask, ba_dinh: str) -> None:
-    for unit, expected in ((TRUC_BACH, True), (ba_dinh, True),
-                           (HANOI_WARD, False)):
-        answer = ask("enterprise-verifier", VERIFY, claim={
-            "code": sample.HOA_SEN, "headOfficeUnitCode": unit})["data"]["verifyEnterprise"]
-        assert answer["match"] is expected, unit
+@pytest.mark.parametrize(("day", "unit", "expected"), [
+    ("2020-01-01", sample.QUAN_THANH, True),
+    ("2026-01-01", sample.BA_DINH, True),      # Quán Thánh went whole into Ba Đình
+    ("2026-01-01", sample.QUAN_THANH, False),  # no longer a ward that day
+    # On 2020-01-01 code 00004 named Phường Trúc Bạch; Ba Đình took the code in 2025.
+    ("2020-01-01", TRUC_BACH, False),
+    ("2026-01-01", HANOI_WARD, False),
+])
+def test_the_head_office_answers_to_the_code_of_its_commune_on_the_day(
+        ask: Ask, day: str, unit: str, expected: bool) -> None:
+    answer = ask("enterprise-verifier", VERIFY, asOf=day, claim={
+        "code": sample.HOA_SEN, "headOfficeUnitCode": unit})["data"]["verifyEnterprise"]
+    assert answer["match"] is expected
 
 
 def test_status_is_told_as_of_the_day_and_only_on_a_match(ask: Ask) -> None:
@@ -231,7 +222,8 @@ def test_an_enterprise_as_of_a_day(ask: Ask) -> None:
     assert before["representatives"] == [{"nationalId": sample.AN, "title": "director",
                                           "since": "2010-01-01"}]
     assert before["branches"] == []
-    assert before["headOffice"]["commune"]["code"] == TRUC_BACH
+    assert before["headOffice"]["commune"]["code"] == sample.QUAN_THANH
+    assert now_office(ask) == sample.BA_DINH  # continued in the ward it went into
     now = ask("enterprise-reader", ENTERPRISE, code=sample.HOA_SEN,
               asOf="2026-01-01")["data"]["enterprise"]
     assert (now["legalForm"], now["name"]["foreignName"]) == ("CP", sample.HOA_SEN_FOREIGN)
@@ -255,6 +247,12 @@ def test_an_enterprise_as_of_a_day(ask: Ask) -> None:
                       ("x" * 100, None)):
         assert ask("enterprise-reader", ENTERPRISE, code=code,
                    asOf=day)["data"] == {"enterprise": None}
+
+
+def now_office(ask: Ask) -> str:
+    office = ask("enterprise-reader", ENTERPRISE, code=sample.HOA_SEN,
+                 asOf="2026-01-01")["data"]["enterprise"]["headOffice"]
+    return str(office["commune"]["code"])
 
 
 def test_reading_a_persons_roles_shows_in_their_access_log(ask: Ask) -> None:
@@ -299,8 +297,8 @@ def test_the_public_register_entry_names_no_person(ask: Ask) -> None:
     entry = ask("register", PUBLIC, code=sample.HOA_SEN,
                 asOf="2026-01-01")["data"]["publicEnterprise"]
     assert entry == {"code": sample.HOA_SEN, "name": sample.HOA_SEN_NAME, "status": "ACTIVE",
-                     "headOffice": {"addressLine": "5 Phố Trúc Bạch",
-                                    "commune": {"code": TRUC_BACH}},
+                     "headOffice": {"addressLine": "5 Phố Quán Thánh",
+                                    "commune": {"code": sample.BA_DINH}},
                      "mainLine": {"industryCode": "4711"}}
     # The scope opens the public entry only.
     assert ask("register", ENTERPRISE, code=sample.HOA_SEN)["errors"][0]["extensions"][

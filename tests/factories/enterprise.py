@@ -84,9 +84,12 @@ AN, HOA, KHOI = "001080000001", "001182000002", "001210000003"
 HOA_SEN_OLD_NAME = "Công ty TNHH Hoa Sen"
 HOA_SEN_NAME = "Công ty Cổ phần Hoa Sen"
 HOA_SEN_FOREIGN = "Hoa Sen Joint Stock Company"
+QUAN_THANH = "00013"  # before 2025-07-01: Phường Quán Thánh, went whole into Phường Ba Đình
+BA_DINH = "00004"     # since 2025-07-01: Phường Ba Đình
 
 _HOA_SEN = enterprise(HOA_SEN, name=HOA_SEN_OLD_NAME, legal_form="TNHH2",
-                      founding_date="2010-01-01", address="5 Phố Trúc Bạch",
+                      founding_date="2010-01-01", address="5 Phố Quán Thánh",
+                      commune_code=QUAN_THANH,
                       address_since="2010-01-01", capital="5.000.000.000", main_line="4711",
                       other_lines="5610", representatives=f"{AN}:director",
                       owners=f"{AN}:60;{HOA}:40")
@@ -105,8 +108,8 @@ HISTORY = [
     {**_SEN_VANG, "status": "dissolved", "status_since": "2025-01-01",
      "change_date": "2025-01-01", "address_since": ""},
 ]
-"""Hoa Sen: founded 2010-01-01 as a multi-member LLC with its head office in Phường Trúc
-Bạch (which went whole into Phường Ba Đình on 2025-07-01), represented by An until
+"""Hoa Sen: founded 2010-01-01 as a multi-member LLC with its head office in Phường Quán
+Thánh (which went whole into Phường Ba Đình on 2025-07-01), represented by An until
 2023-06-01 and by Hoa since, renamed and a joint-stock company since 2024-01-01, owned
 60/40 by An and Hoa. Sen Vàng: founded 2015-03-01, owned by Hoa Sen, represented by An,
 dissolved on 2025-01-01."""
