@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from graphql_api.audit import Access, record
 from graphql_api.context import Context
+from graphql_api.dataloaders.keyed import keys_table, read_outcome, rows_by_key
 from graphql_api.types.enterprise import (
     WELLFORMED_CODE,
     BusinessLine,
@@ -37,7 +38,7 @@ from graphql_api.types.enterprise import (
 from loaders.rules.identifiers import NATIONAL_ID
 from schemas.temporal import current_on
 
-_KEYS = "unnest(CAST(:ids AS text[]), CAST(:days AS date[])) AS k(id, day)"
+_KEYS = keys_table("id")
 
 
 def _on(alias: str) -> str:
@@ -91,13 +92,7 @@ _ROLES = text(f"""
 
 async def _by_key(ctx: Context, statement: Any, keys: Sequence[EnterpriseFacts]
                   ) -> dict[EnterpriseFacts, list[Any]]:
-    """Rows of ``statement`` for the keys, grouped by (id, day)."""
-    grouped: dict[EnterpriseFacts, list[Any]] = {}
-    if keys:
-        for row in await ctx.read(statement, {"ids": [k[0] for k in keys],
-                                              "days": [k[1] for k in keys]}):
-            grouped.setdefault((row.id, row.day), []).append(row)
-    return grouped
+    return await rows_by_key(ctx, statement, keys, "id")
 
 
 async def load_enterprises(ctx: Context, keys: list[EnterpriseKey]) -> list[Enterprise | None]:
@@ -107,16 +102,10 @@ async def load_enterprises(ctx: Context, keys: list[EnterpriseKey]) -> list[Ente
     found = await _by_key(ctx, _ENTERPRISES, asked)
     enterprises = [_enterprise(found[(k.code, k.day)][0]) if (k.code, k.day) in found
                    else None for k in keys]
-    await record(ctx, [Access(k.operation, k.code, _outcome(k.code, e is not None,
-                                                           WELLFORMED_CODE.fullmatch))
+    await record(ctx, [Access(k.operation, k.code, read_outcome(
+        e is not None, WELLFORMED_CODE.fullmatch(k.code) is not None))
                        for k, e in zip(keys, enterprises, strict=True)])
     return enterprises
-
-
-def _outcome(subject: str, found: bool, wellformed: Any) -> str:
-    if found:
-        return "read"
-    return "not-found" if wellformed(subject) else "invalid"
 
 
 def _enterprise(row: Any) -> Enterprise:
@@ -174,9 +163,11 @@ async def load_roles(ctx: Context, keys: list[EnterpriseFacts]) -> list[list[Ent
     that person's roles (``enterprisesOf``), found or not."""
     asked = [k for k in keys if NATIONAL_ID.fullmatch(k[0])]
     found = await _by_key(ctx, _ROLES, asked)
-    await record(ctx, [Access("enterprisesOf", k[0],
-                              "read" if NATIONAL_ID.fullmatch(k[0]) else "invalid")
-                       for k in keys])
+    # Whom the roles are of is known (a person without roles has none): every well-formed
+    # number is a read, as a malformed one is recorded invalid.
+    wellformed = [NATIONAL_ID.fullmatch(k[0]) is not None for k in keys]
+    await record(ctx, [Access("enterprisesOf", k[0], read_outcome(ok, ok))
+                       for k, ok in zip(keys, wellformed, strict=True)])
     return [[EnterpriseRole(day=r.day, kind=RoleKind(r.kind), enterprise_code=r.enterprise_code,
                             title=r.title, share=r.share, since=r.valid_from)
              for r in found.get(k, ())] for k in keys]

@@ -283,6 +283,9 @@ def test_the_roles_a_person_held_on_a_day(ask: Ask) -> None:
     log = nodes(ask("dpo", LOG, id=sample.AN)["data"]["accessLog"])
     assert log.count({"client": "enterprise-reader", "operation": "enterprisesOf",
                       "outcome": "read"}) >= 2
+    assert ask("enterprise-reader", ROLES, id="12ab")["data"]["enterprisesOf"] == []
+    assert nodes(ask("dpo", LOG, id="12ab")["data"]["accessLog"]) == [
+        {"client": "enterprise-reader", "operation": "enterprisesOf", "outcome": "invalid"}]
 
 
 def test_roles_outside_the_scope_are_refused_and_the_attempt_logged(ask: Ask) -> None:
