@@ -233,18 +233,28 @@ DRIVER_INTROSPECTION = ("typeinfo_tree", "current_setting('jit')", "set_config('
 NESTED_QUERY_STATEMENTS = 14
 
 
+def statement_counts(ask: Ask, statements: list[str], key: str,
+                     query_of: Callable[[int], str], sizes: tuple[int, ...]
+                     ) -> dict[int, list[str]]:
+    """The statements each query of ``query_of(size)`` sent, after a warm-up with the
+    largest (the key, the pool); each answer checked whole and without errors."""
+    ask(query_of(sizes[-1]), key=key)
+    sent = {}
+    for size in sizes:
+        statements.clear()
+        answer = ask(query_of(size), key=key)
+        assert "errors" not in answer and len(answer["data"]) == size
+        assert all(answer["data"].values())
+        sent[size] = list(statements)
+    return sent
+
+
 def test_nested_queries_cost_a_fixed_number_of_statements(ask: Ask,
                                                           statements: list[str]) -> None:
-    ask(family_query(12), key="registry-reader")  # warm up: the key, the pool
-    counts = {}
-    for persons in (1, 4, 12):
-        statements.clear()
-        answer = ask(family_query(persons), key="registry-reader")
-        assert "errors" not in answer and len(answer["data"]) == persons
-        assert answer["data"][f"p{persons - 1}"]["name"]["fullName"]
-        counts[persons] = len(statements)
+    sent = statement_counts(ask, statements, "registry-reader", family_query, (1, 4, 12))
+    counts = {size: len(s) for size, s in sent.items()}
     assert counts == dict.fromkeys((1, 4, 12), NESTED_QUERY_STATEMENTS), counts
-    audits = [s for s in statements if "audit.record_access" in s]
+    audits = [s for s in sent[12] if "audit.record_access" in s]
     assert len(audits) == 2  # one bulk insert per level of persons
 
 
@@ -272,14 +282,8 @@ ENTERPRISE_QUERY_STATEMENTS = 17
 
 def test_enterprise_queries_cost_a_fixed_number_of_statements(ask: Ask,
                                                               statements: list[str]) -> None:
-    ask(enterprises_query(8), key="enterprise-reader")  # warm up: the key, the pool
-    counts = {}
-    for count in (2, 4, 8):
-        statements.clear()
-        answer = ask(enterprises_query(count), key="enterprise-reader")
-        assert "errors" not in answer and len(answer["data"]) == count
-        assert answer["data"][f"e{count - 1}"]["owners"][0]["enterprise"]["name"]
-        counts[count] = len(statements)
+    sent = statement_counts(ask, statements, "enterprise-reader", enterprises_query, (2, 4, 8))
+    counts = {size: len(s) for size, s in sent.items()}
     assert counts == dict.fromkeys((2, 4, 8), ENTERPRISE_QUERY_STATEMENTS), counts
 
 
