@@ -60,3 +60,17 @@ def test_api_caches_bench_smoke() -> None:
     assert result["figures"]["cached_requests_per_s"] > 0
     assert result["ratios"]["cached_vs_uncached"] > 0
     assert not list((PROJECT_ROOT / "var").glob("bench-api-caches-*"))
+
+
+def test_load_enterprise_bench_smoke() -> None:
+    result = run_bench("load_enterprise", "--scale", "1000", timeout=600)
+    assert result["scale"] == 1000
+    figures = result["figures"]
+    assert figures["ours_summary"]["rejected"] == 0
+    assert figures["ours_summary"]["status"] == "committed"
+    assert figures["ours_summary"]["inserted"] == figures["rows"] >= 1000
+    # The ceiling re-writes every row the load wrote: several per enterprise.
+    assert figures["rows_written"] > 5 * figures["rows"]
+    assert figures["ceiling_rows_per_s"] > 0 and figures["raw_copy_rows_per_s"] > 0
+    assert set(result["ratios"]) == {"ours_vs_ceiling", "ours_vs_raw_copy"}
+    assert not list((PROJECT_ROOT / "var").glob("bench-load-enterprise-*"))
