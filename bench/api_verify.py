@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 from alembic import command as alembic_command  # noqa: E402
+from support import run_mdr  # noqa: E402
 
 from fixtures.generator import generate_population  # noqa: E402
 from loaders.reference import load_reference  # noqa: E402
@@ -217,10 +218,7 @@ def prepare(work: Path, scale: int) -> tuple[LocalCluster, Path]:
     load_reference(loader)
     loader.dispose()
     generate_population(work / "data", scale, seed=1)
-    subprocess.run([str(ROOT / ".venv" / "bin" / "mdr"), "load", "population", str(persons),
-                    "--effective-date", AS_OF, "--json"],
-                   env={**os.environ, "MDR_DATABASE_URL": url}, check=True,
-                   stdout=subprocess.DEVNULL)
+    run_mdr(url, "load", "population", str(persons), "--effective-date", AS_OF)
     with psycopg.connect(cluster.conninfo(database="mdr"), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
     (work / "ready").write_text(f"{scale}\n")
@@ -475,11 +473,8 @@ def make_key_table(cluster: LocalCluster, claims: list[dict[str, Any]]) -> None:
 
 
 def api_key(url: str, name: str, scopes: str) -> str:
-    run = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "mdr"), "clients", "add", name, "--scopes", scopes,
-         "--json"],
-        env={**os.environ, "MDR_DATABASE_URL": url}, capture_output=True, text=True, check=True)
-    key: str = json.loads(run.stdout)["key"]
+    registered, _ = run_mdr(url, "clients", "add", name, "--scopes", scopes)
+    key: str = registered["key"]
     return key
 
 
