@@ -55,6 +55,8 @@ ENTERPRISE_CLAIMS = [
     {"code": "01234", "name": "Ai Đó"},
     {"code": sample.UNREGISTERED, "legalRepresentativeId": sample.AN},
 ]
+ENTERPRISE_ONE = """query($claim: EnterpriseClaim!) {
+  verifyEnterprise(claim: $claim) { code found match status fields { field match } } }"""
 ENTRY_CASES: dict[str, list[dict[str, Any]]] = {
     "verifyPerson": [{"claim": c, "asOf": day} for c in PERSON_CLAIMS
                      for day in (None, "1980-01-01", "2026-05-01")] + [{"claim": BINH}],
@@ -200,6 +202,13 @@ LIMIT_CASES = [
     (ONE, {"claim": {"nationalId": "0" * 1_900}}, 200, "VALUE_TOO_LONG"),
     (MANY_FIELDS, {"claims": [HOA] * 3}, 200, "TOO_COSTLY"),
     (ONE, {"claim": HOA, "padding": "x" * 80_000}, 413, "BODY_TOO_LARGE"),
+    # Enterprise verification is bounded alike.
+    (ENTERPRISE_ONE, {"claim": {**ENTERPRISE_CLAIMS[0], "name": "A" * 257}}, 200,
+     "VALUE_TOO_LONG"),
+    ("""query($c: [EnterpriseClaim!]!) { a: verifyEnterprises(claims: $c) { found }
+                                       b: verifyPersons(claims: [{nationalId: "1", sex: MALE}])
+                                          { found } }""",
+     {"c": ENTERPRISE_CLAIMS[:3]}, 200, "BATCH_TOO_LARGE"),
 ]
 
 
