@@ -41,6 +41,8 @@ from mdr.settings import Settings
 DEFAULT_PERSONS = 100_000
 SAMPLE_DAY = "2026-01-01"
 """The day the generated sample describes (the generator's default)."""
+ENTERPRISE_BASE_DAY = "2024-01-01"
+"""The day the generated enterprise snapshot describes (two years before the sample's)."""
 DEFECT_RATE = 0.01
 """A few labelled defects, so that the steward's side (rejections) has something to show."""
 SCOPES = "verify:person,read:person,audit:read"
@@ -109,6 +111,13 @@ class DemoResult:
         return asdict(self)
 
 
+def enterprise_count(persons: int) -> int:
+    """Enterprises ``mdr fixtures generate all`` makes for a population of ``persons``."""
+    from fixtures.registries import by_name
+
+    return max(1, round(persons * by_name("enterprise").per_person))
+
+
 def state_path(cfg: Settings) -> Path:
     return cfg.var_dir / "demo" / "state.json"
 
@@ -139,15 +148,22 @@ def run_demo(cfg: Settings, persons: int = DEFAULT_PERSONS, seed: int = 1,
         else:
             loads["ref"] = _load(state, "ref", ["load", "ref"])
         data = folder / "data"
-        samples = {"persons": data / "persons.csv", "events": data / "events.csv"}
+        # The population first (enterprises' people are its persons), then the business
+        # register as it stood two years earlier, then what changed since.
+        samples = {
+            "persons": ("population", data / "persons.csv", SAMPLE_DAY),
+            "events": ("population", data / "events.csv", SAMPLE_DAY),
+            "enterprises": ("enterprise", data / "enterprises.csv", ENTERPRISE_BASE_DAY),
+            "enterprise_changes": ("enterprise", data / "enterprise_changes.csv", SAMPLE_DAY),
+        }
         if all(state.runs.get(step) in committed for step in samples):
-            reused.append(f"{persons:,} persons")
+            reused += [f"{persons:,} persons", f"{enterprise_count(persons):,} enterprises"]
         else:
-            _mdr(["fixtures", "generate", "population", "--count", str(persons), "--seed",
+            _mdr(["fixtures", "generate", "all", "--count", str(persons), "--seed",
                   str(seed), "--defect-rate", str(DEFECT_RATE), "--out", str(data)])
-            for step, path in samples.items():
-                loads[step] = _load(state, step, ["load", "population", str(path),
-                                                  "--effective-date", SAMPLE_DAY])
+            for step, (registry, path, day) in samples.items():
+                loads[step] = _load(state, step, ["load", registry, str(path),
+                                                  "--effective-date", day])
             state.quality = None
         report = cfg.var_dir / "reports" / "quality.html"
         if state.quality is not None and report.exists():
@@ -427,7 +443,8 @@ def banner(result: DemoResult) -> str:
         f"  GraphiQL   {result.graphiql}  (open it in a browser; add the header "
         '{"Authorization": "Bearer KEY"} in its Headers tab)',
         f"  key        {result.key}  (client with {SCOPES})",
-        f"  database   {result.database}  ({result.persons:,} generated persons)",
+        f"  database   {result.database}  ({result.persons:,} generated persons, "
+        f"{enterprise_count(result.persons):,} enterprises)",
         f"  quality    {result.report}",
     ]
     if result.reused:

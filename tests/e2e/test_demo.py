@@ -62,6 +62,10 @@ def test_demo_comes_up_its_examples_answer_as_printed_and_a_second_run_reuses_it
         assert first["loads"]["ref"]["status"] == "committed"
         persons = first["loads"]["persons"]
         assert persons["inserted"] + persons["rejected"] == 300 and persons["rejected"] > 0
+        enterprises = first["loads"]["enterprises"]
+        assert enterprises["status"] == "committed" and enterprises["inserted"] >= 15
+        assert first["loads"]["enterprise_changes"]["status"] == "committed"
+        assert first["quality"]["registries"]["enterprise"]["score"] > 0.9
         assert first["quality"]["registries"]["population"]["score"] > 0.9
         assert Path(first["report"]).is_file()
 
@@ -82,8 +86,8 @@ def test_demo_comes_up_its_examples_answer_as_printed_and_a_second_run_reuses_it
         second = demo(env, "--persons", "300", "--port", port, "--json")
         assert second["loads"] == {}
         assert second["key"] == first["key"]
-        assert set(second["reused"]) == {"reference data", "300 persons", "quality report",
-                                         f"the API on port {port}"}
+        assert set(second["reused"]) == {"reference data", "300 persons", "15 enterprises",
+                                         "quality report", f"the API on port {port}"}
         banner = demo(env, "--persons", "300", "--port", port)["banner"]
         assert "mdr demo stop" in banner and first["key"] in banner
         assert matching["curl"] in banner
