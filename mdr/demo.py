@@ -45,7 +45,7 @@ ENTERPRISE_BASE_DAY = "2024-01-01"
 """The day the generated enterprise snapshot describes (two years before the sample's)."""
 DEFECT_RATE = 0.01
 """A few labelled defects, so that the steward's side (rejections) has something to show."""
-SCOPES = "verify:person,read:person,audit:read"
+SCOPES = "verify:person,read:person,audit:read,verify:enterprise,read:enterprise"
 API_START_SECONDS = 60.0
 
 
@@ -265,12 +265,16 @@ def _committed(engine: Engine, run_ids: Any) -> set[int]:
 
 
 def _key_active(engine: Engine, key: str) -> bool:
+    """Whether the demo's key is active and holds every scope its examples use (a key of
+    an earlier demo may hold fewer)."""
     from graphql_api.auth import hash_key
 
     with engine.connect() as conn:
-        return conn.execute(text(
-            "SELECT 1 FROM audit.api_client WHERE key_hash = :h AND revoked_at IS NULL"),
-            {"h": hash_key(key)}).first() is not None
+        held = conn.execute(text(
+            "SELECT s.scope FROM audit.api_client c JOIN audit.api_client_scope s "
+            "ON s.client_id = c.id WHERE c.key_hash = :h AND c.revoked_at IS NULL"),
+            {"h": hash_key(key)}).scalars().all()
+    return set(SCOPES.split(",")) <= set(held)
 
 
 def _serve(state: DemoState, port: int | None, log: Path, reused: list[str]) -> int:
@@ -368,13 +372,35 @@ _PICK = """
              p.national_id
     LIMIT 1"""
 
+# An active enterprise with a representative and a head office today, the one with the
+# most history first (changes of name, representative or office show asOf at work).
+_PICK_ENTERPRISE = """
+    SELECT e.code, n.name, r.national_id, u.code AS unit_code
+    FROM enterprise.enterprise e
+    JOIN enterprise.enterprise_status s ON s.enterprise_code = e.code
+     AND s.superseded_at IS NULL AND s.valid_to IS NULL AND s.status = 'active'
+    JOIN enterprise.enterprise_name n ON n.enterprise_code = e.code
+     AND n.superseded_at IS NULL AND n.valid_to IS NULL
+    JOIN enterprise.legal_representative r ON r.enterprise_code = e.code
+     AND r.superseded_at IS NULL AND r.valid_to IS NULL
+    JOIN enterprise.head_office h ON h.enterprise_code = e.code
+     AND h.superseded_at IS NULL AND h.valid_to IS NULL
+    JOIN ref.admin_unit u ON u.id = h.unit_id
+    ORDER BY (SELECT count(*) FROM enterprise.legal_representative x
+              WHERE x.enterprise_code = e.code AND x.superseded_at IS NULL)
+           + (SELECT count(*) FROM enterprise.enterprise_name x
+              WHERE x.enterprise_code = e.code AND x.superseded_at IS NULL) DESC,
+             e.code, r.national_id
+    LIMIT 1"""
+
 _LAST_MOVE = """
     SELECT max(valid_from) FROM population.residence
     WHERE national_id = :id AND superseded_at IS NULL"""
 
 
 def _examples(engine: Engine, api: str, key: str) -> list[Example]:
-    """Queries about a person of the sample, each tried once against the API."""
+    """Queries about a person and an enterprise of the sample, each tried once against the
+    API."""
     with engine.connect() as conn:
         row = conn.execute(text(_PICK)).first()
         if row is None:
@@ -382,6 +408,9 @@ def _examples(engine: Engine, api: str, key: str) -> list[Example]:
         number, name, born = str(row[0]), str(row[1]), row[2]
         before_move = conn.execute(text(_LAST_MOVE), {"id": number}).scalar_one() \
             - dt.timedelta(days=1)
+        firm = conn.execute(text(_PICK_ENTERPRISE)).first()
+        if firm is None:
+            raise DemoError("The sample holds no active enterprise to show.")
     wrong_birth = born + dt.timedelta(days=1)
     verify = Template('{ verifyPerson(claim: {nationalId: "$id", fullName: "$name", '
                       'birthDate: "$born"}) { found match status fields { field match } '
@@ -389,6 +418,10 @@ def _examples(engine: Engine, api: str, key: str) -> list[Example]:
     look_up = Template('{ person(nationalId: "$id", asOf: "$day") { nationalId birthDate '
                        'status name { fullName } residences { addressLine since '
                        'commune { code name } } } }')
+    verify_enterprise = Template(
+        '{ verifyEnterprise(claim: {code: "$code", name: "$name", legalRepresentativeId: '
+        '"$representative", headOfficeUnitCode: "$unit"}) { found match status '
+        'fields { field match } reference } }')
     access_log = Template('{ accessLog(nationalId: "$id", first: 5) { edges { node { at '
                           'client operation outcome } } } }')
     examples = [
@@ -401,6 +434,11 @@ def _examples(engine: Engine, api: str, key: str) -> list[Example]:
                                                                      day=before_move)),
         ("Who has checked or read this person's data (the audit trail)",
          access_log.substitute(id=number)),
+        ("An enterprise verification: its name in lower case, its legal representative and "
+         "the code of its head office's commune, each answered yes or no",
+         verify_enterprise.substitute(code=firm.code, name=firm.name.lower(),
+                                      representative=firm.national_id,
+                                      unit=firm.unit_code)),
     ]
     out: list[Example] = []
     for title, query in examples:

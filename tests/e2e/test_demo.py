@@ -69,7 +69,7 @@ def test_demo_comes_up_its_examples_answer_as_printed_and_a_second_run_reuses_it
         assert first["quality"]["registries"]["population"]["score"] > 0.9
         assert Path(first["report"]).is_file()
 
-        matching, mismatching, look_up, access_log = first["examples"]
+        matching, mismatching, look_up, access_log, enterprise = first["examples"]
         answer = paste(matching["curl"])["data"]["verifyPerson"]
         assert (answer["found"], answer["match"], answer["status"]) == (True, True, "ALIVE")
         answer = paste(mismatching["curl"])["data"]["verifyPerson"]
@@ -79,7 +79,11 @@ def test_demo_comes_up_its_examples_answer_as_printed_and_a_second_run_reuses_it
         assert person == look_up["expect"]["person"] and person["residences"]
         entries = paste(access_log["curl"])["data"]["accessLog"]["edges"]
         assert {e["node"]["operation"] for e in entries} >= {"verifyPerson"}
-        for example in (matching, mismatching):
+        answer = paste(enterprise["curl"])["data"]["verifyEnterprise"]
+        assert (answer["found"], answer["match"], answer["status"]) == (True, True, "ACTIVE")
+        assert [f["field"] for f in answer["fields"]] == [
+            "name", "legalRepresentativeId", "headOfficeUnitCode"]
+        for example in (matching, mismatching, enterprise):
             assert without_references(paste(example["curl"])["data"]) == \
                 without_references(example["expect"])
 
