@@ -92,7 +92,8 @@ def _who_when(starts: Sequence[dt.date] | None, ends: Sequence[dt.date | None] |
 async def _look_up(conn: PoolConnectionProxy[Any], codes: list[str]) -> dict[str, _Known]:
     known = {}
     for row in await conn.fetch(_LOOKUP, codes):
-        names = [(start, frozenset(name_key(n) for n in (key, foreign) if n))
+        # The Vietnamese name's key is stored; the foreign name's is worked out here.
+        names = [(start, frozenset((key, name_key(foreign)) if foreign else (key,)))
                  for start, (key, foreign) in _versions(
                      row["name_starts"], list(zip(row["name_keys"] or (),
                                                   row["foreign_names"] or (), strict=True)))]
