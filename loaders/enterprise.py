@@ -236,8 +236,7 @@ LOADER = RegistryLoader(
     load_enterprise, kinds=("snapshot", "changes"))
 
 
-# Registry facts, as of a day: alive persons, ended enterprises.
-_PERSON = "population.person"
+# The first final status (dissolved, bankrupt, merged, split) of an enterprise by a day.
 _ENDED = """SELECT st.status, st.valid_from FROM enterprise.enterprise_status st
             JOIN ref.enterprise_status k ON k.code = st.status AND k.final
             WHERE st.enterprise_code = {code} AND st.superseded_at IS NULL
