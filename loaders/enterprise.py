@@ -236,8 +236,7 @@ LOADER = RegistryLoader(
     load_enterprise, kinds=("snapshot", "changes"))
 
 
-# Registry facts, as of a day: alive persons, ended enterprises.
-_PERSON = "population.person"
+# The first final status (dissolved, bankrupt, merged, split) of an enterprise by a day.
 _ENDED = """SELECT st.status, st.valid_from FROM enterprise.enterprise_status st
             JOIN ref.enterprise_status k ON k.code = st.status AND k.final
             WHERE st.enterprise_code = {code} AND st.superseded_at IS NULL
@@ -424,37 +423,46 @@ class EnterpriseStage(FileStage):
         # A rejected row can leave a unit without its parent, a merger without its
         # successor or an owner unknown, and their rejection others: repeat until a pass
         # rejects nothing more (each pass rejects at least one row, so it ends).
-        known = ("(EXISTS (SELECT 1 FROM stage_enterprise o WHERE o.code = {c} "
-                 "AND o.reject IS NULL AND NOT o.is_unit) OR EXISTS "
-                 "(SELECT 1 FROM enterprise.enterprise e WHERE e.code = {c}))")
-        unknown_owner = ("(SELECT r.who FROM stage_role r WHERE r.row_number = s.row_number "
-                         "AND length(r.who) = 10 AND NOT " + known.format(c="r.who")
-                         + " ORDER BY r.who LIMIT 1)")
+        # Each condition is a pair of anti-joins (NOT EXISTS ... AND NOT EXISTS ...), which
+        # the planner runs as hash joins over the whole file, not as a probe per row.
+        unknown = ("NOT EXISTS (SELECT 1 FROM stage_enterprise o WHERE o.code = {c} "
+                   "AND o.reject IS NULL AND NOT o.is_unit) AND NOT EXISTS "
+                   "(SELECT 1 FROM enterprise.enterprise e WHERE e.code = {c})")
+        owners_unknown = ("SELECT r.row_number, r.who FROM stage_role r "
+                          "WHERE r.kind = 'owner' AND length(r.who) = 10 AND "
+                          + unknown.format(c="r.who"))
         while True:
             found = self.reject_where(
                 reasons.UNKNOWN_PARENT_ENTERPRISE, "code",
-                f"s.is_unit AND NOT {known.format(c='s.parent_code')}", "s.code",
+                f"s.is_unit AND {unknown.format(c='s.parent_code')}", "s.code",
                 columns={"parent": "s.parent_code"})
             found += self.reject_where(
                 reasons.UNKNOWN_SUCCESSOR, "successor_code",
-                f"s.successor_code IS NOT NULL AND NOT {known.format(c='s.successor_code')}",
+                f"s.successor_code IS NOT NULL AND {unknown.format(c='s.successor_code')}",
                 "s.successor_code")
             found += self.reject_where(
-                reasons.UNKNOWN_OWNER, "owners", f"{unknown_owner} IS NOT NULL", unknown_owner,
+                reasons.UNKNOWN_OWNER, "owners",
+                f"s.row_number IN (SELECT row_number FROM ({owners_unknown}) AS u)",
+                f"(SELECT min(u.who) FROM ({owners_unknown}) AS u "
+                "WHERE u.row_number = s.row_number)",
                 why="neither an enterprise of this file nor of the registry")
             if not found:
                 break
         # An owner enterprise must be active on the day: neither ended in the registry
         # nor by its own row of this file.
-        ended_owner = ("(SELECT r.who FROM stage_role r WHERE r.row_number = s.row_number "
-                       "AND length(r.who) = 10 AND (EXISTS ("
-                       + _ENDED.format(code="r.who", day="r.day")
-                       + ") OR EXISTS (SELECT 1 FROM stage_enterprise o JOIN "
-                       "ref.enterprise_status k ON k.code = o.status AND k.final "
-                       "WHERE o.code = r.who AND o.reject IS NULL "
-                       "AND coalesce(o.status_since, o.day) <= r.day)) ORDER BY r.who LIMIT 1)")
-        self.reject_where(reasons.OWNER_NOT_ACTIVE, "owners", f"{ended_owner} IS NOT NULL",
-                          ended_owner, columns={"day": "s.day"}, status="no longer active")
+        enterprise_owners = ("SELECT r.row_number, r.who FROM stage_role r "
+                             "WHERE r.kind = 'owner' AND length(r.who) = 10 AND ")
+        ended_owners = (
+            enterprise_owners + "EXISTS (" + _ENDED.format(code="r.who", day="r.day") + ")"
+            " UNION " + enterprise_owners
+            + "EXISTS (SELECT 1 FROM stage_enterprise o JOIN ref.enterprise_status k "
+            "ON k.code = o.status AND k.final WHERE o.code = r.who AND o.reject IS NULL "
+            "AND coalesce(o.status_since, o.day) <= r.day)")
+        self.reject_where(reasons.OWNER_NOT_ACTIVE, "owners",
+                          f"s.row_number IN (SELECT row_number FROM ({ended_owners}) AS u)",
+                          f"(SELECT min(u.who) FROM ({ended_owners}) AS u "
+                          "WHERE u.row_number = s.row_number)",
+                          columns={"day": "s.day"}, status="no longer active")
 
     def _check_cycles(self) -> None:
         """Reject the rows whose enterprise would own itself, through the file's owners and

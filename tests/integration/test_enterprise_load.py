@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -168,3 +169,13 @@ def test_a_file_mostly_wrong_leaves_the_registry_untouched(
     assert result.status == "aborted"
     assert result.rejected_by_reason == {"invalid-check-digit": 1, "two-main-lines": 1}
     assert rows(family, "SELECT count(*) FROM enterprise.enterprise") == [(0,)]
+
+
+def test_a_json_lines_file_loads_like_its_csv(family: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "enterprises.jsonl"
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in COMPANIES),
+                    encoding="utf-8")
+    result = load(family, path, dt.date(2026, 1, 10))
+    assert (result.status, result.inserted, result.rejected) == ("committed", 3, 0)
+    assert rows(family, "SELECT enterprise_code, share FROM enterprise.ownership "
+                "WHERE owner_enterprise_code = :h", h=HOLDING) == [(ACME, 100)]
