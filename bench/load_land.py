@@ -20,20 +20,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import psycopg
+from support import bench_cluster, migrated_with_reference, run_mdr
 
-import psycopg  # noqa: E402
-
-from bench.common import mdr_load, reference_cluster  # noqa: E402
-from fixtures.land_generator import generate_land  # noqa: E402
+from fixtures.land_generator import generate_land
 
 TABLES = ("land.parcel", "land.parcel_version")
 """What a parcel load writes, in the order the foreign keys need."""
@@ -79,13 +74,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=int, default=100_000, help="parcels to load")
     args = parser.parse_args()
-    work = ROOT / "var" / f"bench-load-land-{os.getpid()}"
-    with reference_cluster(work) as (cluster, url):
+    with bench_cluster("load-land") as (cluster, work):
+        url = migrated_with_reference(cluster)
         data = work / "data"
         generated = generate_land(data, args.scale, seed=1, persons=50)
         parcels = data / "parcels.geojson"
 
-        summary, ours_seconds = mdr_load(url, "land", parcels)
+        summary, ours_seconds = run_mdr(url, "load", "land", str(parcels),
+                                        "--effective-date", "2026-01-01")
 
         conninfo = cluster.conninfo(database="mdr")
         ogr_seconds = ogr2ogr(conninfo, parcels)

@@ -17,22 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+import pandas as pd
+from sqlalchemy import create_engine
+from support import bench_cluster, migrated_with_reference, peak_child_rss_mb, raw_copy, run_mdr
 
-import pandas as pd  # noqa: E402
-import psycopg  # noqa: E402
-from sqlalchemy import create_engine  # noqa: E402
-
-from bench.common import mdr_load, reference_cluster  # noqa: E402
-from fixtures.generator import generate_population  # noqa: E402
-from loaders.sources.population_layout import SNAPSHOT_FIELDS  # noqa: E402
+from fixtures.generator import generate_population
+from loaders.sources.population_layout import SNAPSHOT_FIELDS
 
 TO_SQL_ROWS = 100_000
 
@@ -41,17 +33,6 @@ def timed(fn: object, *args: object) -> float:
     started = time.perf_counter()
     fn(*args)  # type: ignore[operator]
     return time.perf_counter() - started
-
-
-def raw_copy(conninfo: str, path: Path) -> None:
-    columns = ", ".join(f"{c} text" for c in SNAPSHOT_FIELDS[1:])
-    with psycopg.connect(conninfo) as conn:
-        conn.execute(f"CREATE TABLE bench_raw (national_id text PRIMARY KEY, {columns})")
-        with conn.cursor() as cur, cur.copy(
-            "COPY bench_raw FROM STDIN WITH (FORMAT csv, HEADER true)"
-        ) as copy, path.open("rb") as handle:
-            while block := handle.read(1 << 20):
-                copy.write(block)
 
 
 def to_sql(url: str, frame: pd.DataFrame, method: str | None) -> None:
@@ -67,16 +48,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=int, default=1_000_000, help="persons to load")
     args = parser.parse_args()
-    work = ROOT / "var" / f"bench-load-population-{os.getpid()}"
-    with reference_cluster(work) as (cluster, url):
+    with bench_cluster("load-population") as (cluster, work):
+        url = migrated_with_reference(cluster)
         data = work / "data"
         generated = generate_population(data, args.scale, seed=1)
         persons = data / "persons.csv"
 
-        summary, ours_seconds = mdr_load(url, "population", persons)
-        peak_rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        summary, ours_seconds = run_mdr(url, "load", "population", str(persons),
+                                        "--effective-date", "2026-01-01")
+        peak_rss_mb = peak_child_rss_mb()
 
-        copy_seconds = timed(raw_copy, cluster.conninfo(database="mdr"), persons)
+        copy_seconds = raw_copy(cluster.conninfo(database="mdr"), persons, SNAPSHOT_FIELDS)
         frame = pd.read_csv(persons, nrows=TO_SQL_ROWS, dtype=str, keep_default_na=False)
         to_sql_seconds = {str(m): timed(to_sql, url, frame, m) for m in (None, "multi")}
 

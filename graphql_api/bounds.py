@@ -93,6 +93,8 @@ class Cost:
     LIST_SIZES: Mapping[tuple[str, str], int] = {
         ("Query", "codeList"): 1_000,  # ISIC Rev. 4 has 766 codes, the largest list
         ("PersonVerification", "fields"): 4,  # one per claimable field
+        ("EnterpriseVerification", "fields"): 4,
+        ("Enterprise", "branches"): 999,  # a dependent unit's code has 3 digits
         ("Person", "residences"): 2,
         ("Person", "family"): 3,
     }

@@ -31,10 +31,13 @@ from graphql_api.pagination import DEFAULT_PAGE_SIZE, Connection
 from graphql_api.permissions import requires
 from graphql_api.resolvers import land, reference
 from graphql_api.resolvers.audit import access_log
+from graphql_api.resolvers.enterprise import ENTERPRISES, enterprises_of, public_enterprise
+from graphql_api.resolvers.enterprise import enterprise as enterprise_on
 from graphql_api.resolvers.person import person
 from graphql_api.resolvers.population import PERSONS
 from graphql_api.suggestions import HideSuggestions, QuietExecutor
 from graphql_api.types.audit import AccessEntry
+from graphql_api.types.enterprise import Enterprise, EnterpriseRole, PublicEnterprise
 from graphql_api.types.land import Parcel
 from graphql_api.types.population import Person
 from graphql_api.types.reference import AdminUnit, Code, CodeList
@@ -52,12 +55,34 @@ CACHED_QUERIES = 1_000
 class Query:
     verify_person = PERSONS.one
     verify_persons = PERSONS.many
+    verify_enterprise = ENTERPRISES.one
+    verify_enterprises = ENTERPRISES.many
 
     @strawberry.field(permission_classes=[requires("read:person")],
                       description="A person as the registry knows them on a day.")
     async def person(self, info: Info, national_id: str,
                      as_of: dt.date | None = None) -> Person | None:
         return await person(info.context, national_id, as_of)
+
+    @strawberry.field(permission_classes=[requires("read:enterprise")],
+                      description="An enterprise as the registry knows it on a day.")
+    async def enterprise(self, info: Info, code: str,
+                         as_of: dt.date | None = None) -> Enterprise | None:
+        return await enterprise_on(info.context, code, as_of)
+
+    @strawberry.field(permission_classes=[requires("read:enterprise")],
+                      description="The roles a person held in enterprises on a day (legal "
+                      "representative, owner); the look-up shows in the person's access log.")
+    async def enterprises_of(self, info: Info, national_id: str,
+                             as_of: dt.date | None = None) -> list[EnterpriseRole]:
+        return await enterprises_of(info.context, national_id, as_of)
+
+    @strawberry.field(permission_classes=[requires("read:enterprise-public")],
+                      description="What the business register publishes of an enterprise on "
+                      "a day: code, name, status, head office, main line.")
+    async def public_enterprise(self, info: Info, code: str,
+                                as_of: dt.date | None = None) -> PublicEnterprise | None:
+        return await public_enterprise(info.context, code, as_of)
 
     @strawberry.field(permission_classes=[requires("audit:read")],
                       description="Who verified or read a person's data, newest first.")
@@ -129,7 +154,7 @@ class Query:
 # Root fields the compiled hot path may answer (graphql_api/compiled.py): made by the
 # helper that makes the fields (graphql_api/verification.py), so they call the same
 # functions with the same argument names.
-COMPILED_ENTRIES: dict[str, Resolve] = {**PERSONS.entries}
+COMPILED_ENTRIES: dict[str, Resolve] = {**PERSONS.entries, **ENTERPRISES.entries}
 
 
 def _expected(error: GraphQLError) -> bool:

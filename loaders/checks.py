@@ -30,6 +30,19 @@ def unit_at(alias: str, code_sql: str, day_sql: str, level: str = "commune") -> 
             f"AND {in_force(alias, day_sql)}")
 
 
+def current_unit(alias: str) -> str:
+    """SQL: the unit ``alias`` stands for today: itself while in force, else the one unit
+    it went into whole; NULL for a unit split between several successors (which one an
+    address is in cannot be told from the code)."""
+    return f"""CASE WHEN {alias}.valid_to IS NULL THEN {alias}.id
+                    ELSE (SELECT c.new_unit_id FROM ref.admin_unit_change c
+                          WHERE c.old_unit_id = {alias}.id AND c.whole_unit
+                            AND NOT EXISTS (SELECT 1 FROM ref.admin_unit_change o
+                                            WHERE o.old_unit_id = {alias}.id
+                                              AND o.new_unit_id <> c.new_unit_id))
+               END"""
+
+
 def set_unit_at(table: str, target: str, code: str, day: str, level: str = "commune") -> str:
     """UPDATE that sets ``target`` to the unit with code ``code`` in force on ``day``."""
     return (f"UPDATE {table} s SET {target} = u.id FROM ref.admin_unit u "

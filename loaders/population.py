@@ -32,6 +32,7 @@ from loaders.base import (
     load_file,
 )
 from loaders.checks import (
+    current_unit,
     reject_units_not_found,
     reject_unknown_codes,
     set_unit_at,
@@ -260,13 +261,7 @@ class SnapshotStage(_PopulationStage):
         self.sql(f"""
             CREATE TEMP TABLE stage_person ON COMMIT DROP AS
             SELECT s.*, NULL::text AS reject, b.id AS birth_place_unit_id, u.id AS unit_id,
-                   CASE WHEN u.valid_to IS NULL THEN u.id
-                        ELSE (SELECT c.new_unit_id FROM ref.admin_unit_change c
-                              WHERE c.old_unit_id = u.id AND c.whole_unit
-                                AND NOT EXISTS (SELECT 1 FROM ref.admin_unit_change o
-                                                WHERE o.old_unit_id = u.id
-                                                  AND o.new_unit_id <> c.new_unit_id))
-                   END AS current_unit_id,
+                   {current_unit("u")} AS current_unit_id,
                    NOT EXISTS (SELECT 1 FROM population.person p
                                WHERE p.national_id = s.national_id) AS is_new
             FROM stage_person_in s

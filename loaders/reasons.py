@@ -98,33 +98,33 @@ _REORG = f"{REORGANISATION_2025:%Y-%m-%d}"
 UNREADABLE_ROW = _reason(
     "unreadable-row", "The row cannot be parsed at all (broken CSV or JSON).",
     "{problem} The row was not loaded; correct it in the file and resubmit it.",
-    POPULATION, LAND)
+    POPULATION, ENTERPRISE, LAND)
 INVALID_TEXT = _reason(
     "invalid-text", "A field contains control characters (such as NUL).",
     "{field} contains control characters; remove them and resubmit the row.",
-    POPULATION, LAND)
+    POPULATION, ENTERPRISE, LAND)
 MISSING_REQUIRED_FIELD = _reason(
     "missing-required-field", "A required field is blank.",
     "{field} is required{context} and is blank; fill it in and resubmit the row.",
-    POPULATION, LAND)
+    POPULATION, ENTERPRISE, LAND)
 INVALID_DATE = _reason(
     "invalid-date", "A date that does not exist or cannot be read (e.g. 2023-02-30), or that "
     "contradicts another date of the row.",
     "{field} {value!r} {problem}; correct the date and resubmit the row.",
-    POPULATION, LAND)
+    POPULATION, ENTERPRISE, LAND)
 UNKNOWN_CODE = _reason(
     "unknown-code", "A coded field (ethnic group, nationality, relation, event type) is not in "
     "its code list.",
     "{what} {value!r} is not in its code list ({expected}).",
-    POPULATION, LAND)
+    POPULATION, ENTERPRISE, LAND)
 UNKNOWN_ADMIN_UNIT = _reason(
     "unknown-admin-unit", "An administrative unit code that does not exist at all.",
     "No {level} has code {code}{period}; {outcome}.",
-    POPULATION, REFERENCE, LAND)
+    POPULATION, REFERENCE, ENTERPRISE, LAND)
 ADMIN_UNIT_NOT_IN_FORCE = _reason(
     "admin-unit-not-in-force", "The unit code exists but was not in force on the date given.",
     "Commune code {value} was not in force on {day}; give the code in force on that date.",
-    POPULATION, LAND)
+    POPULATION, ENTERPRISE, LAND)
 
 # -- population ------------------------------------------------------------------------------
 
@@ -164,7 +164,7 @@ AMBIGUOUS_COMMUNE_SUCCESSOR = _reason(
     "chosen without the address being checked.",
     "Commune {value} was divided on " + _REORG + " and the address does not say which new "
     "commune it is in; give the 2025 commune code and a residence date from " + _REORG + ".",
-    POPULATION)
+    POPULATION, ENTERPRISE)
 DUPLICATE_NATIONAL_ID = _reason(
     "duplicate-national-id", "Two rows of the file carry the same personal number.",
     "Personal number {value} appears on several rows of the file; none of them was loaded. "
@@ -262,6 +262,76 @@ INVALID_ENTERPRISE_CODE = _reason(
 INVALID_CHECK_DIGIT = _reason(
     "invalid-check-digit", "The enterprise code's check digit does not hold.", "{rule}",
     ENTERPRISE)
+INVALID_LIST = _reason(
+    "invalid-list", "A list field (lines, representatives, owners) or an amount cannot be read.",
+    "{field} {value!r}: {problem}; write it as the layout says and resubmit the row.",
+    ENTERPRISE)
+TWO_MAIN_LINES = _reason(
+    "two-main-lines", "The row gives more than one main business line.",
+    "main_line {value!r} names several lines; an enterprise has exactly one main line. Keep "
+    "one and move the others to other_lines.", ENTERPRISE)
+SHARES_OVER_100 = _reason(
+    "shares-over-100", "The owners' shares add up to more than 100%.",
+    "The shares of the owners add up to {value}%, more than 100%; correct the shares.",
+    ENTERPRISE)
+UNKNOWN_INDUSTRY_CODE = _reason(
+    "unknown-industry-code", "A business line's industry code is not in the classification.",
+    "Industry code {value!r} is not a code of the classification (ISIC Rev. 4 classes, which "
+    "VSIC follows); correct the code.", ENTERPRISE)
+DUPLICATE_ENTERPRISE_CODE = _reason(
+    "duplicate-enterprise-code", "Two rows of a snapshot carry the same code.",
+    "Code {value} appears on several rows of the file; none of them was loaded. Keep the "
+    "right row and resubmit.", ENTERPRISE)
+UNKNOWN_ENTERPRISE = _reason(
+    "unknown-enterprise", "A change names an enterprise that is not in the registry.",
+    "Enterprise {value} is not in the registry; load it (snapshot) before its changes.",
+    ENTERPRISE)
+UNKNOWN_PARENT_ENTERPRISE = _reason(
+    "unknown-parent-enterprise", "A dependent unit's parent is neither in the file nor in "
+    "the registry.",
+    "The parent {parent} of unit {value} is neither in this file nor in the registry; load "
+    "the enterprise first or correct the code.", ENTERPRISE)
+UNKNOWN_REPRESENTATIVE = _reason(
+    "unknown-representative", "A legal representative is not a person of the population "
+    "registry.",
+    "Legal representative {value} is not in the population registry; correct the number or "
+    "load the person first.", ENTERPRISE)
+REPRESENTATIVE_DECEASED = _reason(
+    "representative-deceased", "A legal representative had died by the date the role holds "
+    "from.",
+    "Legal representative {value} died on {death_date}, before the role's date {day}; name "
+    "the representative who holds the role.", ENTERPRISE)
+REPRESENTATIVE_MINOR = _reason(
+    "representative-minor", "A legal representative was under 18 on the date the role holds "
+    "from.",
+    "Legal representative {value}, born {birth_date}, was under 18 on {day}; a "
+    "representative must be an adult.", ENTERPRISE)
+UNKNOWN_OWNER = _reason(
+    "unknown-owner", "An owner is neither a person of the population registry nor an "
+    "enterprise of the file or the registry.",
+    "Owner {value} is {why}; correct the number or load the owner first.", ENTERPRISE)
+OWNER_DECEASED = _reason(
+    "owner-deceased", "A person owner had died by the date the ownership holds from.",
+    "Owner {value} died on {death_date}, before {day}; record the heirs as owners.",
+    ENTERPRISE)
+OWNER_NOT_ACTIVE = _reason(
+    "owner-not-active", "An enterprise owner is not active on the date the ownership holds "
+    "from.",
+    "Owner {value} is {status} on {day}; an enterprise that has ended owns nothing.",
+    ENTERPRISE)
+UNKNOWN_SUCCESSOR = _reason(
+    "unknown-successor", "A merged enterprise names a successor that is neither in the file "
+    "nor in the registry.",
+    "Successor {value} is neither in this file nor in the registry; load it first or correct "
+    "the code.", ENTERPRISE)
+OWNERSHIP_CYCLE = _reason(
+    "ownership-cycle", "Enterprises would own each other in a circle.",
+    "Enterprise {value} would own itself through {path}; correct the owners.", ENTERPRISE)
+CHANGE_AFTER_DISSOLUTION = _reason(
+    "change-after-dissolution", "A change dated after the enterprise ended (dissolved, "
+    "bankrupt, merged, split).",
+    "Enterprise {value} ended ({status}) on {ended}; nothing about it changes on {day}. "
+    "Correct the date or the code.", ENTERPRISE)
 
 # -- reference data --------------------------------------------------------------------------
 

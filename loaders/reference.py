@@ -323,7 +323,8 @@ def read_code_lists(base: Path) -> dict[str, list[dict[str, Any]]]:
     lists: dict[str, list[dict[str, Any]]] = {}
     for name in ("admin_level", "admin_unit_type", "admin_change_type", "ethnic_group",
                  "land_use_type", "legal_form", "sex", "person_status", "residence_kind",
-                 "household_relation", "family_relation", "life_event_type", "api_scope"):
+                 "household_relation", "family_relation", "life_event_type", "api_scope",
+                 "enterprise_status", "dependent_unit_kind", "representative_title"):
         lists[name] = _read_csv(base / "code_lists" / f"{name}.csv")
     lists["industry"] = list(_isic_rows(_read_json(base / "code_lists" / "isic4_en.json.gz")))
     vietnamese = _iso_translation("iso3166-1")
@@ -480,7 +481,8 @@ def merge_changes(conn: Connection, changes: list[ChangeRow]) -> tuple[int, int,
 CODE_LIST_KEYS = {name: ("code",) for name in (
     "admin_level", "admin_unit_type", "admin_change_type", "ethnic_group", "land_use_type",
     "legal_form", "industry", "country", "currency", "sex", "person_status", "residence_kind",
-    "household_relation", "family_relation", "life_event_type", "api_scope")}
+    "household_relation", "family_relation", "life_event_type", "api_scope",
+    "enterprise_status", "dependent_unit_kind", "representative_title")}
 # Small vocabularies of mdr's own, which carry no record time.
 UNTIMED_TABLES = ("admin_level", "admin_unit_type", "admin_change_type")
 

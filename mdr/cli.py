@@ -510,48 +510,39 @@ def quality_run(
 @fixtures_app.command("generate")
 @friendly_errors
 def fixtures_generate(
-    registry: Annotated[str, typer.Argument(help="population, land (or all).")],
-    count: Annotated[int, typer.Option(help="How many persons, or parcels.")],
+    registry: Annotated[str, typer.Argument(help="population, enterprise, land, or all.")],
+    count: Annotated[int, typer.Option(
+        help="How many records: persons, enterprises, parcels; for all, persons.")],
     seed: Annotated[int, typer.Option(help="Same seed, same files.")],
     out: Annotated[Path, typer.Option(help="Folder to write into.")],
     defect_rate: Annotated[float, typer.Option(
-        help="Share of rows with a labelled defect (listed in defects.csv).")] = 0.0,
+        help="Share of rows with a labelled defect (listed in the *defects.csv files).")] = 0.0,
     effective_date: Annotated[str | None, typer.Option(
-        "--effective-date", help="The day the snapshot describes; default 2026-01-01.")] = None,
+        "--effective-date", help="The day the data describes; default 2026-01-01.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Write deterministic synthetic registry data (with labelled defects if asked)."""
-    from fixtures.generator import generate_population
-    from fixtures.land_generator import generate_land
+    from fixtures.registries import GENERATORS, by_name, generate_all
 
-    if registry not in ("population", "land", "all"):
-        raise typer.BadParameter("the generators are population and land (or all)",
-                                 param_hint="REGISTRY")
-    payloads: list[dict[str, Any]] = []
+    day = parse_date(effective_date) if effective_date else dt.date(2026, 1, 1)
     try:
-        if registry in ("population", "all"):
-            summary = generate_population(
-                out, count, seed, defect_rate,
-                **({"effective_date": parse_date(effective_date)} if effective_date else {}))
-            payloads.append({"registry": "population", "count": summary.count, "seed": seed,
-                             "defects": summary.defects, "seconds": round(summary.seconds, 2),
-                             "files": summary.files})
-        if registry in ("land", "all"):
-            # The parcels' holders are the persons of DIR (just written, with all); with
-            # none there, the population generator writes them first.
-            summary = generate_land(out, count, seed, defect_rate,
-                                    persons=0 if (out / "persons.csv").exists() else None)
-            payloads.append({"registry": "land", "count": summary.count, "seed": seed,
-                             "defects": summary.defects, "seconds": round(summary.seconds, 2),
-                             "files": summary.files})
+        if registry == "all":
+            summaries = generate_all(out, count, seed, defect_rate, day)
+        else:
+            summaries = {registry: by_name(registry).generate(out, count, seed, defect_rate, day,
+                                                              True)}
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
+    units = {g.registry: g.unit for g in GENERATORS}
+    payload = {name: {"count": s.count, "seed": seed, "defects": s.defects,
+                      "seconds": round(s.seconds, 2), "files": s.files}
+               for name, s in summaries.items()}
     if as_json:
-        emit_json(payloads[0] if len(payloads) == 1 else {"registries": payloads})
+        emit_json({"registry": registry, **payload[registry]} if registry != "all"
+                  else {"registry": "all", "registries": payload})
     else:
-        for payload in payloads:
-            err.print(f"{payload['registry']}: {payload['count']} records in "
-                      f"{payload['seconds']:.1f} s: " + ", ".join(payload["files"]),
+        for name, s in summaries.items():
+            err.print(f"{s.count} {units[name]} in {s.seconds:.1f} s: " + ", ".join(s.files),
                       highlight=False)
 
 

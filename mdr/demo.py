@@ -45,9 +45,11 @@ FEWEST_PARCELS = 1_200
 """... and at least three communes."""
 SAMPLE_DAY = "2026-01-01"
 """The day the generated sample describes (the generator's default)."""
+ENTERPRISE_BASE_DAY = "2024-01-01"
+"""The day the generated enterprise snapshot describes (two years before the sample's)."""
 DEFECT_RATE = 0.01
 """A few labelled defects, so that the steward's side (rejections) has something to show."""
-SCOPES = "verify:person,read:person,read:land,audit:read"
+SCOPES = "verify:person,read:person,audit:read,verify:enterprise,read:enterprise,read:land"
 API_START_SECONDS = 60.0
 
 
@@ -116,6 +118,11 @@ class DemoResult:
 def demo_parcels(persons: int) -> int:
     """How many parcels the demo lays out for a sample of ``persons``."""
     return max(FEWEST_PARCELS, round(persons * PARCELS_PER_PERSON))
+def enterprise_count(persons: int) -> int:
+    """Enterprises ``mdr fixtures generate all`` makes for a population of ``persons``."""
+    from fixtures.registries import by_name
+
+    return max(1, round(persons * by_name("enterprise").per_person))
 
 
 def state_path(cfg: Settings) -> Path:
@@ -149,13 +156,24 @@ def run_demo(cfg: Settings, persons: int = DEFAULT_PERSONS, seed: int = 1,
             loads["ref"] = _load(state, "ref", ["load", "ref"])
         data = folder / "data"
         sample = _Sample(state, committed, reused, loads, data, seed)
-        sample.ensure("population", persons, "persons",
-                      {"persons": data / "persons.csv", "events": data / "events.csv"})
+        # The population and the business register are one consistent set (enterprises'
+        # people are its persons): the register as it stood two years earlier, then what
+        # changed since.
+        sample.ensure(["all", "--count", str(persons)],
+                      [f"{persons:,} persons", f"{enterprise_count(persons):,} enterprises"],
+                      {"persons": ("population", data / "persons.csv", SAMPLE_DAY),
+                       "events": ("population", data / "events.csv", SAMPLE_DAY),
+                       "enterprises": ("enterprise", data / "enterprises.csv",
+                                       ENTERPRISE_BASE_DAY),
+                       "enterprise_changes": ("enterprise", data / "enterprise_changes.csv",
+                                              SAMPLE_DAY)})
         # The parcels' holders are the persons just loaded (persons.csv beside).
-        sample.ensure("land", demo_parcels(persons), "parcels",
-                      {"parcels": data / "parcels.geojson", "rights": data / "rights.csv",
-                       "parcel_changes": data / "parcel_changes.geojson",
-                       "right_changes": data / "right_changes.csv"})
+        parcels = demo_parcels(persons)
+        sample.ensure(["land", "--count", str(parcels)], [f"{parcels:,} parcels"],
+                      {step: ("land", data / name, SAMPLE_DAY) for step, name in (
+                          ("parcels", "parcels.geojson"), ("rights", "rights.csv"),
+                          ("parcel_changes", "parcel_changes.geojson"),
+                          ("right_changes", "right_changes.csv"))})
         report = cfg.var_dir / "reports" / "quality.html"
         if state.quality is not None and report.exists():
             reused.append("quality report")
@@ -188,15 +206,18 @@ class _Sample:
     data: Path
     seed: int
 
-    def ensure(self, registry: str, count: int, what: str, files: dict[str, Path]) -> None:
+    def ensure(self, generate: list[str], what: list[str],
+               files: dict[str, tuple[str, Path, str]]) -> None:
+        """``mdr fixtures generate <generate...>``, then each file's load (step: registry,
+        path, effective date), unless every one of those loads committed before."""
         if all(self.state.runs.get(step) in self.committed for step in files):
-            self.reused.append(f"{count:,} {what}")
+            self.reused.extend(what)
             return
-        _mdr(["fixtures", "generate", registry, "--count", str(count), "--seed",
-              str(self.seed), "--defect-rate", str(DEFECT_RATE), "--out", str(self.data)])
-        for step, path in files.items():
+        _mdr(["fixtures", "generate", *generate, "--seed", str(self.seed),
+              "--defect-rate", str(DEFECT_RATE), "--out", str(self.data)])
+        for step, (registry, path, day) in files.items():
             self.loads[step] = _load(self.state, step, ["load", registry, str(path),
-                                                        "--effective-date", SAMPLE_DAY])
+                                                        "--effective-date", day])
         self.state.quality = None
 
 
@@ -280,12 +301,16 @@ def _committed(engine: Engine, run_ids: Any) -> set[int]:
 
 
 def _key_active(engine: Engine, key: str) -> bool:
+    """Whether the demo's key is active and holds every scope its examples use (a key of
+    an earlier demo may hold fewer)."""
     from graphql_api.auth import hash_key
 
     with engine.connect() as conn:
-        return conn.execute(text(
-            "SELECT 1 FROM audit.api_client WHERE key_hash = :h AND revoked_at IS NULL"),
-            {"h": hash_key(key)}).first() is not None
+        held = conn.execute(text(
+            "SELECT s.scope FROM audit.api_client c JOIN audit.api_client_scope s "
+            "ON s.client_id = c.id WHERE c.key_hash = :h AND c.revoked_at IS NULL"),
+            {"h": hash_key(key)}).scalars().all()
+    return set(SCOPES.split(",")) <= set(held)
 
 
 def _serve(state: DemoState, port: int | None, log: Path, reused: list[str]) -> int:
@@ -383,13 +408,35 @@ _PICK = """
              p.national_id
     LIMIT 1"""
 
+# An active enterprise with a representative and a head office today, the one with the
+# most history first (changes of name, representative or office show asOf at work).
+_PICK_ENTERPRISE = """
+    SELECT e.code, n.name, r.national_id, u.code AS unit_code
+    FROM enterprise.enterprise e
+    JOIN enterprise.enterprise_status s ON s.enterprise_code = e.code
+     AND s.superseded_at IS NULL AND s.valid_to IS NULL AND s.status = 'active'
+    JOIN enterprise.enterprise_name n ON n.enterprise_code = e.code
+     AND n.superseded_at IS NULL AND n.valid_to IS NULL
+    JOIN enterprise.legal_representative r ON r.enterprise_code = e.code
+     AND r.superseded_at IS NULL AND r.valid_to IS NULL
+    JOIN enterprise.head_office h ON h.enterprise_code = e.code
+     AND h.superseded_at IS NULL AND h.valid_to IS NULL
+    JOIN ref.admin_unit u ON u.id = h.unit_id
+    ORDER BY (SELECT count(*) FROM enterprise.legal_representative x
+              WHERE x.enterprise_code = e.code AND x.superseded_at IS NULL)
+           + (SELECT count(*) FROM enterprise.enterprise_name x
+              WHERE x.enterprise_code = e.code AND x.superseded_at IS NULL) DESC,
+             e.code, r.national_id
+    LIMIT 1"""
+
 _LAST_MOVE = """
     SELECT max(valid_from) FROM population.residence
     WHERE national_id = :id AND superseded_at IS NULL"""
 
 
 def _examples(engine: Engine, api: str, key: str) -> list[Example]:
-    """Queries about a person of the sample, each tried once against the API."""
+    """Queries about a person and an enterprise of the sample, each tried once against the
+    API."""
     with engine.connect() as conn:
         row = conn.execute(text(_PICK)).first()
         if row is None:
@@ -397,6 +444,9 @@ def _examples(engine: Engine, api: str, key: str) -> list[Example]:
         number, name, born = str(row[0]), str(row[1]), row[2]
         before_move = conn.execute(text(_LAST_MOVE), {"id": number}).scalar_one() \
             - dt.timedelta(days=1)
+        firm = conn.execute(text(_PICK_ENTERPRISE)).first()
+        if firm is None:
+            raise DemoError("The sample holds no active enterprise to show.")
     wrong_birth = born + dt.timedelta(days=1)
     verify = Template('{ verifyPerson(claim: {nationalId: "$id", fullName: "$name", '
                       'birthDate: "$born"}) { found match status fields { field match } '
@@ -404,6 +454,10 @@ def _examples(engine: Engine, api: str, key: str) -> list[Example]:
     look_up = Template('{ person(nationalId: "$id", asOf: "$day") { nationalId birthDate '
                        'status name { fullName } residences { addressLine since '
                        'commune { code name } } } }')
+    verify_enterprise = Template(
+        '{ verifyEnterprise(claim: {code: "$code", name: "$name", legalRepresentativeId: '
+        '"$representative", headOfficeUnitCode: "$unit"}) { found match status '
+        'fields { field match } reference } }')
     access_log = Template('{ accessLog(nationalId: "$id", first: 5) { edges { node { at '
                           'client operation outcome } } } }')
     examples = [
@@ -416,6 +470,11 @@ def _examples(engine: Engine, api: str, key: str) -> list[Example]:
                                                                      day=before_move)),
         ("Who has checked or read this person's data (the audit trail)",
          access_log.substitute(id=number)),
+        ("An enterprise verification: its name in lower case, its legal representative and "
+         "the code of its head office's commune, each answered yes or no",
+         verify_enterprise.substitute(code=firm.code, name=firm.name.lower(),
+                                      representative=firm.national_id,
+                                      unit=firm.unit_code)),
     ]
     examples += _land_examples(engine)
     out: list[Example] = []
@@ -494,7 +553,8 @@ def banner(result: DemoResult) -> str:
         f"  GraphiQL   {result.graphiql}  (open it in a browser; add the header "
         '{"Authorization": "Bearer KEY"} in its Headers tab)',
         f"  key        {result.key}  (client with {SCOPES})",
-        f"  database   {result.database}  ({result.persons:,} generated persons)",
+        f"  database   {result.database}  ({result.persons:,} generated persons, "
+        f"{enterprise_count(result.persons):,} enterprises)",
         f"  quality    {result.report}",
     ]
     if result.reused:

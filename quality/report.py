@@ -28,6 +28,10 @@ def _verdict(passed: bool) -> str:
     return '<span class="passed">passed</span>' if passed else '<span class="failed">failed</span>'
 
 
+def _percent(value: float | None) -> str:
+    return "" if value is None else f"{value:.1%}"
+
+
 def _score(score: Score) -> str:
     return f"{score.score:.1%} ({score.passed} passed, {score.failed} failed)"
 
@@ -53,19 +57,27 @@ def _registry(result: RegistryResult) -> str:
         )
     parts.append("</tbody></table>")
     if provinces:
+        # Cross-registry consistency scores get a column each: the share of the province's
+        # rows that agree with the other registry.
+        measures = [r.rule for r in result.results if r.consistency is not None]
         parts.append(
             f"<h3>By province</h3><p class=\"muted\">{_e(result.province_basis)}</p>"
             "<table><thead><tr><th>code</th><th>province</th>"
-            "<th>passed</th><th>failed</th><th>score</th><th>failed rules</th></tr></thead><tbody>"
+            "<th>passed</th><th>failed</th><th>score</th>"
+            + "".join(f"<th>{_e(m)}</th>" for m in measures)
+            + "<th>failed rules</th></tr></thead><tbody>"
         )
         for province in provinces:
             score = province.score
+            consistency = {r.rule: r.consistency for r in province.results}
             parts.append(
                 f"<tr><td><code>{_e(province.code)}</code></td>"
                 f"<td>{_e(province.name or 'unknown code')}</td>"
                 f'<td class="num">{score.passed}</td><td class="num">{score.failed}</td>'
                 f'<td class="num">{score.score:.1%}</td>'
-                f"<td>{_e(', '.join(province.failed_rules))}</td></tr>"
+                + "".join(f'<td class="num">{_percent(consistency.get(m))}</td>'
+                          for m in measures)
+                + f"<td>{_e(', '.join(province.failed_rules))}</td></tr>"
             )
         parts.append("</tbody></table>")
     return "\n".join(parts)

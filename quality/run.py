@@ -50,7 +50,7 @@ from sqlalchemy.orm import Session
 from mdr.db import make_engine
 from mdr.settings import Settings
 from quality.suites import SUITES
-from quality.suites.base import PROVINCE_COLUMN, Suite
+from quality.suites.base import PROVINCE_COLUMN, Consistency, Suite
 from schemas.etl import QualityResult, QualityRun
 
 
@@ -72,6 +72,12 @@ class RuleResult:
     """Great Expectations' result summary, JSON-ready."""
     error: str | None = None
     """Why the check could not be evaluated (it then counts as failed)."""
+
+    @property
+    def consistency(self) -> float | None:
+        """The share of consistent rows, for a cross-registry consistency score."""
+        value = (self.observed_value or {}).get("consistency")
+        return float(value) if isinstance(value, int | float) else None
 
 
 @dataclass(frozen=True)
@@ -279,11 +285,14 @@ class _Checker:
         """Run one suite over the whole registry and, when asked, per province."""
         started = dt.datetime.now(dt.UTC)
         expectations = self._expectation_suites(suite)
-        results = self._run(suite, expectations, None)
+        scores = self._consistency(suite)
+        results = self._run(suite, expectations, None) + scores.get(None, ())
         provinces: list[ProvinceResult] = []
         if by_province and suite.provinces_query is not None:
             for code, name in self._provinces(suite.provinces_query):
-                provinces.append(ProvinceResult(code, name, self._run(suite, expectations, code)))
+                provinces.append(ProvinceResult(
+                    code, name, self._run(suite, expectations, code)
+                    + scores.get(code, _consistent(suite.consistency))))
         return RegistryResult(
             registry=suite.registry, as_of=as_of, started_at=started,
             finished_at=dt.datetime.now(dt.UTC), results=results, provinces=tuple(provinces),
@@ -334,6 +343,21 @@ class _Checker:
         # Suite order, so reports and stored rows read the same from run to run.
         return tuple(found[rule.name] for rule in suite.rules if rule.name in found)
 
+    def _consistency(self, suite: Suite) -> dict[str | None, tuple[RuleResult, ...]]:
+        """Each consistency score over the registry (key None) and per province."""
+        counts: dict[str | None, dict[str, tuple[int, int]]] = {}
+        with self.engine.connect() as conn:
+            for measure in suite.consistency:
+                total = [0, 0]
+                for province, checked, inconsistent in conn.execute(text(measure.query)):
+                    counts.setdefault(province, {})[measure.name] = (checked, inconsistent)
+                    total[0] += checked
+                    total[1] += inconsistent
+                counts.setdefault(None, {})[measure.name] = (total[0], total[1])
+        return {province: tuple(_consistency_result(m.name, m.message, *found.get(m.name, (0, 0)))
+                                for m in suite.consistency)
+                for province, found in counts.items()}
+
     def _provinces(self, query: str) -> list[tuple[str, str | None]]:
         with self.engine.connect() as conn:
             return [(str(code), name) for code, name in conn.execute(text(query))
@@ -356,6 +380,19 @@ def _rule_result(rule: str, message: str, validation: dict[str, Any]) -> RuleRes
     observed_value = json.loads(json.dumps(summary, default=str)) if summary else None
     return RuleResult(rule, message, passed, unexpected if error is None else None,
                       observed_value, error)
+
+
+def _consistency_result(name: str, message: str, checked: int,
+                        inconsistent: int) -> RuleResult:
+    score = 1.0 - inconsistent / checked if checked else 1.0
+    return RuleResult(name, message, inconsistent == 0, inconsistent,
+                      {"checked": checked, "inconsistent": inconsistent,
+                       "consistency": round(score, 4)})
+
+
+def _consistent(measures: Sequence[Consistency]) -> tuple[RuleResult, ...]:
+    """The scores of a province none of whose rows a measure checked."""
+    return tuple(_consistency_result(m.name, m.message, 0, 0) for m in measures)
 
 
 def _exception_message(info: Any) -> str | None:

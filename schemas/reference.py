@@ -224,6 +224,32 @@ class LegalForm(CodeListEntry, Base):
     __tablename__ = "legal_form"
 
 
+class EnterpriseStatus(CodeListEntry, Base):
+    """Where an enterprise stands: active, suspended, dissolving, dissolved, bankrupt, merged
+    into another enterprise, split."""
+
+    __tablename__ = "enterprise_status"
+
+    final: Mapped[bool] = mapped_column(
+        Boolean, server_default=text("false"),
+        comment="True when the enterprise has ended: after this status nothing about it "
+        "changes but its record.",
+    )
+
+
+class DependentUnitKind(CodeListEntry, Base):
+    """Kinds of dependent unit of an enterprise (branch, representative office, business
+    location)."""
+
+    __tablename__ = "dependent_unit_kind"
+
+
+class RepresentativeTitle(CodeListEntry, Base):
+    """Titles under which a person represents an enterprise at law (director, chair, ...)."""
+
+    __tablename__ = "representative_title"
+
+
 class EthnicGroup(CodeListEntry, Base):
     """The 54 ethnic groups of Viet Nam, with the statistics office's codes."""
 

@@ -36,19 +36,25 @@ class Bitemporal:
     )
 
 
-def no_overlap(name: str, *subject: str) -> ExcludeConstraint:
+# Keys made of digits only (checked by their tables), compared as integers.
+DIGIT_KEYS = ("national_id", "enterprise_code", "owner_enterprise_code", "owner_national_id")
+
+
+def no_overlap(name: str, *subject: str, where: str | None = None) -> ExcludeConstraint:
     """No two rows of one subject overlap in both valid time and record time.
 
-    A personal number is compared as a bigint: 12-digit strings map one-to-one to
-    integers, and GiST compares integers several times faster than text.
+    A personal number or an enterprise code is compared as a bigint: 12- and 10-digit
+    strings map one-to-one to integers, and GiST compares integers several times faster
+    than text. ``where`` limits the constraint to some rows (the main business line).
     """
     return ExcludeConstraint(
-        *((text("(national_id::bigint)") if column == "national_id" else column, "=")
+        *((text(f"({column}::bigint)") if column in DIGIT_KEYS else column, "=")
           for column in subject),
         (text("daterange(valid_from, valid_to)"), "&&"),
         (text("tstzrange(recorded_at, superseded_at)"), "&&"),
         name=name,
         using="gist",
+        **({"where": text(where)} if where else {}),
     )
 
 

@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING
 
 from strawberry.dataloader import DataLoader
 
-from graphql_api.dataloaders import population, reference
+from graphql_api.dataloaders import enterprise, population, reference
+from graphql_api.types.enterprise import (
+    BusinessLine,
+    DependentUnit,
+    Enterprise,
+    EnterpriseFacts,
+    EnterpriseKey,
+    EnterpriseRole,
+    LegalRepresentative,
+    Owner,
+)
 from graphql_api.types.population import (
     FamilyLink,
     HouseholdMembership,
@@ -41,6 +51,13 @@ class Loaders:
     successors: DataLoader[int, list[UnitChange]]
     predecessors: DataLoader[int, list[UnitChange]]
     boundary: DataLoader[int, str | None]
+    enterprise: DataLoader[EnterpriseKey, Enterprise | None]
+    business_lines: DataLoader[EnterpriseFacts, list[BusinessLine]]
+    representatives: DataLoader[EnterpriseFacts, list[LegalRepresentative]]
+    owners: DataLoader[EnterpriseFacts, list[Owner]]
+    branches: DataLoader[EnterpriseFacts, list[DependentUnit]]
+    roles: DataLoader[EnterpriseFacts, list[EnterpriseRole]]
+    """A person's roles in enterprises, by (national_id, day)."""
 
     @classmethod
     def for_request(cls, ctx: Context) -> Loaders:
@@ -54,4 +71,10 @@ class Loaders:
             successors=DataLoader(partial(reference.load_changes, ctx, "successors")),
             predecessors=DataLoader(partial(reference.load_changes, ctx, "predecessors")),
             boundary=DataLoader(partial(reference.load_boundaries, ctx)),
+            enterprise=DataLoader(partial(enterprise.load_enterprises, ctx)),
+            business_lines=DataLoader(partial(enterprise.load_lines, ctx)),
+            representatives=DataLoader(partial(enterprise.load_representatives, ctx)),
+            owners=DataLoader(partial(enterprise.load_owners, ctx)),
+            branches=DataLoader(partial(enterprise.load_branches, ctx)),
+            roles=DataLoader(partial(enterprise.load_roles, ctx)),
         )

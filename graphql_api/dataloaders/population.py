@@ -9,7 +9,6 @@ data leaves; the fact loaders serve persons already recorded.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ from sqlalchemy import text
 
 from graphql_api.audit import Access, record
 from graphql_api.context import Context
+from graphql_api.dataloaders.keyed import DayKey, keys_table, read_outcome, rows_by_key
 from graphql_api.types.population import (
     FamilyLink,
     HouseholdMembership,
@@ -30,10 +30,10 @@ from graphql_api.types.population import (
 from loaders.rules.identifiers import NATIONAL_ID
 from schemas.temporal import current_on
 
-FactKey = tuple[str, dt.date]
+FactKey = DayKey
 """A person's number and the day asked about."""
 
-_KEYS = "unnest(CAST(:ids AS text[]), CAST(:days AS date[])) AS k(national_id, day)"
+_KEYS = keys_table("national_id")
 # Each bitemporal fact as valid on the key's day, as currently known.
 _VALID = current_on("x", "k.day")
 
@@ -65,13 +65,7 @@ _FAMILY = text(f"""
 
 async def _by_key(ctx: Context, statement: Any, keys: Sequence[FactKey]
                   ) -> dict[FactKey, list[Any]]:
-    """Rows of ``statement`` for the keys, grouped by (national_id, day)."""
-    grouped: dict[FactKey, list[Any]] = {}
-    if keys:
-        for row in await ctx.read(statement, {"ids": [k[0] for k in keys],
-                                              "days": [k[1] for k in keys]}):
-            grouped.setdefault((row.national_id, row.day), []).append(row)
-    return grouped
+    return await rows_by_key(ctx, statement, keys, "national_id")
 
 
 async def load_persons(ctx: Context, keys: list[PersonKey]) -> list[Person | None]:
@@ -82,15 +76,10 @@ async def load_persons(ctx: Context, keys: list[PersonKey]) -> list[Person | Non
     found = await _by_key(ctx, _PERSONS, asked)
     persons = [_person(found[(k.national_id, k.day)][0]) if (k.national_id, k.day) in found
                else None for k in keys]
-    await record(ctx, [Access(k.operation, k.national_id, _outcome(k, p))
+    await record(ctx, [Access(k.operation, k.national_id, read_outcome(
+        p is not None, NATIONAL_ID.fullmatch(k.national_id) is not None))
                        for k, p in zip(keys, persons, strict=True)])
     return persons
-
-
-def _outcome(key: PersonKey, person: Person | None) -> str:
-    if person is not None:
-        return "read"
-    return "not-found" if NATIONAL_ID.fullmatch(key.national_id) else "invalid"
 
 
 def _person(row: Any) -> Person:

@@ -30,6 +30,12 @@ these rules, the API (``NATIONAL_ID``), the person table's CHECK constraint and 
 suite use; Python's and PostgreSQL's regular expressions read it alike."""
 NATIONAL_ID = re.compile(PERSONAL_NUMBER)
 """A well-formed personal number (use ``fullmatch``)."""
+ENTERPRISE_CODE = "[0-9]{10}"
+"""The 10-digit enterprise (tax) code as a regular expression, without anchors; the check
+digit is a further rule (:func:`enterprise_check_digit`, and its SQL twin in the
+enterprise table's CHECK constraint)."""
+DEPENDENT_UNIT_CODE = "[0-9]{10}-[0-9]{3}"
+"""A branch, representative office or business location: the parent's code, ``-``, 3 digits."""
 _ENTERPRISE = re.compile(r"([0-9]{10})(?:-([0-9]{3}))?")
 
 

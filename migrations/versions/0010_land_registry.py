@@ -1,7 +1,7 @@
 """Land registry (LADM): parties, parcels with lineage, rights and their sources
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-01 16:32:02.129300
 """
 
@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 from schemas.land import PARTY_KINDS, RRR_TYPES, SOURCE_TYPES
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -44,6 +44,21 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Consistency:
+    """A score of how far one registry agrees with another, per province: the share of the
+    rows checked that are consistent (1.0 when none were checked).
+
+    ``query`` returns ``province_code``, ``checked`` and ``inconsistent`` grouped by
+    province; the result is stored and reported like a rule that passes only when
+    nothing is inconsistent, with the score beside it.
+    """
+
+    name: str
+    message: str
+    query: str
+
+
+@dataclass(frozen=True)
 class Suite:
     """A registry's rules, the batches they run on, and how its rows divide into provinces."""
 
@@ -54,6 +69,8 @@ class Suite:
     """SELECT (code, name) of the provinces to score separately; None: no per-province scores."""
     province_basis: str | None = None
     """How rows are assigned to provinces, for readers of the report."""
+    consistency: tuple[Consistency, ...] = ()
+    """Cross-registry consistency scores, computed over the registry and per province."""
 
     def rules_of(self, batch: str) -> tuple[Rule, ...]:
         """The rules that run on one batch, in suite order."""

@@ -26,10 +26,13 @@ def api_db(cluster: Any, ref_template: str, tmp_path_factory: pytest.TempPathFac
                                    settings)
     admin = db.make_engine(url, settings)
     with admin.begin() as conn:
-        keys = {"verifier": create_client(conn, "verifier", ["verify:person"]),
+        keys = {"verifier": create_client(conn, "verifier", ["verify:person",
+                                                             "verify:enterprise"]),
                 "reader": create_client(conn, "reader", ["read:macro"]),
                 "dpo": create_client(conn, "dpo", ["audit:read"]),
                 "registry-reader": create_client(conn, "registry-reader", ["read:person"]),
+                "enterprise-reader": create_client(conn, "enterprise-reader",
+                                                   ["read:enterprise"]),
                 "revoked": create_client(conn, "revoked", ["verify:person"])}
         revoke_client(conn, "revoked")
     admin.dispose()

@@ -24,16 +24,18 @@ from mdr.cluster import LocalCluster
 from mdr.settings import PROJECT_ROOT, Settings
 from tests.conftest import create_database, drop_database
 from tests.factories import Seed
+from tests.factories.enterprise import ENTERPRISE_SAMPLE
 from tests.factories.population import POPULATION_FAMILY
 
-ALL_SCOPES = ("verify:person", "read:person", "audit:read")
+ALL_SCOPES = ("verify:person", "read:person", "audit:read", "verify:enterprise",
+              "read:enterprise", "read:enterprise-public")
 
 VERIFY = """query($claim: PersonClaim!, $asOf: Date) {
   verifyPerson(claim: $claim, asOf: $asOf) {
     nationalId found match status reference fields { field match } } }"""
 BATCH = """query($claims: [PersonClaim!]!) {
   verifyPersons(claims: $claims) { nationalId found match status reference } }"""
-DEFAULT_SEEDS: tuple[Seed, ...] = (POPULATION_FAMILY,)
+DEFAULT_SEEDS: tuple[Seed, ...] = (POPULATION_FAMILY, ENTERPRISE_SAMPLE)
 """What a populated database holds unless a test names its seeds."""
 
 
@@ -42,7 +44,7 @@ def populated_database(cluster: LocalCluster, template: str, folder: Path,
                        seeds: Sequence[Seed] = DEFAULT_SEEDS) -> tuple[str, str]:
     """A fresh database (name, URL) cloned from ``template`` holding each seed's sample, loaded
     in order; by default the four-person family of the load tests, one of whom dies on
-    2026-03-01."""
+    2026-03-01, and two enterprises they represent and own (tests.factories.enterprise)."""
     name = f"api_{uuid.uuid4().hex[:8]}"
     url = create_database(cluster, name, template=template)
     loader = db.make_engine(url, settings, role=db.Role.LOADER)

@@ -18,6 +18,8 @@ from graphql_api.app import create_app
 from graphql_api.compiled import Compiler
 from graphql_api.schema import COMPILED_ENTRIES, build_schema
 from mdr.settings import Settings
+from tests.factories import enterprise as sample
+from tests.factories.population import TRUC_BACH
 
 ONE = """query One($claim: PersonClaim!, $asOf: Date) {
   verifyPerson(claim: $claim, asOf: $asOf) {
@@ -42,11 +44,28 @@ PERSON_CLAIMS = [
     {"nationalId": "099999999999", "fullName": "Ai Đó"},
     {**BINH, "fullName": "Lê Văn Sai"},
 ]
+# An enterprise that changed name, legal representative and (by reorganisation) the code
+# of its head office's commune; and one dissolved (tests.factories.enterprise).
+ENTERPRISE_CLAIMS = [
+    {"code": sample.HOA_SEN, "name": "công ty cổ phần hoa sen",
+     "legalRepresentativeId": sample.HOA, "headOfficeUnitCode": TRUC_BACH},
+    {"code": sample.HOA_SEN, "name": sample.HOA_SEN_OLD_NAME,
+     "legalRepresentativeId": sample.AN},
+    {"code": sample.SEN_VANG, "headOfficeUnitCode": TRUC_BACH},
+    {"code": "01234", "name": "Ai Đó"},
+    {"code": sample.UNREGISTERED, "legalRepresentativeId": sample.AN},
+]
+ENTERPRISE_ONE = """query($claim: EnterpriseClaim!) {
+  verifyEnterprise(claim: $claim) { code found match status fields { field match } } }"""
 ENTRY_CASES: dict[str, list[dict[str, Any]]] = {
     "verifyPerson": [{"claim": c, "asOf": day} for c in PERSON_CLAIMS
                      for day in (None, "1980-01-01", "2026-05-01")] + [{"claim": BINH}],
     "verifyPersons": [{"claims": PERSON_CLAIMS[:3]}, {"claims": [*PERSON_CLAIMS[3:], BINH]},
                       {"claims": [BINH, HOA], "asOf": "2026-05-01"}],
+    "verifyEnterprise": [{"claim": c, "asOf": day} for c in ENTERPRISE_CLAIMS
+                         for day in (None, "2000-01-01", "2022-01-01", "2026-05-01")],
+    "verifyEnterprises": [{"claims": ENTERPRISE_CLAIMS[:3]},
+                          {"claims": ENTERPRISE_CLAIMS[3:], "asOf": "2022-01-01"}],
 }
 COMPILED_CASES = [
     (ONE, {"claim": HOA}),
@@ -183,6 +202,13 @@ LIMIT_CASES = [
     (ONE, {"claim": {"nationalId": "0" * 1_900}}, 200, "VALUE_TOO_LONG"),
     (MANY_FIELDS, {"claims": [HOA] * 3}, 200, "TOO_COSTLY"),
     (ONE, {"claim": HOA, "padding": "x" * 80_000}, 413, "BODY_TOO_LARGE"),
+    # Enterprise verification is bounded alike.
+    (ENTERPRISE_ONE, {"claim": {**ENTERPRISE_CLAIMS[0], "name": "A" * 257}}, 200,
+     "VALUE_TOO_LONG"),
+    ("""query($c: [EnterpriseClaim!]!) { a: verifyEnterprises(claims: $c) { found }
+                                       b: verifyPersons(claims: [{nationalId: "1", sex: MALE}])
+                                          { found } }""",
+     {"c": ENTERPRISE_CLAIMS[:3]}, 200, "BATCH_TOO_LARGE"),
 ]
 
 

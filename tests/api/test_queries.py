@@ -14,6 +14,7 @@ from graphql_api.connections import DriverPool
 from mdr import db
 from mdr.settings import Settings
 from tests.api.support import nodes
+from tests.factories.enterprise import HOA_SEN, SEN_VANG
 
 Ask = Callable[..., Any]
 
@@ -232,19 +233,58 @@ DRIVER_INTROSPECTION = ("typeinfo_tree", "current_setting('jit')", "set_config('
 NESTED_QUERY_STATEMENTS = 14
 
 
+def statement_counts(ask: Ask, statements: list[str], key: str,
+                     query_of: Callable[[int], str], sizes: tuple[int, ...]
+                     ) -> dict[int, list[str]]:
+    """The statements each query of ``query_of(size)`` sent, after a warm-up with the
+    largest (the key, the pool); each answer checked whole and without errors."""
+    ask(query_of(sizes[-1]), key=key)
+    sent = {}
+    for size in sizes:
+        statements.clear()
+        answer = ask(query_of(size), key=key)
+        assert "errors" not in answer and len(answer["data"]) == size
+        assert all(answer["data"].values())
+        sent[size] = list(statements)
+    return sent
+
+
 def test_nested_queries_cost_a_fixed_number_of_statements(ask: Ask,
                                                           statements: list[str]) -> None:
-    ask(family_query(12), key="registry-reader")  # warm up: the key, the pool
-    counts = {}
-    for persons in (1, 4, 12):
-        statements.clear()
-        answer = ask(family_query(persons), key="registry-reader")
-        assert "errors" not in answer and len(answer["data"]) == persons
-        assert answer["data"][f"p{persons - 1}"]["name"]["fullName"]
-        counts[persons] = len(statements)
+    sent = statement_counts(ask, statements, "registry-reader", family_query, (1, 4, 12))
+    counts = {size: len(s) for size, s in sent.items()}
     assert counts == dict.fromkeys((1, 4, 12), NESTED_QUERY_STATEMENTS), counts
-    audits = [s for s in statements if "audit.record_access" in s]
+    audits = [s for s in sent[12] if "audit.record_access" in s]
     assert len(audits) == 2  # one bulk insert per level of persons
+
+
+ENTERPRISE_WITH_PARTS = """enterprise(code: "%s", asOf: "%s") {
+    name { name } headOffice { commune { code parent { code } } } lines { industryCode }
+    representatives { nationalId } branches { code commune { code } }
+    owners { share enterprise { name { name } representatives { nationalId } } } }"""
+
+
+def enterprises_query(count: int) -> str:
+    """``count`` enterprises with their parts, alternately one owned by persons and one
+    owned by the other (read again, nested), each on another day: no key is shared."""
+    return "{ " + "\n".join(
+        f"e{i}: " + ENTERPRISE_WITH_PARTS % ((HOA_SEN, SEN_VANG)[i % 2], f"2026-02-{1 + i:02d}")
+        for i in range(count)) + " }"
+
+
+# The enterprises 1 and their audit records 1 (names, form, status, head office and
+# capital come with them); lines, representatives, branches and owners 4; the
+# representatives' and the person-owners' audit records 2; communes and their parents 2;
+# the owning enterprises 1, their audit records 1, their representatives 1 and those
+# audit records 1; BEGIN and COMMIT of the read snapshot 2.
+ENTERPRISE_QUERY_STATEMENTS = 17
+
+
+def test_enterprise_queries_cost_a_fixed_number_of_statements(ask: Ask,
+                                                              statements: list[str]) -> None:
+    sent = statement_counts(ask, statements, "enterprise-reader", enterprises_query, (2, 4, 8))
+    counts = {size: len(s) for size, s in sent.items()}
+    assert counts == dict.fromkeys((2, 4, 8), ENTERPRISE_QUERY_STATEMENTS), counts
 
 
 def test_the_access_log_pages_newest_first(ask: Ask, api_db: tuple[str, dict[str, str]],

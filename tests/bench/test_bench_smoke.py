@@ -36,11 +36,18 @@ def test_api_verify_bench_smoke() -> None:
                        timeout=900)
     assert result["scale"] == 3000
     figures = result["figures"]
-    for server in ("mdr_verify_person", "mdr_verify_persons_1000", "postgraphile_person"):
+    # The bench itself stops unless mdr and the function-based peer answered the same
+    # claims alike; here each server answered its load without errors.
+    for server in ("mdr_verify_person", "mdr_verify_persons_1000", "mdr_verify_enterprise",
+                   "postgraphile_verify_person", "postgraphile_verify_enterprise",
+                   "postgraphile_person_lookup"):
         assert figures[server]["requests"] > 0, server
         assert figures[server]["errors"] == 0 and figures[server]["non_2xx"] == 0, server
     assert figures["pgbench_one"]["statements_per_s"] > 0
-    assert set(result["ratios"]) == {"verify_person_vs_postgraphile",
+    assert figures["enterprises"] == 1000
+    assert set(result["ratios"]) == {"verify_person_vs_postgraphile_function",
+                                     "verify_enterprise_vs_postgraphile_function",
+                                     "verify_person_vs_postgraphile_lookup",
                                      "verify_person_vs_pgbench_one",
                                      "verify_persons_vs_pgbench_batch"}
     assert not list((PROJECT_ROOT / "var").glob("bench-api-verify-3000"))
@@ -78,3 +85,17 @@ def test_load_land_bench_smoke() -> None:
     assert figures["ogr2ogr_parcels_per_s"] > 0 and figures["overlap_check_seconds"] >= 0
     assert set(result["ratios"]) == {"ours_vs_ogr2ogr", "ours_vs_ceiling"}
     assert not list((PROJECT_ROOT / "var").glob("bench-load-land-*"))
+
+
+def test_load_enterprise_bench_smoke() -> None:
+    result = run_bench("load_enterprise", "--scale", "1000", timeout=600)
+    assert result["scale"] == 1000
+    figures = result["figures"]
+    assert figures["ours_summary"]["rejected"] == 0
+    assert figures["ours_summary"]["status"] == "committed"
+    assert figures["ours_summary"]["inserted"] == figures["rows"] >= 1000
+    # The ceiling re-writes every row the load wrote: several per enterprise.
+    assert figures["rows_written"] > 5 * figures["rows"]
+    assert figures["ceiling_rows_per_s"] > 0 and figures["raw_copy_rows_per_s"] > 0
+    assert set(result["ratios"]) == {"ours_vs_ceiling", "ours_vs_raw_copy"}
+    assert not list((PROJECT_ROOT / "var").glob("bench-load-enterprise-*"))

@@ -62,6 +62,10 @@ def test_demo_comes_up_its_examples_answer_as_printed_and_a_second_run_reuses_it
         assert first["loads"]["ref"]["status"] == "committed"
         persons = first["loads"]["persons"]
         assert persons["inserted"] + persons["rejected"] == 300 and persons["rejected"] > 0
+        enterprises = first["loads"]["enterprises"]
+        assert enterprises["status"] == "committed" and enterprises["inserted"] >= 15
+        assert first["loads"]["enterprise_changes"]["status"] == "committed"
+        assert first["quality"]["registries"]["enterprise"]["score"] > 0.9
         assert first["quality"]["registries"]["population"]["score"] > 0.9
         assert Path(first["report"]).is_file()
 
@@ -69,7 +73,8 @@ def test_demo_comes_up_its_examples_answer_as_printed_and_a_second_run_reuses_it
         assert parcels["status"] == "committed" and parcels["inserted"] > 1000
         assert first["quality"]["registries"]["land"]["provinces"]
 
-        matching, mismatching, look_up, access_log, at_point, split = first["examples"]
+        matching, mismatching, look_up, access_log, enterprise, at_point, split = (
+            first["examples"])
         answer = paste(matching["curl"])["data"]["verifyPerson"]
         assert (answer["found"], answer["match"], answer["status"]) == (True, True, "ALIVE")
         answer = paste(mismatching["curl"])["data"]["verifyPerson"]
@@ -79,6 +84,10 @@ def test_demo_comes_up_its_examples_answer_as_printed_and_a_second_run_reuses_it
         assert person == look_up["expect"]["person"] and person["residences"]
         entries = paste(access_log["curl"])["data"]["accessLog"]["edges"]
         assert {e["node"]["operation"] for e in entries} >= {"verifyPerson"}
+        answer = paste(enterprise["curl"])["data"]["verifyEnterprise"]
+        assert (answer["found"], answer["match"], answer["status"]) == (True, True, "ACTIVE")
+        assert [f["field"] for f in answer["fields"]] == [
+            "name", "legalRepresentativeId", "headOfficeUnitCode"]
         (found,) = paste(at_point["curl"])["data"]["parcelsAt"]
         assert found == at_point["expect"]["parcelsAt"][0]
         holders = [r["holder"] for r in found["rights"] if r["type"] == "land-use-right"]
@@ -86,15 +95,16 @@ def test_demo_comes_up_its_examples_answer_as_printed_and_a_second_run_reuses_it
         child = paste(split["curl"])["data"]["parcel"]
         assert child["cameFrom"][0]["change"] == "split"
         assert child["geometry"]["type"] == "MultiPolygon"
-        for example in (matching, mismatching):
+        for example in (matching, mismatching, enterprise):
             assert without_references(paste(example["curl"])["data"]) == \
                 without_references(example["expect"])
 
         second = demo(env, "--persons", "300", "--port", port, "--json")
         assert second["loads"] == {}
         assert second["key"] == first["key"]
-        assert set(second["reused"]) == {"reference data", "300 persons", "1,200 parcels",
-                                         "quality report", f"the API on port {port}"}
+        assert set(second["reused"]) == {"reference data", "300 persons", "15 enterprises",
+                                         "1,200 parcels", "quality report",
+                                         f"the API on port {port}"}
         banner = demo(env, "--persons", "300", "--port", port)["banner"]
         assert "mdr demo stop" in banner and first["key"] in banner
         assert matching["curl"] in banner

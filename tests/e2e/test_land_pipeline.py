@@ -69,7 +69,7 @@ def test_generate_all_writes_the_persons_and_the_parcels_they_hold(tmp_path: Pat
                                        "--seed", "2", "--out", str(tmp_path), "--json"])
     assert outcome.exit_code == 0, outcome.output
     summary = json.loads(outcome.stdout)
-    assert [r["registry"] for r in summary["registries"]] == ["population", "land"]
+    assert list(summary["registries"]) == ["population", "enterprise", "land"]
     with (tmp_path / "persons.csv").open(encoding="utf-8") as handle:
         persons = {row["national_id"] for row in csv.DictReader(handle)}
     with (tmp_path / "rights.csv").open(encoding="utf-8") as handle:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from sqlalchemy import Connection, create_engine
@@ -28,7 +29,8 @@ def write(url: str, work: Callable[[Connection], None]) -> None:
         engine.dispose()
 
 
-def check(url: str, *, store: bool = True, by_province: bool = True) -> QualityReport:
-    """Run the population suite as mdr_loader, the role `mdr quality run` uses."""
-    return run_quality(role_url(url, Role.LOADER), ["population"], as_of=AS_OF, store=store,
+def check(url: str, *, store: bool = True, by_province: bool = True,
+          registry: str = "population", as_of: dt.date = AS_OF) -> QualityReport:
+    """Run a registry's suite as mdr_loader, the role `mdr quality run` uses."""
+    return run_quality(role_url(url, Role.LOADER), [registry], as_of=as_of, store=store,
                        by_province=by_province)
