@@ -231,6 +231,30 @@ def copy_rows(conn: Connection, table: str, columns: tuple[str, ...],
     return count
 
 
+STATISTICS_STALE_SHARE = 0.10
+"""A load that changed more than this share of a table's rows refreshes its statistics."""
+
+
+def refresh_statistics(conn: Connection, tables: Iterable[str], changed_rows: int) -> list[str]:
+    """ANALYZE the tables that ``changed_rows`` is a large share of; returns them.
+
+    Without fresh statistics after a large load the planner believes a registry table
+    small and answers every later delta with whole-table scans. ANALYZE reads a sample
+    of fixed size, and only after a load that changed a large share of the table, so a
+    small delta never pays for it: autovacuum keeps the statistics current from then on.
+    """
+    analyzed = []
+    for table in tables:
+        estimate = conn.execute(text("SELECT reltuples FROM pg_class "
+                                     "WHERE oid = CAST(:t AS regclass)"), {"t": table}).scalar_one()
+        # reltuples is -1 for a table never analyzed.
+        if estimate < 0 or changed_rows > STATISTICS_STALE_SHARE * estimate:
+            conn.execute(text("SELECT etl.refresh_statistics(CAST(:t AS regclass))"),
+                         {"t": table})
+            analyzed.append(table)
+    return analyzed
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -287,6 +311,9 @@ class Stage:
 
     sql_params: ClassVar[dict[str, Any]] = {}
     """Bind parameters every statement of the stage may use, beside ``eff`` and ``run_id``."""
+    registry_tables: ClassVar[tuple[str, ...]] = ()
+    """The registry tables the merge writes (their statistics are refreshed after a load
+    that changed a large share of them)."""
 
     def __init__(self, conn: Connection, checker: RowChecker, options: Options | None,
                  run_id: int) -> None:
@@ -439,6 +466,7 @@ def run_load(engine: Engine, registry: str, source: str,
                     "applied. Fix the rejected rows and resubmit the file.")
                 raise AbortedLoad
             result.add(stage.merge())
+            refresh_statistics(conn, stage.registry_tables, result.inserted + result.updated)
             result.details.update(stage.details)
             result.status = "committed"
             result.seconds = time.perf_counter() - started
