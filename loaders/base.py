@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Connection, Engine, text
 
 from loaders import reasons
+from loaders.bulk import constraints_built_after, may_rebuild, registry_is_empty
 from loaders.reasons import Reason, RowIssue
 from loaders.rules.dates import parse_date
 from loaders.rules.text import escaped, has_control_characters
@@ -65,6 +66,9 @@ class Options:
     """Which of the registry's kinds of file; None: the registry tells from the file."""
     limits: ReadLimits = field(default_factory=ReadLimits)
     """Bounds on records and decompressed size (settings MDR_LOAD_MAX_*)."""
+    bulk: bool | None = None
+    """Build the registry's constraints after the data (``loaders.bulk``); None: when the
+    registry is empty and the load's role owns its tables."""
 
 
 def sha256(path: Path) -> str:
@@ -470,7 +474,16 @@ def run_load(engine: Engine, registry: str, source: str,
                     f"rejected, more than the threshold of {threshold:.0%}; nothing was "
                     "applied. Fix the rejected rows and resubmit the file.")
                 raise AbortedLoad
-            result.add(stage.merge())
+            bulk = stage.registry_tables and (
+                options.bulk if options is not None and options.bulk is not None
+                else registry_is_empty(conn, stage.registry_tables[0])
+                and may_rebuild(conn, stage.registry_tables))
+            if bulk:
+                result.details["bulk"] = True
+                with constraints_built_after(conn, stage.registry_tables):
+                    result.add(stage.merge())
+            else:
+                result.add(stage.merge())
             refresh_statistics(conn, stage.registry_tables, result.inserted + result.updated)
             result.details.update(stage.details)
             result.status = "committed"
