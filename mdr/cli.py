@@ -254,6 +254,10 @@ def load(
     reject_threshold: Annotated[float, typer.Option(
         help="Abort without changes when more than this share of rows is rejected.")]
     = DEFAULT_REJECT_THRESHOLD,
+    bulk: Annotated[bool, typer.Option(
+        "--bulk", help="First load: build the registry's constraints and indexes after the "
+        "data (runs as the schema owner; reads of the registry wait until it ends).")]
+    = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Load a file into a registry (commits whole or not at all)."""
@@ -280,11 +284,13 @@ def load(
     with load_failures(registry) as outcome:
         cfg = settings()
         options = Options(effective_date=day, reject_threshold=reject_threshold,
-                          profile=profile, kind=kind,
+                          profile=profile, kind=kind, bulk=True if bulk else None,
                           limits=ReadLimits(cfg.load_max_record_bytes,
                                             cfg.load_max_decompressed_bytes,
                                             cfg.load_max_expansion))
-        with db.role_engine(cfg, db.Role.LOADER) as engine, \
+        # Only the owner may rebuild the registry's constraints.
+        role = db.Role.OWNER if bulk else db.Role.LOADER
+        with db.role_engine(cfg, role) as engine, \
                 Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task(f"loading {source.name}", total=None)
             outcome.append(loader.load(engine, source, options,
