@@ -1,7 +1,9 @@
-"""Population load speed: `mdr load population` against raw COPY and pandas.to_sql.
+"""Population load speed: `mdr load population` against raw COPY and pandas.to_sql, and
+how a load's cost grows with the registry.
 
-Run from the project root: `.venv/bin/python bench/load_population.py [--scale N]`.
-It starts its own PostgreSQL cluster under var/, generates N persons, measures
+Run from the project root: `.venv/bin/python bench/load_population.py [--scale N]
+[--sizes A,B]`. It starts its own PostgreSQL cluster under var/, generates N persons,
+measures
 
 * ours: `mdr load population` (validation, staging, set-based checks, history,
   run records) as a separate process, with its peak memory;
@@ -10,23 +12,37 @@ It starts its own PostgreSQL cluster under var/, generates N persons, measures
 * pandas.DataFrame.to_sql, method=None and method="multi", on a 100,000-row
   subset (what a user would otherwise reach for);
 
-and prints one JSON object with rows/s for each and the ratios ours / reference.
+and, for each registry size of ``--sizes`` (default N/10 and N), the growth curve:
+the first load of the snapshot the ordinary way and in bulk (``--bulk``, each with its
+peak memory), then against the loaded registry a file of 1,000 events and a partial
+snapshot of 1,000 persons. Ratios: the bulk rate over the ordinary rate at the largest
+size, and each delta's time at the largest size over its time at the smallest (1.0:
+a delta costs what it changes, whatever the registry holds).
+
+It prints one JSON object with rows/s for each and the ratios ours / reference.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import create_engine
-from support import bench_cluster, migrated_with_reference, peak_child_rss_mb, raw_copy, run_mdr
+from support import ROOT, bench_cluster, create_database, migrated_with_reference, raw_copy
 
 from fixtures.generator import generate_population
 from loaders.sources.population_layout import SNAPSHOT_FIELDS
+from mdr.cluster import LocalCluster
 
 TO_SQL_ROWS = 100_000
+DELTA_ROWS = 1_000
 
 
 def timed(fn: object, *args: object) -> float:
@@ -44,19 +60,84 @@ def to_sql(url: str, frame: pd.DataFrame, method: str | None) -> None:
         engine.dispose()
 
 
+def spread(path: Path, out: Path, count: int) -> Path:
+    """``count`` rows taken evenly across ``path`` (with its header)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    step = max(1, (len(lines) - 1) // count)
+    out.write_text("\n".join([lines[0], *lines[1::step][:count]]) + "\n", encoding="utf-8")
+    return out
+
+
+def mdr_load(url: str, path: Path, *options: str) -> tuple[float, dict[str, Any], float]:
+    """``mdr load population`` as a separate process: the load's seconds (as it measured
+    them: the start of the process, the same for every size, would hide a delta's own
+    time), its summary and the process's peak RSS (MB)."""
+    script = ("import resource, subprocess, sys; "
+              "run = subprocess.run(sys.argv[1:]); "
+              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+              "sys.exit(run.returncode)")
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(ROOT / ".venv" / "bin" / "mdr"), "load",
+         "population", str(path), "--effective-date", "2026-01-01", "--json", *options],
+        env={**os.environ, "MDR_DATABASE_URL": url}, capture_output=True, text=True,
+        check=False)
+    if run.returncode != 0:
+        raise SystemExit(f"mdr load population {path.name} failed:\n{run.stdout}{run.stderr}")
+    rss_kb = int(run.stderr.strip().splitlines()[-1])
+    summary = json.loads(run.stdout)
+    return float(summary["seconds"]), summary, rss_kb / 1024
+
+
+def growth(cluster: LocalCluster, work: Path, size: int) -> dict[str, Any]:
+    """First loads (ordinary, bulk) and 1,000-row deltas at one registry size."""
+    data = work / f"data-{size}"
+    generate_population(data, size, seed=5)
+    persons, events = data / "persons.csv", data / "events.csv"
+    ordinary_s, ordinary, ordinary_rss = mdr_load(
+        create_database(cluster, f"o{size}", "mdr"), persons)
+    bulk_s, bulk, bulk_rss = mdr_load(
+        create_database(cluster, f"b{size}", "mdr"), persons, "--bulk")
+    # The deltas go to the ordinarily loaded registry.
+    url = cluster.url(database=f"o{size}")
+    events_s, events_run, _ = mdr_load(url, spread(events, data / "ev.csv", DELTA_ROWS),
+                                       "--kind", "events")
+    partial_s, partial_run, _ = mdr_load(url, spread(persons, data / "part.csv", DELTA_ROWS),
+                                         "--kind", "snapshot")
+    return {
+        "persons": size,
+        "ordinary": {"seconds": round(ordinary_s, 2), "rows_per_s": round(size / ordinary_s),
+                     "peak_rss_mb": round(ordinary_rss), "inserted": ordinary["inserted"],
+                     "rejected": ordinary["rejected"], "status": ordinary["status"]},
+        "bulk": {"seconds": round(bulk_s, 2), "rows_per_s": round(size / bulk_s),
+                 "peak_rss_mb": round(bulk_rss), "inserted": bulk["inserted"]},
+        "events_1000": {"seconds": round(events_s, 2), "inserted": events_run["inserted"],
+                        "rejected": events_run["rejected"]},
+        "snapshot_1000": {"seconds": round(partial_s, 2),
+                          "unchanged": partial_run["unchanged"],
+                          "rejected": partial_run["rejected"]},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=int, default=1_000_000, help="persons to load")
+    parser.add_argument("--sizes", default=None,
+                        help="registry sizes of the growth curve, e.g. 100000,1000000 "
+                             "(default: scale/10 and scale)")
     args = parser.parse_args()
+    sizes = sorted({*([int(s) for s in args.sizes.split(",")] if args.sizes
+                      else [max(1, args.scale // 10)]), args.scale})
     with bench_cluster("load-population") as (cluster, work):
         url = migrated_with_reference(cluster)
-        data = work / "data"
-        generated = generate_population(data, args.scale, seed=1)
-        persons = data / "persons.csv"
-
-        summary, ours_seconds = run_mdr(url, "load", "population", str(persons),
-                                        "--effective-date", "2026-01-01")
-        peak_rss_mb = peak_child_rss_mb()
+        curve = [growth(cluster, work, size) for size in sizes]
+        small, large = curve[0], curve[-1]
+        # The ordinary first load at the largest size is "ours": its file is the one the
+        # references load too.
+        persons = work / f"data-{large['persons']}" / "persons.csv"
+        summary = {"read": large["persons"],
+                   **{k: large["ordinary"][k] for k in ("inserted", "rejected", "status")}}
+        ours_seconds = large["ordinary"]["seconds"]
+        peak_rss_mb = large["ordinary"]["peak_rss_mb"]
 
         copy_seconds = raw_copy(cluster.conninfo(database="mdr"), persons, SNAPSHOT_FIELDS)
         frame = pd.read_csv(persons, nrows=TO_SQL_ROWS, dtype=str, keep_default_na=False)
@@ -72,7 +153,6 @@ def main() -> None:
             "scale": args.scale,
             "figures": {
                 "rows": rows,
-                "generate_seconds": round(generated.seconds, 2),
                 "ours_seconds": round(ours_seconds, 2),
                 "ours_rows_per_s": round(ours),
                 "ours_peak_rss_mb": round(peak_rss_mb),
@@ -81,10 +161,17 @@ def main() -> None:
                 "raw_copy_rows_per_s": round(copy_rate),
                 "to_sql_rows": len(frame),
                 "to_sql_rows_per_s": {m: round(r) for m, r in to_sql_rates.items()},
+                "growth": curve,
             },
             "ratios": {
                 "ours_vs_raw_copy": round(ours / copy_rate, 3),
                 "ours_vs_best_to_sql": round(ours / best_to_sql, 2),
+                "bulk_vs_ordinary_at_largest": round(
+                    large["bulk"]["rows_per_s"] / large["ordinary"]["rows_per_s"], 2),
+                "events_1000_largest_vs_smallest": round(
+                    large["events_1000"]["seconds"] / small["events_1000"]["seconds"], 2),
+                "snapshot_1000_largest_vs_smallest": round(
+                    large["snapshot_1000"]["seconds"] / small["snapshot_1000"]["seconds"], 2),
             },
         }))
 

@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Connection, Engine, text
 
 from loaders import reasons
+from loaders.bulk import constraints_built_after, may_rebuild, registry_is_empty
 from loaders.reasons import Reason, RowIssue
 from loaders.rules.dates import parse_date
 from loaders.rules.text import escaped, has_control_characters
@@ -69,6 +70,9 @@ class Options:
     repair: bool = False
     """Repair what a registry can repair on load (invalid geometry), flagging it, instead of
     rejecting it."""
+    bulk: bool | None = None
+    """Build the registry's constraints after the data (``loaders.bulk``); None: when the
+    registry is empty and the load's role owns its tables."""
 
 
 def sha256(path: Path) -> str:
@@ -177,6 +181,11 @@ def take_registry_lock(conn: Connection, registry: str, run_id: int) -> None:
     conn.execute(text("SET LOCAL statement_timeout = 0"))
     # Set-based steps over a whole file hash and sort far more than a query does.
     conn.execute(text("SET LOCAL work_mem = '256MB'"))
+    # A delta looks up its few thousand persons through the registry's indexes, whose
+    # pages are cached (or on SSD): priced as spinning-disk seeks (the default of 4),
+    # looking them up seems dearer than scanning the whole registry up to millions of
+    # persons, and a delta would cost what the registry holds.
+    conn.execute(text("SET LOCAL random_page_cost = 1.1"))
     conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": lock_key(registry)})
     # Holding the lock proves no other load of this registry is running now.
     conn.execute(
@@ -235,6 +244,30 @@ def copy_rows(conn: Connection, table: str, columns: tuple[str, ...],
     return count
 
 
+STATISTICS_STALE_SHARE = 0.10
+"""A load that changed more than this share of a table's rows refreshes its statistics."""
+
+
+def refresh_statistics(conn: Connection, tables: Iterable[str], changed_rows: int) -> list[str]:
+    """ANALYZE the tables that ``changed_rows`` is a large share of; returns them.
+
+    Without fresh statistics after a large load the planner believes a registry table
+    small and answers every later delta with whole-table scans. ANALYZE reads a sample
+    of fixed size, and only after a load that changed a large share of the table, so a
+    small delta never pays for it: autovacuum keeps the statistics current from then on.
+    """
+    analyzed = []
+    for table in tables:
+        estimate = conn.execute(text("SELECT reltuples FROM pg_class "
+                                     "WHERE oid = CAST(:t AS regclass)"), {"t": table}).scalar_one()
+        # reltuples is -1 for a table never analyzed.
+        if estimate < 0 or changed_rows > STATISTICS_STALE_SHARE * estimate:
+            conn.execute(text("SELECT etl.refresh_statistics(CAST(:t AS regclass))"),
+                         {"t": table})
+            analyzed.append(table)
+    return analyzed
+
+
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -291,6 +324,9 @@ class Stage:
 
     sql_params: ClassVar[dict[str, Any]] = {}
     """Bind parameters every statement of the stage may use, beside ``eff`` and ``run_id``."""
+    registry_tables: ClassVar[tuple[str, ...]] = ()
+    """The registry tables the merge writes (their statistics are refreshed after a load
+    that changed a large share of them)."""
 
     def __init__(self, conn: Connection, checker: RowChecker, options: Options | None,
                  run_id: int) -> None:
@@ -446,7 +482,17 @@ def run_load(engine: Engine, registry: str, source: str,
                     f"rejected, more than the threshold of {threshold:.0%}; nothing was "
                     "applied. Fix the rejected rows and resubmit the file.")
                 raise AbortedLoad
-            result.add(stage.merge())
+            bulk = stage.registry_tables and (
+                options.bulk if options is not None and options.bulk is not None
+                else registry_is_empty(conn, stage.registry_tables[0])
+                and may_rebuild(conn, stage.registry_tables))
+            if bulk:
+                result.details["bulk"] = True
+                with constraints_built_after(conn, stage.registry_tables):
+                    result.add(stage.merge())
+            else:
+                result.add(stage.merge())
+            refresh_statistics(conn, stage.registry_tables, result.inserted + result.updated)
             result.details.update(stage.details)
             result.status = "committed"
             result.seconds = time.perf_counter() - started

@@ -222,6 +222,9 @@ LOADER = RegistryLoader(
 class _PopulationStage(FileStage):
     checker: PersonChecker
     sql_params = {"reorg": REORGANISATION_2025}
+    registry_tables = ("population.person", "population.person_name", "population.residence",
+                       "population.household", "population.household_member",
+                       "population.family_link", "population.life_event")
 
     @property
     def effective_date(self) -> dt.date:

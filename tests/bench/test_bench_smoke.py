@@ -22,12 +22,20 @@ def run_bench(script: str, *options: str, timeout: int) -> dict[str, Any]:
 
 
 def test_load_population_bench_smoke() -> None:
-    result = run_bench("load_population", "--scale", "10000", timeout=600)
-    assert result["scale"] == 10000
+    result = run_bench("load_population", "--scale", "3000", "--sizes", "1000", timeout=900)
+    assert result["scale"] == 3000
     figures = result["figures"]
-    assert figures["ours_summary"] == {"inserted": 10000, "rejected": 0, "status": "committed"}
+    assert figures["ours_summary"] == {"inserted": 3000, "rejected": 0, "status": "committed"}
     assert figures["raw_copy_rows_per_s"] > 0 and figures["ours_rows_per_s"] > 0
-    assert set(result["ratios"]) == {"ours_vs_raw_copy", "ours_vs_best_to_sql"}
+    assert [point["persons"] for point in figures["growth"]] == [1000, 3000]
+    for point in figures["growth"]:
+        assert point["bulk"]["inserted"] == point["ordinary"]["inserted"] == point["persons"]
+        assert point["events_1000"]["rejected"] == point["snapshot_1000"]["rejected"] == 0
+        assert point["events_1000"]["inserted"] > 0 and point["bulk"]["peak_rss_mb"] > 0
+    assert set(result["ratios"]) == {"ours_vs_raw_copy", "ours_vs_best_to_sql",
+                                     "bulk_vs_ordinary_at_largest",
+                                     "events_1000_largest_vs_smallest",
+                                     "snapshot_1000_largest_vs_smallest"}
     assert not list((PROJECT_ROOT / "var").glob("bench-load-population-*"))
 
 

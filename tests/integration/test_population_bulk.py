@@ -1,0 +1,167 @@
+"""`mdr load population --bulk`: the same registry as an ordinary load, atomic when killed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from fixtures.generator import generate_population
+from loaders.base import LoadResult, Options
+from loaders.population import load_population
+from loaders.sources.population_layout import SNAPSHOT_FIELDS
+from mdr import db
+from mdr.settings import PROJECT_ROOT, Settings
+from tests.factories import write_csv
+from tests.factories.population import FAMILY
+from tests.integration.test_population_load import BAD
+
+EFFECTIVE = dt.date(2026, 1, 1)
+TABLES = ("person", "person_name", "residence", "household", "household_member",
+          "family_link", "life_event")
+
+
+@pytest.fixture
+def databases(clone_db: Callable[[str], str], ref_template: str,
+              settings: Settings) -> Iterator[Callable[[db.Role], tuple[str, Engine]]]:
+    """Fresh registries: (url, engine as the given role)."""
+    made: list[Engine] = []
+
+    def make(role: db.Role) -> tuple[str, Engine]:
+        url = clone_db(ref_template)
+        made.append(db.make_engine(url, settings, role=role))
+        return url, made[-1]
+
+    yield make
+    for engine in made:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def population_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("population")
+    generate_population(out, 1500, seed=5, effective_date=EFFECTIVE)
+    return out
+
+
+def load(engine: Engine, path: Path, **options: Any) -> LoadResult:
+    return load_population(engine, path, Options(effective_date=EFFECTIVE, **options))
+
+
+def registry_rows(engine: Engine) -> dict[str, list[Any]]:
+    """Every row of the registry, without the times and runs that record when it loaded."""
+    found: dict[str, list[Any]] = {}
+    with engine.connect() as conn:
+        for table in TABLES:
+            dropped = conn.execute(text(
+                "SELECT coalesce(array_agg(column_name::text), '{}') "
+                "FROM information_schema.columns WHERE table_schema = 'population' "
+                "AND table_name = :t AND (data_type LIKE 'timestamp%' "
+                "OR column_name = 'load_run_id')"), {"t": table}).scalar_one()
+            found[table] = sorted(conn.execute(text(
+                f"SELECT (to_jsonb(t) - CAST(:d AS text[]))::text FROM population.{table} t"),
+                {"d": dropped}).scalars())
+    return found
+
+
+def constraints(engine: Engine) -> set[tuple[str, str]]:
+    """The registry's constraints and indexes, as their definitions."""
+    with engine.connect() as conn:
+        return {(r[0], r[1]) for r in conn.execute(text("""
+            SELECT conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE connamespace = 'population'::regnamespace
+            UNION ALL
+            SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'population'"""))}
+
+
+def test_bulk_and_ordinary_loads_leave_identical_registries(
+        databases: Callable[[db.Role], tuple[str, Engine]], population_files: Path) -> None:
+    _, ordinary = databases(db.Role.LOADER)
+    _, bulk = databases(db.Role.OWNER)
+    for engine, as_bulk in ((ordinary, False), (bulk, True)):
+        first = load(engine, population_files / "persons.csv", bulk=as_bulk)
+        assert first.status == "committed" and first.inserted == 1500
+        assert first.details.get("bulk", False) is as_bulk
+        events = load(engine, population_files / "events.csv", kind="events")
+        assert events.status == "committed" and events.rejected == 0
+    assert registry_rows(bulk) == registry_rows(ordinary)
+    assert registry_rows(bulk)["residence"]
+    assert constraints(bulk) == constraints(ordinary)
+
+
+def test_an_empty_registry_is_loaded_in_bulk_when_the_role_may(
+        databases: Callable[[db.Role], tuple[str, Engine]], population_files: Path) -> None:
+    _, owner = databases(db.Role.OWNER)
+    assert load(owner, population_files / "persons.csv").details.get("bulk") is True
+    # Not empty any more: the next snapshot is merged the ordinary way.
+    assert "bulk" not in load(owner, population_files / "persons.csv").details
+
+
+def test_a_bulk_load_rejects_a_defect_for_the_same_reason(
+        databases: Callable[[db.Role], tuple[str, Engine]], tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, FAMILY + [row for row, _ in BAD])
+    _, ordinary = databases(db.Role.LOADER)
+    _, bulk = databases(db.Role.OWNER)
+    results = [load(ordinary, path, reject_threshold=1.0),
+               load(bulk, path, reject_threshold=1.0, bulk=True)]
+    reasons = [{i.row: i.slug for i in r.issues} for r in results]
+    assert reasons[0] == reasons[1]
+    assert sorted(reasons[1].values()) == sorted(slug for _, slug in BAD)
+    assert [r.inserted for r in results] == [len(FAMILY), len(FAMILY)]
+    assert registry_rows(bulk) == registry_rows(ordinary)
+
+
+def test_a_killed_bulk_load_leaves_the_registry_as_it_was(
+        databases: Callable[[db.Role], tuple[str, Engine]], population_files: Path,
+        tmp_path: Path) -> None:
+    url, owner = databases(db.Role.OWNER)
+    assert load(owner, write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, FAMILY),
+                bulk=False).status == "committed"
+    before_rows, before_constraints = registry_rows(owner), constraints(owner)
+    loading = subprocess.Popen(
+        [str(PROJECT_ROOT / ".venv" / "bin" / "mdr"), "load", "population",
+         str(population_files / "persons.csv"), "--bulk", "--effective-date", "2026-01-01"],
+        env={**os.environ, "MDR_DATABASE_URL": url}, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    try:
+        # The bulk work has begun once the load holds a registry table exclusively.
+        deadline = time.monotonic() + 300
+        while not _altering(owner):
+            assert loading.poll() is None, "the load ended before it could be killed"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        loading.send_signal(signal.SIGKILL)
+        loading.wait()
+    finally:
+        if loading.poll() is None:
+            loading.kill()
+    # Its server session rolls back when it notices; the registry lock says when.
+    with owner.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('mdr.load.population'))"))
+    assert registry_rows(owner) == before_rows
+    assert constraints(owner) == before_constraints
+    # Safe to run again: the next load closes the killed run and commits.
+    again = load(owner, population_files / "persons.csv", bulk=True)
+    assert again.status == "committed" and again.inserted == 1500
+    assert constraints(owner) == before_constraints
+    with owner.connect() as conn:
+        statuses = conn.execute(text("SELECT status FROM etl.load_run "
+                                     "WHERE registry = 'population' ORDER BY id")).scalars()
+        assert list(statuses) == ["committed", "failed", "committed"]
+
+
+def _altering(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return bool(conn.execute(text("""
+            SELECT EXISTS (SELECT 1 FROM pg_locks l
+                           WHERE l.mode = 'AccessExclusiveLock' AND l.granted
+                             AND l.relation = 'population.residence'::regclass
+                             AND l.pid <> pg_backend_pid())""")).scalar_one())
