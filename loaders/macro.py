@@ -82,12 +82,13 @@ def structure_codes(conn: Connection, codelist_id: int | None) -> frozenset[str]
         return None
     ref_table = conn.execute(text("SELECT ref_table FROM macro.codelist WHERE id = :id"),
                              {"id": codelist_id}).scalar_one()
+    own = conn.execute(text("SELECT code FROM macro.code WHERE codelist_id = :id"),
+                       {"id": codelist_id}).scalars()
+    rows = list(own)
     if ref_table:
-        # ref tables are named by the registry itself, never by a message.
-        rows = conn.execute(text(f"SELECT DISTINCT code FROM {ref_table}")).scalars()
-    else:
-        rows = conn.execute(text("SELECT code FROM macro.code WHERE codelist_id = :id"),
-                            {"id": codelist_id}).scalars()
+        # ref tables are named by the registry itself, never by a message; a list that
+        # re-uses one may add codes of its own (totals such as _T).
+        rows += conn.execute(text(f"SELECT DISTINCT code FROM {ref_table}")).scalars()
     codes = frozenset(rows)
     return codes or None
 
@@ -462,18 +463,24 @@ class DataStage(FileStage):
 
     def merge(self) -> tuple[int, int, int]:
         self.sql("DELETE FROM stage_obs WHERE reject IS NOT NULL")
-        self.sql("""INSERT INTO macro.release (dataflow_id, release_date, load_run_id)
-                    SELECT DISTINCT dataflow_id, release_date, :run_id FROM stage_obs
-                    ON CONFLICT (dataflow_id, release_date) DO NOTHING""")
-        self.sql("""
-            INSERT INTO macro.series AS t (dataflow_id, series_key, dimensions, attributes)
-            SELECT DISTINCT ON (dataflow_id, series_key) dataflow_id, series_key, dimensions,
-                   series_attributes
-            FROM stage_obs ORDER BY dataflow_id, series_key, release_date DESC, row_number DESC
-            ON CONFLICT (dataflow_id, series_key) DO UPDATE
-            SET attributes = t.attributes || EXCLUDED.attributes
-            WHERE NOT t.attributes @> EXCLUDED.attributes""")
-        return merge_observations(self, "stage_obs")
+        return merge_release(self, "stage_obs")
+
+
+def merge_release(stage: Stage, staged: str) -> tuple[int, int, int]:
+    """Merge staged observations (the columns of ``DataStage``) as releases: the releases
+    and series they need, then :func:`merge_observations`."""
+    stage.sql(f"""INSERT INTO macro.release (dataflow_id, release_date, load_run_id)
+                  SELECT DISTINCT dataflow_id, release_date, :run_id FROM {staged}
+                  ON CONFLICT (dataflow_id, release_date) DO NOTHING""")
+    stage.sql(f"""
+        INSERT INTO macro.series AS t (dataflow_id, series_key, dimensions, attributes)
+        SELECT DISTINCT ON (dataflow_id, series_key) dataflow_id, series_key, dimensions,
+               series_attributes
+        FROM {staged} ORDER BY dataflow_id, series_key, release_date DESC, row_number DESC
+        ON CONFLICT (dataflow_id, series_key) DO UPDATE
+        SET attributes = t.attributes || EXCLUDED.attributes
+        WHERE NOT t.attributes @> EXCLUDED.attributes""")
+    return merge_observations(stage, staged)
 
 
 def merge_observations(stage: Stage, staged: str) -> tuple[int, int, int]:
@@ -534,9 +541,9 @@ def merge_observations(stage: Stage, staged: str) -> tuple[int, int, int]:
     # A release that changed nothing is no release: the same file twice adds nothing.
     stage.sql("""DELETE FROM macro.release r WHERE r.load_run_id = :run_id
                  AND NOT EXISTS (SELECT 1 FROM macro.observation o WHERE o.release_id = r.id)""")
-    stage.details = {"releases": [str(d) for d in stage.sql(
+    stage.details["releases"] = [str(d) for d in stage.sql(
         "SELECT DISTINCT r.release_date FROM resolved x JOIN macro.release r "
-        "ON r.id = x.release_id ORDER BY 1").scalars()]}
+        "ON r.id = x.release_id ORDER BY 1").scalars()]
     return new_periods, changed - new_periods, total - changed
 
 
