@@ -107,7 +107,8 @@ class DeriveStage(Stage):
                 INSERT INTO derived_obs
                 SELECT row_number() OVER (), CAST(:flow AS int), {keys},
                        jsonb_build_object('FREQ', 'D', {objects}),
-                       jsonb_build_object('UNIT_MEASURE', CAST(:unit AS text)), :period, :day, value,
+                       jsonb_build_object('UNIT_MEASURE', CAST(:unit AS text)), :period,
+                       :day, value,
                        CASE WHEN estimated THEN 'E' ELSE 'A' END, '{{}}'::jsonb, :released
                 FROM ({derivation.observations}) AS d({names})""",
                 flow=flow_id, unit=derivation.unit, period=self.as_of.isoformat(),

@@ -475,9 +475,9 @@ def macro_derive(
         raise typer.BadParameter(f"use one of {', '.join(UNIT_SETS)}", param_hint="--units")
     day = parse_date(as_of)
     released = parse_date(release_date) if release_date else None
-    with load_failures("macro") as outcome:
-        with db.role_engine(settings(), db.Role.LOADER) as engine:
-            outcome.append(derive(engine, day, units, released))
+    with load_failures("macro") as outcome, \
+            db.role_engine(settings(), db.Role.LOADER) as engine:
+        outcome.append(derive(engine, day, units, released))
     result = outcome[0]
     print_load_result(result, as_json)
     if result.status != "committed":
