@@ -29,12 +29,13 @@ from graphql_api.limits import (
 )
 from graphql_api.pagination import DEFAULT_PAGE_SIZE, Connection
 from graphql_api.permissions import requires
-from graphql_api.resolvers import reference
+from graphql_api.resolvers import macro, reference
 from graphql_api.resolvers.audit import access_log
 from graphql_api.resolvers.person import person
 from graphql_api.resolvers.population import PERSONS
 from graphql_api.suggestions import HideSuggestions, QuietExecutor
 from graphql_api.types.audit import AccessEntry
+from graphql_api.types.macro import Dataflow, Series
 from graphql_api.types.population import Person
 from graphql_api.types.reference import AdminUnit, Code, CodeList
 
@@ -63,6 +64,27 @@ class Query:
     async def access_log(self, info: Info, national_id: str, first: First = DEFAULT_PAGE_SIZE,
                          after: After = None) -> Connection[AccessEntry]:
         return await access_log(info.context, national_id, first, after)
+
+    @strawberry.field(permission_classes=[requires("read:macro")],
+                      description="The macro-economy registry's dataflows and their "
+                      "structures.")
+    async def dataflows(self, info: Info) -> list[Dataflow]:
+        return await macro.dataflows(info.context)
+
+    @strawberry.field(permission_classes=[requires("read:macro")],
+                      description="Series of a dataflow by SDMX key (dot-separated codes, "
+                      "empty for any, + for alternatives), each with its observations as "
+                      "published on asOf (default: the latest release) and its vintages.")
+    async def series(
+            self, info: Info, flow: str,
+            key: Annotated[str | None, strawberry.argument(
+                description="SDMX key, e.g. M.USD.EUR.SP00.A or D..F.; null: all.")] = None,
+            as_of: Annotated[dt.date | None, strawberry.argument(
+                description="Answer as published on this day.")] = None,
+            start_period: str | None = None, end_period: str | None = None,
+            first: First = DEFAULT_PAGE_SIZE, after: After = None) -> Connection[Series]:
+        return await macro.series(info.context, flow, key, as_of, start_period, end_period,
+                                  first, after)
 
     # Reference data is public: any client with a valid key, no scope needed.
 

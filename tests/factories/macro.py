@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy import Engine
+
+from loaders.base import Options
+from loaders.macro import load_macro
+from loaders.macro_derived import derive
 from mdr.settings import PROJECT_ROOT
+from tests.factories import Seed
 
 SDMX = PROJECT_ROOT / "fixtures" / "sdmx"
 ECB_STRUCTURE = SDMX / "ECB_EXR_1_structure.xml"
@@ -33,3 +40,22 @@ def write_sdmx_csv(path: Path, rows: Sequence[Sequence[str]],
         writer.writerow(header)
         writer.writerows(rows)
     return path
+
+
+REVISED_PERIOD, REVISED_VALUE, REVISION_DAY = "2019-12", 1.2345, "2024-03-01"
+"""The revision the sample's second release makes to the ECB's USD/EUR series."""
+
+
+def _load_samples(loader: Engine, folder: Path) -> None:
+    day = Options(dt.date(2026, 1, 1))
+    for path in (ECB_STRUCTURE, ECB_USD, JSON_EXR, NA_MAIN_STRUCTURE, CSV_NA_MAIN):
+        assert load_macro(loader, path, day).status == "committed", path
+    revision = write_sdmx_csv(folder / "exr_revision.csv", [
+        exr_row(REVISED_PERIOD, str(REVISED_VALUE), status="P", updated=REVISION_DAY)])
+    assert load_macro(loader, revision, day).updated == 1
+    assert derive(loader, dt.date(2026, 1, 1), "2025", dt.date(2026, 2, 1)).inserted > 0
+
+
+MACRO_SAMPLES: Seed = _load_samples
+"""The shipped SDMX messages, a second release of the USD/EUR series revising 2019-12,
+and the derived population (after ``POPULATION_FAMILY``) as of 2026-01-01."""
