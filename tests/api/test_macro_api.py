@@ -16,7 +16,7 @@ from starlette.testclient import TestClient
 
 from mdr.cluster import LocalCluster
 from mdr.settings import Settings
-from tests.api.support import add_client, poster, populated_database, production_app, served
+from tests.api.support import add_client, populated_database, poster, production_app, served
 from tests.conftest import drop_database
 from tests.factories.macro import (
     CSV_NA_MAIN,
