@@ -5,15 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from quality.suites import population
+from quality.suites import macro, population
 from quality.suites.base import Batch, Rule, Suite
 
 SuiteFactory = Callable[[dt.date], Suite]
 """Builds a registry's suite for a run that takes the given day as today."""
 
-# Enterprise, land and macro suites join as modules with the same ``suite(as_of)``.
+# Enterprise and land suites join as modules with the same ``suite(as_of)``.
 SUITES: dict[str, SuiteFactory] = {
     population.REGISTRY: population.suite,
+    macro.REGISTRY: macro.suite,
 }
 
 __all__ = ["SUITES", "Batch", "Rule", "Suite", "SuiteFactory"]

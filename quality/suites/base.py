@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
+from great_expectations.expectations.core.unexpected_rows_expectation import (
+    UnexpectedRowsExpectation,
+)
 from great_expectations.expectations.expectation import Expectation
 
 PROVINCE_COLUMN = "province_code"
@@ -53,3 +58,28 @@ class Suite:
     def rules_of(self, batch: str) -> tuple[Rule, ...]:
         """The rules that run on one batch, in suite order."""
         return tuple(rule for rule in self.rules if rule.batch == batch)
+
+
+def expect(name: str, batch: str, message: str, expectation: type[Expectation],
+           **kwargs: Any) -> Rule:
+    """A rule made of one Great Expectations expectation built with ``kwargs``."""
+    # The rule name travels inside the expectation, so results map back without relying
+    # on the order Great Expectations returns them in.
+    built = expectation(**kwargs, meta={"rule": name})
+    return Rule(name=name, batch=batch, expectation=built, message=message)
+
+
+def unexpected_rows(name: str, batch: str, message: str, query: str) -> Rule:
+    """A rule whose query returns the offending rows; ``{batch}`` is the batch's rows.
+
+    Great Expectations substitutes ``(batch query) AS subselect`` when the query has
+    no JOIN and a bare ``(batch query)`` when it has one, so a query that joins
+    names its own alias (``{batch} AS p``) and one that does not gives none.
+    """
+    return expect(name, batch, message, UnexpectedRowsExpectation,
+                  unexpected_rows_query=query)
+
+
+def sql_date(day: dt.date) -> str:
+    """A date as an SQL literal, for rule queries."""
+    return f"DATE '{day.isoformat()}'"

@@ -20,7 +20,6 @@ migration.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 # Imported from their modules: the package re-exports them without __all__, which mypy
 # treats as private.
@@ -39,13 +38,12 @@ from great_expectations.expectations.core.expect_column_values_to_match_regex im
 from great_expectations.expectations.core.expect_column_values_to_not_be_null import (
     ExpectColumnValuesToNotBeNull,
 )
-from great_expectations.expectations.core.unexpected_rows_expectation import (
-    UnexpectedRowsExpectation,
-)
-from great_expectations.expectations.expectation import Expectation
 
 from loaders.rules.identifiers import PERSONAL_NUMBER
 from quality.suites.base import Batch, Rule, Suite
+from quality.suites.base import expect as _rule
+from quality.suites.base import sql_date as _date
+from quality.suites.base import unexpected_rows as _rows
 from schemas.reference import REORGANISATION_2025
 from schemas.temporal import current_on, in_force
 
@@ -56,10 +54,6 @@ PROVINCE_BASIS = (
 )
 MAX_AGE = 125
 """Oldest plausible age, in whole years, of a living person."""
-
-
-def _date(day: dt.date) -> str:
-    return f"DATE '{day.isoformat()}'"
 
 
 def batches(as_of: dt.date) -> tuple[Batch, ...]:
@@ -104,25 +98,6 @@ def batches(as_of: dt.date) -> tuple[Batch, ...]:
                    {ppp.format('e')} AS province_code
             FROM population.life_event AS e"""),
     )
-
-
-def _rule(name: str, batch: str, message: str, expectation: type[Expectation],
-          **kwargs: Any) -> Rule:
-    # The rule name travels inside the expectation, so results map back without relying
-    # on the order Great Expectations returns them in.
-    built = expectation(**kwargs, meta={"rule": name})
-    return Rule(name=name, batch=batch, expectation=built, message=message)
-
-
-def _rows(name: str, batch: str, message: str, query: str) -> Rule:
-    """A rule whose query returns the offending rows; ``{batch}`` is the batch's rows.
-
-    Great Expectations substitutes ``(batch query) AS subselect`` when the query has
-    no JOIN and a bare ``(batch query)`` when it has one, so a query that joins
-    names its own alias (``{batch} AS p``) and one that does not gives none.
-    """
-    return _rule(name, batch, message, UnexpectedRowsExpectation,
-                 unexpected_rows_query=query)
 
 
 def rules(as_of: dt.date) -> tuple[Rule, ...]:
