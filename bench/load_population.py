@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import resource
-import shutil
 import subprocess
 import sys
 import time
@@ -30,23 +29,13 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 import psycopg  # noqa: E402
-from alembic import command as alembic_command  # noqa: E402
 from sqlalchemy import create_engine  # noqa: E402
 
+from bench.common import cluster_with_reference, timed  # noqa: E402
 from fixtures.generator import generate_population  # noqa: E402
-from loaders.reference import load_reference  # noqa: E402
 from loaders.sources.population_layout import SNAPSHOT_FIELDS  # noqa: E402
-from mdr import db  # noqa: E402
-from mdr.cluster import LocalCluster  # noqa: E402
-from mdr.settings import Settings  # noqa: E402
 
 TO_SQL_ROWS = 100_000
-
-
-def timed(fn: object, *args: object) -> float:
-    started = time.perf_counter()
-    fn(*args)  # type: ignore[operator]
-    return time.perf_counter() - started
 
 
 def raw_copy(conninfo: str, path: Path) -> None:
@@ -74,15 +63,8 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=1_000_000, help="persons to load")
     args = parser.parse_args()
     work = ROOT / "var" / f"bench-load-population-{os.getpid()}"
-    cluster = LocalCluster(work / "pg")
-    settings = Settings.from_env({})
-    try:
-        cluster.start()
+    with cluster_with_reference(work) as cluster:
         url = cluster.url()
-        alembic_command.upgrade(db.alembic_config(url), "head")
-        loader = db.make_engine(url, settings, role=db.Role.LOADER)
-        load_reference(loader)
-        loader.dispose()
         data = work / "data"
         generated = generate_population(data, args.scale, seed=1)
         persons = data / "persons.csv"
@@ -128,9 +110,6 @@ def main() -> None:
                 "ours_vs_best_to_sql": round(ours / best_to_sql, 2),
             },
         }))
-    finally:
-        cluster.destroy()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
