@@ -36,14 +36,22 @@ from sqlalchemy.engine import make_url
 
 from mdr import db
 from mdr.output import err
-from mdr.settings import Settings
+from mdr.settings import PROJECT_ROOT, Settings
 
 DEFAULT_PERSONS = 100_000
 SAMPLE_DAY = "2026-01-01"
+SDMX = PROJECT_ROOT / "fixtures" / "sdmx"
+MACRO_STEPS = {
+    "macro-structure": ["load", "macro", str(SDMX / "ECB_EXR_1_structure.xml")],
+    "macro-series": ["load", "macro", str(SDMX / "ECB_EXR_1_M.USD.EUR.SP00.A.xml")],
+    "derive-2025": ["macro", "derive", "--as-of", SAMPLE_DAY, "--units", "2025"],
+    "derive-legacy": ["macro", "derive", "--as-of", SAMPLE_DAY, "--units", "legacy"],
+}
+"""A real series (the ECB's USD/EUR rate) and the indicators derived from the sample."""
 """The day the generated sample describes (the generator's default)."""
 DEFECT_RATE = 0.01
 """A few labelled defects, so that the steward's side (rejections) has something to show."""
-SCOPES = "verify:person,read:person,audit:read"
+SCOPES = "verify:person,read:person,audit:read,read:macro"
 API_START_SECONDS = 60.0
 
 
@@ -104,6 +112,8 @@ class DemoResult:
     examples: list[Example]
     persons_run: int | None = None
     """The load run of the sample's persons (some of its rows were rejected on purpose)."""
+    sdmx: str | None = None
+    """An SDMX REST data URL of the derived population (SDMX-JSON; format=csv for CSV)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -140,6 +150,7 @@ def run_demo(cfg: Settings, persons: int = DEFAULT_PERSONS, seed: int = 1,
             loads["ref"] = _load(state, "ref", ["load", "ref"])
         data = folder / "data"
         samples = {"persons": data / "persons.csv", "events": data / "events.csv"}
+        population_loaded = False
         if all(state.runs.get(step) in committed for step in samples):
             reused.append(f"{persons:,} persons")
         else:
@@ -148,6 +159,14 @@ def run_demo(cfg: Settings, persons: int = DEFAULT_PERSONS, seed: int = 1,
             for step, path in samples.items():
                 loads[step] = _load(state, step, ["load", "population", str(path),
                                                   "--effective-date", SAMPLE_DAY])
+            state.quality = None
+            population_loaded = True
+        if not population_loaded and all(state.runs.get(step) in committed
+                                         for step in MACRO_STEPS):
+            reused.append("macro series and derived indicators")
+        else:
+            for step, args in MACRO_STEPS.items():
+                loads[step] = _load(state, step, args)
             state.quality = None
         report = cfg.var_dir / "reports" / "quality.html"
         if state.quality is not None and report.exists():
@@ -161,12 +180,13 @@ def run_demo(cfg: Settings, persons: int = DEFAULT_PERSONS, seed: int = 1,
         state.write(state_path(cfg))
         api = f"http://127.0.0.1:{port}/graphql"
         examples = _examples(admin, api, state.key)
+        sdmx_url = api.removesuffix("/graphql") + "/sdmx/2.1/data/POP_PROV_2025/D..F+M._T"
     finally:
         admin.dispose()
     return DemoResult(api=api, graphiql=api, key=state.key, database=database,
                       persons=persons, report=str(report), reused=reused, loads=loads,
                       quality=state.quality, examples=examples,
-                      persons_run=state.runs.get("persons"))
+                      persons_run=state.runs.get("persons"), sdmx=sdmx_url)
 
 
 def stop_demo(cfg: Settings) -> list[str]:
@@ -385,6 +405,15 @@ def _examples(engine: Engine, api: str, key: str) -> list[Example]:
                                                                      day=before_move)),
         ("Who has checked or read this person's data (the audit trail)",
          access_log.substitute(id=number)),
+        ("A real series: the ECB's USD/EUR reference rate in 2019, its values and the "
+         "releases (vintages) that published them",
+         '{ series(flow: "ECB_EXR1", key: "M.USD.EUR.SP00.A", startPeriod: "2019-01", '
+         'endPeriod: "2019-12", first: 1) { edges { node { key attributes observations { '
+         'period value status releaseDate } vintages { releaseDate observations } } } } }'),
+        (f"Derived from the registry: the population of each 2025 province and of the "
+         f"country (VN) on {SAMPLE_DAY} (key D.<area>.<sex>.<age>, _T for total)",
+         '{ series(flow: "POP_PROV_2025", key: "D.._T._T", first: 40) { edges { node { '
+         'key observations { period value status releaseDate } } } } }'),
     ]
     out: list[Example] = []
     for title, query in examples:
@@ -435,6 +464,11 @@ def banner(result: DemoResult) -> str:
     lines += ["", "[bold]Try these (paste them into a shell):[/bold]"]
     for number, example in enumerate(result.examples, start=1):
         lines += ["", f"{number}. {example.title}", example.curl]
+    if result.sdmx:
+        lines += ["", "SDMX for statistical tools (women and men of every province, as "
+                  "SDMX-CSV; drop format=csv for SDMX-JSON):",
+                  f"curl -s {shlex.quote(result.sdmx + '?format=csv')} "
+                  f"-H {shlex.quote('Authorization: Bearer ' + result.key)}"]
     lines += [
         "",
         "[bold]A steward's day:[/bold]",

@@ -65,7 +65,7 @@ def test_demo_comes_up_its_examples_answer_as_printed_and_a_second_run_reuses_it
         assert first["quality"]["registries"]["population"]["score"] > 0.9
         assert Path(first["report"]).is_file()
 
-        matching, mismatching, look_up, access_log = first["examples"]
+        matching, mismatching, look_up, access_log, ecb, population = first["examples"]
         answer = paste(matching["curl"])["data"]["verifyPerson"]
         assert (answer["found"], answer["match"], answer["status"]) == (True, True, "ALIVE")
         answer = paste(mismatching["curl"])["data"]["verifyPerson"]
@@ -75,6 +75,15 @@ def test_demo_comes_up_its_examples_answer_as_printed_and_a_second_run_reuses_it
         assert person == look_up["expect"]["person"] and person["residences"]
         entries = paste(access_log["curl"])["data"]["accessLog"]["edges"]
         assert {e["node"]["operation"] for e in entries} >= {"verifyPerson"}
+        node = paste(ecb["curl"])["data"]["series"]["edges"][0]["node"]
+        assert len(node["observations"]) == 12 and node["vintages"]
+        assert node == ecb["expect"]["series"]["edges"][0]["node"]
+        totals = {e["node"]["key"]: e["node"]["observations"][0]["value"]
+                  for e in paste(population["curl"])["data"]["series"]["edges"]}
+        national = totals.pop("D.VN._T._T")
+        assert len(totals) > 1 and sum(totals.values()) == national
+        assert first["loads"]["derive-legacy"]["status"] == "committed"
+        assert first["quality"]["registries"]["macro"]["failed"] == 0
         for example in (matching, mismatching):
             assert without_references(paste(example["curl"])["data"]) == \
                 without_references(example["expect"])
@@ -82,11 +91,12 @@ def test_demo_comes_up_its_examples_answer_as_printed_and_a_second_run_reuses_it
         second = demo(env, "--persons", "300", "--port", port, "--json")
         assert second["loads"] == {}
         assert second["key"] == first["key"]
-        assert set(second["reused"]) == {"reference data", "300 persons", "quality report",
-                                         f"the API on port {port}"}
+        assert set(second["reused"]) == {"reference data", "300 persons",
+                                         "macro series and derived indicators",
+                                         "quality report", f"the API on port {port}"}
         banner = demo(env, "--persons", "300", "--port", port)["banner"]
         assert "mdr demo stop" in banner and first["key"] in banner
-        assert matching["curl"] in banner
+        assert matching["curl"] in banner and "/sdmx/2.1/data/POP_PROV_2025/" in banner
         assert first["persons_run"] == persons["run_id"]
         assert f"mdr rejects export {persons['run_id']} --out" in banner
     finally:
