@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, BIGINT
 from loaders.rules.periods import period_start
 
 _CODE = re.compile(r"[A-Za-z0-9_@$-]+")
+_VERSION = re.compile(r"\d+(?:\.\d+){0,2}|latest|\*|\+")
 
 
 class BadRequest(ValueError):
@@ -33,13 +34,14 @@ class FlowQuery:
     @classmethod
     def parse(cls, text_: str) -> FlowQuery:
         parts = [p.strip() for p in text_.replace(":", ",").split(",")]
-        if not 1 <= len(parts) <= 3 or not all(_CODE.fullmatch(p) or p == "latest"
-                                               for p in parts):
+        if not 1 <= len(parts) <= 3 or not all(_CODE.fullmatch(p) for p in parts[:2]) \
+                or (len(parts) == 3 and not _VERSION.fullmatch(parts[2])):
             raise BadRequest(f"{text_[:80]!r} is not a dataflow reference; write ID, "
                              "AGENCY,ID or AGENCY,ID,VERSION.")
         if len(parts) == 1:
             return cls(parts[0])
-        version = parts[2] if len(parts) == 3 and parts[2] != "latest" else None
+        version = parts[2] if len(parts) == 3 and _VERSION.fullmatch(parts[2]) \
+            and parts[2][0].isdigit() else None
         return cls(parts[1], parts[0], version)
 
 
