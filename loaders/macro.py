@@ -93,7 +93,7 @@ def structure_codes(conn: Connection, codelist_id: int | None) -> frozenset[str]
     return codes or None
 
 
-def find_flow(conn: Connection, ref: FlowRef, run_id: int | None = None) -> Flow | None:
+def find_flow(conn: Connection, ref: FlowRef) -> Flow | None:
     """The dataflow a message names, or the one of the structure it names.
 
     A message that names both an unknown dataflow and a known structure states
