@@ -1,5 +1,8 @@
 """``mdr load macro``: SDMX structure and data messages into the macro-economy registry.
 
+A plain long or wide CSV loads too, through a mapping profile (``--profile``;
+``loaders.sources.mapped_csv``): its rows become the same observations.
+
 A structure message (data structure definitions, code lists, dataflows) is
 read by ``sdmx1`` and merged as it is: an SDMX artefact's version is immutable,
 so one already held is left alone. A data message (SDMX-ML, SDMX-JSON, SDMX-CSV;
@@ -38,6 +41,7 @@ from loaders.base import (
 )
 from loaders.rules.periods import describe, period_start
 from loaders.rules.text import has_control_characters
+from loaders.sources.mapped_csv import MappingProfile, read_mapped
 from loaders.sources.readers import Profile, SourceError
 from loaders.sources.sdmx_messages import FlowRef, ObsRecord, message_format, read_data
 
@@ -392,8 +396,10 @@ class DataStage(FileStage):
     columns = ("row_number", "dataflow_id", "series_key", "dimensions", "series_attributes",
                "period", "period_start", "value", "status", "attributes", "release_date")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, mapping: MappingProfile | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.mapping = mapping
         self.sql("""
             CREATE TEMP TABLE stage_obs (
                 row_number int, dataflow_id int, series_key text, dimensions jsonb,
@@ -402,7 +408,8 @@ class DataStage(FileStage):
             ) ON COMMIT DROP""")
 
     def read(self, progress: Progress | None) -> int:
-        message = read_data(self.path, self._structure_for)
+        message = read_mapped(self.path, self.mapping) if self.mapping is not None \
+            else read_data(self.path, self._structure_for)
         if message.prepared:
             prepared = _release_date(message.prepared)
             if prepared is not None:
@@ -568,16 +575,19 @@ def load_macro(engine: Engine, path: Path, options: Options,
     """Load one SDMX structure or data message; commits whole or leaves the registry
     untouched."""
     kind = message_kind(path, options.kind)
+    # A plain CSV is read through its mapping profile; an SDMX message needs none.
+    mapping = MappingProfile.load(options.profile) if options.profile else None
 
     def make_stage(conn: Connection, run_id: int) -> Stage:
         if kind == "structure":
             return StructureStage(conn, RowChecker(path.name, options.effective_date), options,
                                   run_id, path)
         checker = ObservationChecker(path.name, options.effective_date, conn)
-        return DataStage(conn, checker, options, run_id, path, Profile())
+        return DataStage(conn, checker, options, run_id, path, Profile(), mapping=mapping)
 
     return run_load(engine, REGISTRY, str(path), make_stage, options=options,
-                    progress=progress, source_sha256=sha256(path), profile=None,
+                    progress=progress, source_sha256=sha256(path),
+                    profile=mapping.name if mapping else None,
                     details={"kind": kind})
 
 

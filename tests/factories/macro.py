@@ -21,6 +21,9 @@ ECB_USD = SDMX / "ECB_EXR_1_M.USD.EUR.SP00.A.xml"
 JSON_EXR = SDMX / "v3_json_data_exr-time-series.json"
 CSV_NA_MAIN = SDMX / "v3_csv_example-01.csv"
 NA_MAIN_STRUCTURE = SDMX / "ESTAT_NA_MAIN_structure.xml"
+EXR_LONG, EXR_LONG_PROFILE = SDMX / "exr_monthly_long.csv", SDMX / "exr_monthly_long.profile.yaml"
+EXR_WIDE, EXR_WIDE_PROFILE = SDMX / "exr_monthly_wide.csv", SDMX / "exr_monthly_wide.profile.yaml"
+EXR_WIDE_AS_SDMX = SDMX / "exr_monthly.sdmx.csv"
 
 EXR_HEADER = ("DATAFLOW", "FREQ", "CURRENCY", "CURRENCY_DENOM", "EXR_TYPE", "EXR_SUFFIX",
               "TIME_PERIOD", "OBS_VALUE", "OBS_STATUS", "UPDATED")

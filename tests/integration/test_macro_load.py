@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,11 @@ from tests.factories.macro import (
     CSV_NA_MAIN,
     ECB_STRUCTURE,
     ECB_USD,
+    EXR_LONG,
+    EXR_LONG_PROFILE,
+    EXR_WIDE,
+    EXR_WIDE_AS_SDMX,
+    EXR_WIDE_PROFILE,
     JSON_EXR,
     NA_MAIN_STRUCTURE,
     exr_row,
@@ -179,3 +185,72 @@ def test_a_load_over_the_threshold_leaves_the_registry_untouched(registry: Engin
     assert rows(registry, "SELECT count(*) FROM macro.release") == [(0,)]
     assert rows(registry, "SELECT count(*) FROM etl.rejected_row WHERE run_id = :r",
                 r=result.run_id) == [(2,)]
+
+
+OBSERVATIONS = """
+    SELECT s.series_key, o.period, o.value, o.status, r.release_date FROM macro.observation o
+    JOIN macro.series s ON s.id = o.series_id JOIN macro.release r ON r.id = o.release_id
+    ORDER BY 1, 2, 5"""
+
+
+def test_a_wide_csv_through_its_profile_loads_what_the_same_sdmx_csv_loads(
+        registry: Engine) -> None:
+    result = load(registry, EXR_WIDE, profile=str(EXR_WIDE_PROFILE))
+    # Three series of three months; GBP has no 2024-02 (a blank cell is no observation).
+    assert (result.status, result.inserted, result.rejected) == ("committed", 8, 0)
+    mapped = rows(registry, OBSERVATIONS)
+    assert mapped[0] == ("M.GBP.EUR.SP00.A", "2024-01", 0.8601, "A", dt.date(2024, 4, 2))
+    # The same observations as SDMX-CSV are the same release: nothing new.
+    again = load(registry, EXR_WIDE_AS_SDMX)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 8)
+    assert rows(registry, OBSERVATIONS) == mapped
+    assert rows(registry, "SELECT profile FROM etl.load_run WHERE id = :r",
+                r=result.run_id) == [("exr-monthly-wide",)]
+
+
+def test_a_long_csv_through_its_profile_loads_what_the_same_sdmx_csv_loads(
+        registry: Engine, tmp_path: Path) -> None:
+    with EXR_LONG.open(encoding="utf-8") as handle:
+        source = list(csv.DictReader(handle))
+    as_sdmx = write_sdmx_csv(tmp_path / "long.sdmx.csv", [
+        exr_row(r["month"], r["rate"], currency=r["currency"], status=r["status"],
+                updated=r["published"]) for r in source])
+    result = load(registry, EXR_LONG, profile=str(EXR_LONG_PROFILE))
+    # Each row its own release date: three releases, each observation in its own.
+    assert (result.status, result.inserted, result.rejected) == ("committed", 6, 0)
+    mapped = rows(registry, OBSERVATIONS)
+    assert ("M.JPY.EUR.SP00.A", "2024-03", 162.77, "P", dt.date(2024, 4, 2)) in mapped
+    assert len(rows(registry, "SELECT * FROM macro.release")) == 3
+    again = load(registry, as_sdmx)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 6)
+    assert rows(registry, OBSERVATIONS) == mapped
+
+
+def test_a_profile_column_that_does_not_fit_the_structure_is_rejected_with_its_reason(
+        registry: Engine, tmp_path: Path) -> None:
+    # A column mapped to a dimension the structure does not have: every row's key is wrong.
+    profile = tmp_path / "bad.profile.yaml"
+    profile.write_text(EXR_LONG_PROFILE.read_text(encoding="utf-8").replace(
+        "EXR_TYPE: rate_type", "RATE_KIND: rate_type"), encoding="utf-8")
+    result = load(registry, EXR_LONG, profile=str(profile), reject_threshold=None)
+    assert result.rejected_by_reason == {"invalid-series-key": 6}
+    assert "missing EXR_TYPE; unknown RATE_KIND" in result.issues[0].message
+    # A wide column that is no period of the frequency: its cells are rejected, the rest load.
+    wide = tmp_path / "wide.csv"
+    wide.write_text(EXR_WIDE.read_text(encoding="utf-8").replace("2024-03", "Q1 total"),
+                    encoding="utf-8")
+    result = load(registry, wide, profile=str(EXR_WIDE_PROFILE), reject_threshold=None)
+    assert (result.status, result.inserted) == ("committed", 5)
+    assert result.rejected_by_reason == {"period-not-of-frequency": 3}
+    assert "Q1 total" in result.issues[0].message
+
+
+def test_a_column_the_profile_names_but_the_file_lacks_refuses_the_file(
+        registry: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "no_status.csv"
+    path.write_text("currency,rate_type,month,rate,published\nUSD,SP00,2024-01,1.09,2024-02-05\n",
+                    encoding="utf-8")
+    result = load(registry, path, profile=str(EXR_LONG_PROFILE))
+    assert result.status == "aborted"
+    assert "lacks the column(s) status" in (result.message or "")
+    assert rows(registry, "SELECT count(*) FROM macro.observation") == [(0,)]
