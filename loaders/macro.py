@@ -300,15 +300,46 @@ def _name(artefact: Any) -> str | None:
 # -- data ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Rejection:
+    """A reason found once for what many rows share (a series key, its attributes)."""
+
+    reason: reasons.Reason
+    column: str
+    value: str | None
+    params: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Described:
+    """What rows of one series key and attribute set stage alike."""
+
+    key: str
+    dimensions: str
+    series_attributes: str
+    status: str | None
+    attributes: str
+    frequency: str | None
+
+
 class ObservationChecker(RowChecker):
-    """Checks observations against their dataflow's structure."""
+    """Checks observations against their dataflow's structure.
+
+    A national file repeats a few thousand series keys and a few hundred periods over
+    millions of rows: what depends only on them (the key against the structure, codes,
+    the period against the frequency, the release date) is checked once per distinct
+    value and remembered, so each row costs its value's parse.
+    """
 
     def __init__(self, source: str, effective_date: dt.date, conn: Connection) -> None:
         super().__init__(source, effective_date)
         self.conn = conn
         self.release_default = effective_date
         self.flows: dict[FlowRef, Flow | None] = {}
-        self.series: dict[tuple[int, str], tuple[str, str]] = {}
+        self.described: dict[tuple[Any, ...], Described | Rejection] = {}
+        self.starts: dict[tuple[str, str | None], dt.date | None] = {}
+        self.releases: dict[str, dt.date | None] = {}
+        self._last: tuple[FlowRef | None, Flow | None] = (None, None)
 
     def flow(self, ref: FlowRef) -> Flow | None:
         if ref not in self.flows:
@@ -318,37 +349,32 @@ class ObservationChecker(RowChecker):
     def row(self, rec: ObsRecord) -> tuple[Any, ...] | None:
         """The staged tuple of a valid observation, or None (its issue recorded)."""
         n = rec.row
-        flow = self.flow(rec.flow) if rec.flow is not None else None
+        ref = rec.flow
+        if ref is self._last[0] and ref is not None:
+            flow = self._last[1]
+        else:
+            flow = self.flow(ref) if ref is not None else None
+            self._last = (ref, flow)
         if flow is None:
             self.reject(reasons.UNKNOWN_DATAFLOW, n, "dataflow", str(rec.flow or "(none)"))
             return None
-        if rec.action.upper() in ("D", "DELETE"):
+        if rec.action != "I" and rec.action.upper() in ("D", "DELETE"):
             self.reject(reasons.UNSUPPORTED_ACTION, n, "action", rec.action)
             return None
-        values = [rec.period, rec.value, *rec.key.values(), *rec.attributes.values()]
-        if has_control_characters("".join(values)):
-            self.reject(reasons.INVALID_TEXT, n, "row", None)
+        signature = (flow.id, tuple(rec.key.items()), tuple(rec.attributes.items()))
+        series = self.described.get(signature)
+        if series is None:
+            series = self.described[signature] = describe_series(flow, rec)
+        if isinstance(series, Rejection):
+            self.reject(series.reason, n, series.column, series.value, **series.params)
             return None
-        if list(rec.key) != flow.dimensions and set(rec.key) != set(flow.dimensions):
-            missing = sorted(set(flow.dimensions) - set(rec.key))
-            extra = sorted(set(rec.key) - set(flow.dimensions))
-            problem = "; ".join(p for p in (f"missing {', '.join(missing)}" if missing else "",
-                                            f"unknown {', '.join(extra)}" if extra else "") if p)
-            self.reject(reasons.INVALID_SERIES_KEY, n, "key", ".".join(rec.key.values()),
-                        structure=flow.structure, problem=problem,
-                        expected=".".join(flow.dimensions))
-            return None
-        for component, code in (*rec.key.items(), *rec.attributes.items()):
-            codes = flow.codes.get(component)
-            if codes is not None and code not in codes:
-                self.reject(reasons.UNKNOWN_DIMENSION_CODE, n, component, code,
-                            codelist=flow.codelists.get(component) or "its code list")
-                return None
-        frequency = rec.key.get("FREQ")
-        start = period_start(rec.period, frequency)
+        start = self._start(rec.period, series.frequency)
         if start is None:
-            self.reject(reasons.PERIOD_NOT_OF_FREQUENCY, n, flow.time_dimension, rec.period,
-                        expected=describe(frequency))
+            if has_control_characters(rec.period):
+                self.reject(reasons.INVALID_TEXT, n, "row", None)
+            else:
+                self.reject(reasons.PERIOD_NOT_OF_FREQUENCY, n, flow.time_dimension,
+                            rec.period, expected=describe(series.frequency))
             return None
         value: float | None = None
         if rec.value not in _MISSING:
@@ -359,25 +385,56 @@ class ObservationChecker(RowChecker):
             if value is None or value != value or value in (float("inf"), float("-inf")):
                 self.reject(reasons.NON_NUMERIC_VALUE, n, "OBS_VALUE", rec.value)
                 return None
+            if has_control_characters(rec.value):
+                self.reject(reasons.INVALID_TEXT, n, "row", None)
+                return None
         release = self.release_default
         if rec.release is not None:
-            parsed = _release_date(rec.release)
+            parsed = self.releases.get(rec.release, dt.date.min)
+            if parsed is dt.date.min:
+                parsed = self.releases[rec.release] = _release_date(rec.release)
             if parsed is None:
                 self.reject(reasons.MISSING_RELEASE_DATE, n, "release date", rec.release)
                 return None
             release = parsed
-        key = ".".join(rec.key[d] for d in flow.dimensions)
-        cached = self.series.get((flow.id, key))
-        series_attrs = {k: v for k, v in rec.attributes.items()
-                        if flow.attached.get(k, "series") != "observation"}
-        if cached is None:
-            cached = self.series[(flow.id, key)] = (
-                json.dumps({d: rec.key[d] for d in flow.dimensions}), json.dumps(series_attrs))
-        obs_attrs = {k: v for k, v in rec.attributes.items()
-                     if flow.attached.get(k) == "observation" and k != "OBS_STATUS"}
-        return (n, flow.id, key, cached[0], cached[1], rec.period, start, value,
-                rec.attributes.get("OBS_STATUS"), json.dumps(obs_attrs) if obs_attrs else "{}",
-                release)
+        return (n, flow.id, series.key, series.dimensions, series.series_attributes,
+                rec.period, start, value, series.status, series.attributes, release)
+
+    def _start(self, period: str, frequency: str | None) -> dt.date | None:
+        cached = (period, frequency)
+        start = self.starts.get(cached, dt.date.min)
+        if start is dt.date.min:
+            start = None if has_control_characters(period) else period_start(period, frequency)
+            self.starts[cached] = start
+        return start
+
+
+def describe_series(flow: Flow, rec: ObsRecord) -> Described | Rejection:
+    """A series key and attribute set checked against the flow's structure: what its
+    rows stage, or why they are rejected."""
+    if has_control_characters("".join((*rec.key.values(), *rec.attributes.values()))):
+        return Rejection(reasons.INVALID_TEXT, "row", None)
+    if list(rec.key) != flow.dimensions and set(rec.key) != set(flow.dimensions):
+        missing = sorted(set(flow.dimensions) - set(rec.key))
+        extra = sorted(set(rec.key) - set(flow.dimensions))
+        problem = "; ".join(p for p in (f"missing {', '.join(missing)}" if missing else "",
+                                        f"unknown {', '.join(extra)}" if extra else "") if p)
+        return Rejection(reasons.INVALID_SERIES_KEY, "key", ".".join(rec.key.values()),
+                         {"structure": flow.structure, "problem": problem,
+                          "expected": ".".join(flow.dimensions)})
+    for component, code in (*rec.key.items(), *rec.attributes.items()):
+        codes = flow.codes.get(component)
+        if codes is not None and code not in codes:
+            return Rejection(reasons.UNKNOWN_DIMENSION_CODE, component, code,
+                             {"codelist": flow.codelists.get(component) or "its code list"})
+    series_attrs = {k: v for k, v in rec.attributes.items()
+                    if flow.attached.get(k, "series") != "observation"}
+    obs_attrs = {k: v for k, v in rec.attributes.items()
+                 if flow.attached.get(k) == "observation" and k != "OBS_STATUS"}
+    return Described(".".join(rec.key[d] for d in flow.dimensions),
+                     json.dumps({d: rec.key[d] for d in flow.dimensions}),
+                     json.dumps(series_attrs), rec.attributes.get("OBS_STATUS"),
+                     json.dumps(obs_attrs) if obs_attrs else "{}", rec.key.get("FREQ"))
 
 
 def _release_date(value: str) -> dt.date | None:
@@ -499,26 +556,33 @@ def merge_observations(stage: Stage, staged: str) -> tuple[int, int, int]:
     release of a row is the latest one on or before its release date, in the
     registry or earlier in the same file.
     """
+    # The previous release of every row in one set-based join (not a lookup per row):
+    # the registry's observations of the staged series and periods, latest first.
     stage.sql(f"""
         CREATE TEMP TABLE resolved ON COMMIT DROP AS
+        WITH x AS MATERIALIZED (
+            SELECT s.period, s.period_start, s.value, s.status, s.attributes,
+                   s.release_date, se.id AS series_id, r.id AS release_id
+            FROM {staged} s
+            JOIN macro.series se ON se.dataflow_id = s.dataflow_id
+                                AND se.series_key = s.series_key
+            JOIN macro.release r ON r.dataflow_id = s.dataflow_id
+                                AND r.release_date = s.release_date),
+        prev AS (
+            SELECT DISTINCT ON (x.series_id, x.period, x.release_date)
+                   x.series_id, x.period, x.release_date, o.value, o.status, o.attributes,
+                   o.release_id
+            FROM x JOIN macro.observation o ON o.series_id = x.series_id
+                                           AND o.period = x.period
+            JOIN macro.release pr ON pr.id = o.release_id AND pr.release_date <= x.release_date
+            ORDER BY x.series_id, x.period, x.release_date, pr.release_date DESC)
         SELECT x.*, p.value AS prev_value, p.status AS prev_status,
                p.attributes AS prev_attributes, p.release_id AS prev_release,
                lag(x.release_id) OVER w AS file_prev_release,
                lag(x.value) OVER w AS file_prev_value, lag(x.status) OVER w AS file_prev_status,
                lag(x.attributes) OVER w AS file_prev_attributes
-        FROM (SELECT s.period, s.period_start, s.value, s.status, s.attributes,
-                     s.release_date, se.id AS series_id, r.id AS release_id
-              FROM {staged} s
-              JOIN macro.series se ON se.dataflow_id = s.dataflow_id
-                                  AND se.series_key = s.series_key
-              JOIN macro.release r ON r.dataflow_id = s.dataflow_id
-                                  AND r.release_date = s.release_date) x
-        LEFT JOIN LATERAL (
-            SELECT o.value, o.status, o.attributes, o.release_id
-            FROM macro.observation o JOIN macro.release pr ON pr.id = o.release_id
-            WHERE o.series_id = x.series_id AND o.period = x.period
-              AND pr.release_date <= x.release_date
-            ORDER BY pr.release_date DESC LIMIT 1) p ON true
+        FROM x LEFT JOIN prev p ON p.series_id = x.series_id AND p.period = x.period
+                               AND p.release_date = x.release_date
         WINDOW w AS (PARTITION BY x.series_id, x.period ORDER BY x.release_date)""")
     stage.sql("""
         UPDATE resolved SET prev_value = file_prev_value, prev_status = file_prev_status,
@@ -534,6 +598,8 @@ def merge_observations(stage: Stage, staged: str) -> tuple[int, int, int]:
             WHERE prev_release IS NULL
                OR (value, status, attributes)
                   IS DISTINCT FROM (prev_value, prev_status, prev_attributes)
+            -- in key order: the index is filled page by page, not at random
+            ORDER BY series_id, period, release_id
             ON CONFLICT (series_id, period, release_id) DO UPDATE
             SET value = EXCLUDED.value, status = EXCLUDED.status,
                 attributes = EXCLUDED.attributes
