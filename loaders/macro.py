@@ -459,8 +459,10 @@ class DataStage(FileStage):
         self.mapping = mapping
         self.sql("""
             CREATE TEMP TABLE stage_obs (
-                row_number int, dataflow_id int, series_key text, dimensions jsonb,
-                series_attributes jsonb, period text, period_start date, value float8,
+                row_number int, dataflow_id int, series_key text,
+                -- the same for every row of a series: parsed as JSON once a series, on merge
+                dimensions text, series_attributes text,
+                period text, period_start date, value float8,
                 status text, attributes jsonb, release_date date, reject text
             ) ON COMMIT DROP""")
 
@@ -513,13 +515,21 @@ class DataStage(FileStage):
         return dsd
 
     def check(self) -> None:
-        self.sql("CREATE INDEX ON stage_obs (dataflow_id, series_key, period, release_date)")
         self.sql("ANALYZE stage_obs")
+        # Duplicates are found in one hashed aggregate; the index that names each one's
+        # rows is built only when there are any.
+        self.sql("""CREATE TEMP TABLE stage_dup ON COMMIT DROP AS
+                    SELECT dataflow_id, series_key, period, release_date FROM stage_obs
+                    GROUP BY 1, 2, 3, 4 HAVING count(*) > 1""")
+        if not self.sql("SELECT EXISTS (SELECT 1 FROM stage_dup)").scalar_one():
+            return
+        self.sql("CREATE INDEX ON stage_obs (dataflow_id, series_key, period, release_date)")
         same = ("o.dataflow_id = s.dataflow_id AND o.series_key = s.series_key "
                 "AND o.period = s.period AND o.release_date = s.release_date")
         self.reject_where(
             reasons.DUPLICATE_OBSERVATION, "period",
-            f"EXISTS (SELECT 1 FROM stage_obs o WHERE {same} AND o.row_number <> s.row_number)",
+            "(s.dataflow_id, s.series_key, s.period, s.release_date) IN "
+            "(SELECT * FROM stage_dup)",
             "s.series_key",
             columns={"period": "s.period", "release": "s.release_date",
                      "rows": f"(SELECT string_agg(o.row_number::text, ', ' ORDER BY "
@@ -538,8 +548,8 @@ def merge_release(stage: Stage, staged: str) -> tuple[int, int, int]:
                   ON CONFLICT (dataflow_id, release_date) DO NOTHING""")
     stage.sql(f"""
         INSERT INTO macro.series AS t (dataflow_id, series_key, dimensions, attributes)
-        SELECT DISTINCT ON (dataflow_id, series_key) dataflow_id, series_key, dimensions,
-               series_attributes
+        SELECT DISTINCT ON (dataflow_id, series_key) dataflow_id, series_key,
+               dimensions::jsonb, series_attributes::jsonb
         FROM {staged} ORDER BY dataflow_id, series_key, release_date DESC, row_number DESC
         ON CONFLICT (dataflow_id, series_key) DO UPDATE
         SET attributes = t.attributes || EXCLUDED.attributes
