@@ -29,13 +29,19 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import create_engine
-from support import ROOT, bench_cluster, create_database, migrated_with_reference, raw_copy
+from support import (
+    ROOT,
+    bench_cluster,
+    create_database,
+    migrated_with_reference,
+    raw_copy,
+    timed,
+)
 
 from fixtures.generator import generate_population
 from loaders.sources.population_layout import SNAPSHOT_FIELDS
@@ -43,12 +49,6 @@ from mdr.cluster import LocalCluster
 
 TO_SQL_ROWS = 100_000
 DELTA_ROWS = 1_000
-
-
-def timed(fn: object, *args: object) -> float:
-    started = time.perf_counter()
-    fn(*args)  # type: ignore[operator]
-    return time.perf_counter() - started
 
 
 def to_sql(url: str, frame: pd.DataFrame, method: str | None) -> None:

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,13 @@ def run_mdr(url: str, *args: str) -> tuple[dict[str, Any], float]:
         raise SystemExit(f"mdr {' '.join(args)} failed:\n{run.stderr}")
     summary: dict[str, Any] = json.loads(run.stdout)
     return summary, seconds
+
+
+def timed(fn: Callable[..., Any], *args: Any) -> float:
+    """Seconds ``fn(*args)`` takes."""
+    started = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - started
 
 
 def peak_child_rss_mb() -> float:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
@@ -49,6 +49,7 @@ from graphql_api.limits import (
 from graphql_api.over_http import GRAPHQL_RESPONSE, JSON, is_request_error, negotiate
 from graphql_api.replica_guard import READ_FROM_PRIMARY, GuardReads, ReplicaGuard
 from graphql_api.schema import COMPILED_ENTRIES, build_schema
+from graphql_api.sdmx_rest import SdmxData
 from mdr import db
 from mdr.settings import Settings
 
@@ -300,8 +301,15 @@ def create_app(settings: Settings, compile_operations: bool = True, *,
         if reads is not writes:
             await reads.dispose()
 
+    # The SDMX data endpoint: the same keys, scopes and request limits as GraphQL.
+    sdmx_data = AnswerOutages(Authenticate(request_response(SdmxData(reads)), primary_driver,
+                                           limiter, keys, settings.api_dev_mode))
     return GraphQLFirst(graphql, Starlette(
-        routes=[Route("/graphql", graphql, methods=["GET", "POST"])], lifespan=lifespan))
+        routes=[Route("/graphql", graphql, methods=["GET", "POST"]),
+                Route("/sdmx/2.1/data/{flow}", sdmx_data, methods=["GET"]),
+                Route("/sdmx/2.1/data/{flow}/{key}", sdmx_data, methods=["GET"]),
+                Route("/sdmx/2.1/data/{flow}/{key}/{provider}", sdmx_data, methods=["GET"])],
+        lifespan=lifespan))
 
 
 class GraphQLFirst:

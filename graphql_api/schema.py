@@ -29,7 +29,7 @@ from graphql_api.limits import (
 )
 from graphql_api.pagination import DEFAULT_PAGE_SIZE, Connection
 from graphql_api.permissions import requires
-from graphql_api.resolvers import land, reference
+from graphql_api.resolvers import land, macro, reference
 from graphql_api.resolvers.audit import access_log
 from graphql_api.resolvers.enterprise import ENTERPRISES, enterprises_of, public_enterprise
 from graphql_api.resolvers.enterprise import enterprise as enterprise_on
@@ -39,6 +39,7 @@ from graphql_api.suggestions import HideSuggestions, QuietExecutor
 from graphql_api.types.audit import AccessEntry
 from graphql_api.types.enterprise import Enterprise, EnterpriseRole, PublicEnterprise
 from graphql_api.types.land import Parcel
+from graphql_api.types.macro import Dataflow, Series
 from graphql_api.types.population import Person
 from graphql_api.types.reference import AdminUnit, Code, CodeList
 
@@ -121,6 +122,27 @@ class Query:
     async def parcels_of(self, info: Info, holder: str,
                          as_of: Day = None) -> list[Parcel]:
         return await land.parcels_of(info.context, holder, as_of)
+
+    @strawberry.field(permission_classes=[requires("read:macro")],
+                      description="The macro-economy registry's dataflows and their "
+                      "structures.")
+    async def dataflows(self, info: Info) -> list[Dataflow]:
+        return await macro.dataflows(info.context)
+
+    @strawberry.field(permission_classes=[requires("read:macro")],
+                      description="Series of a dataflow by SDMX key (dot-separated codes, "
+                      "empty for any, + for alternatives), each with its observations as "
+                      "published on asOf (default: the latest release) and its vintages.")
+    async def series(
+            self, info: Info, flow: str,
+            key: Annotated[str | None, strawberry.argument(
+                description="SDMX key, e.g. M.USD.EUR.SP00.A or D..F.; null: all.")] = None,
+            as_of: Annotated[dt.date | None, strawberry.argument(
+                description="Answer as published on this day.")] = None,
+            start_period: str | None = None, end_period: str | None = None,
+            first: First = DEFAULT_PAGE_SIZE, after: After = None) -> Connection[Series]:
+        return await macro.series(info.context, flow, key, as_of, start_period, end_period,
+                                  first, after)
 
     # Reference data is public: any client with a valid key, no scope needed.
 

@@ -14,7 +14,8 @@ from typing import Any
 
 from schemas.reference import REORGANISATION_2025
 
-POPULATION, REFERENCE, ENTERPRISE, LAND = "population", "ref", "enterprise", "land"
+POPULATION, REFERENCE, ENTERPRISE, LAND, MACRO = (
+    "population", "ref", "enterprise", "land", "macro")
 
 
 @dataclass(frozen=True)
@@ -98,11 +99,11 @@ _REORG = f"{REORGANISATION_2025:%Y-%m-%d}"
 UNREADABLE_ROW = _reason(
     "unreadable-row", "The row cannot be parsed at all (broken CSV or JSON).",
     "{problem} The row was not loaded; correct it in the file and resubmit it.",
-    POPULATION, ENTERPRISE, LAND)
+    POPULATION, ENTERPRISE, LAND, MACRO)
 INVALID_TEXT = _reason(
     "invalid-text", "A field contains control characters (such as NUL).",
     "{field} contains control characters; remove them and resubmit the row.",
-    POPULATION, ENTERPRISE, LAND)
+    POPULATION, ENTERPRISE, LAND, MACRO)
 MISSING_REQUIRED_FIELD = _reason(
     "missing-required-field", "A required field is blank.",
     "{field} is required{context} and is blank; fill it in and resubmit the row.",
@@ -378,3 +379,42 @@ UNMAPPED_UNIT = _reason(
     "unmapped-unit", "A unit has no successor (or predecessor) in the 2025 crosswalk.",
     "{name} ({level} {code}, {period}) has no {counterpart} in the crosswalk; {consequence}.",
     REFERENCE, rejects=False)
+
+# -- macro-economy ---------------------------------------------------------------------------
+
+UNKNOWN_DATAFLOW = _reason(
+    "unknown-dataflow", "The data names a dataflow or structure the registry does not hold.",
+    "{value} is neither a dataflow nor a data structure of the registry; load its structure "
+    "message first (mdr load macro STRUCTURE.xml), then resubmit the data.", MACRO)
+INVALID_SERIES_KEY = _reason(
+    "invalid-series-key", "A series key lacks a dimension of its data structure or has one "
+    "the structure does not know.",
+    "The key {value} does not fit structure {structure} ({problem}); its dimensions are "
+    "{expected}.", MACRO)
+UNKNOWN_DIMENSION_CODE = _reason(
+    "unknown-dimension-code", "A dimension or attribute value is not in its code list.",
+    "{field} {value!r} is not a code of {codelist}; correct the code or load the code list "
+    "that has it.", MACRO)
+PERIOD_NOT_OF_FREQUENCY = _reason(
+    "period-not-of-frequency", "The time period is not a period of the series' frequency "
+    "(or no SDMX period at all).",
+    "Period {value!r} is not {expected}; write it as SDMX does (2024, 2024-S1, 2024-Q1, "
+    "2024-03, 2024-W09, 2024-03-01).", MACRO)
+NON_NUMERIC_VALUE = _reason(
+    "non-numeric-value", "The observation value is not a number.",
+    "Value {value!r} is not a number; give the value with a dot as decimal separator, or "
+    "leave it blank (missing) with status M.", MACRO)
+DUPLICATE_OBSERVATION = _reason(
+    "duplicate-observation", "Rows of one release give one series' period more than once.",
+    "Series {value} has period {period} on several rows of release {release} (rows {rows}); "
+    "none of them was loaded. Keep the right one and resubmit.", MACRO)
+MISSING_RELEASE_DATE = _reason(
+    "missing-release-date", "A row gives no release date (or an unreadable one) for its "
+    "vintage.",
+    "{field} {value!r} is no release date; every vintage needs the day it was published "
+    "(YYYY-MM-DD or a timestamp).", MACRO)
+UNSUPPORTED_ACTION = _reason(
+    "unsupported-action", "An SDMX-CSV row asks for an action other than adding or "
+    "replacing values.",
+    "Action {value!r} is not applied: releases are kept, never deleted; publish the "
+    "correction as a new release instead.", MACRO)

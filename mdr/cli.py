@@ -38,6 +38,9 @@ fixtures_app = typer.Typer(help="Synthetic national data for tests and benchmark
 app.add_typer(fixtures_app, name="fixtures")
 clients_app = typer.Typer(help="API clients and their keys.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
+macro_app = typer.Typer(help="The macro-economy registry: indicators derived from the "
+                        "registries.", no_args_is_help=True)
+app.add_typer(macro_app, name="macro")
 
 log = logging.getLogger("mdr.cli")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
@@ -476,6 +479,33 @@ def demo_stop() -> None:
 
     stopped = stop_demo(settings())
     err.print(f"Stopped {' and '.join(stopped)}." if stopped else "Nothing was running.")
+
+
+@macro_app.command("derive")
+@friendly_errors
+def macro_derive(
+    as_of: Annotated[str, typer.Option("--as-of", help="Reference date of the figures.")],
+    units: Annotated[str, typer.Option(help="Unit set: 2025 (34 provinces) or legacy (63).")]
+    = "2025",
+    release_date: Annotated[str | None, typer.Option(
+        "--release-date", help="Date the release is published; default today.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Compute the derived indicators for a date and publish them as a new vintage
+    (nothing new when the figures did not change)."""
+    from loaders.macro_derived import UNIT_SETS, derive
+
+    if units not in UNIT_SETS:
+        raise typer.BadParameter(f"use one of {', '.join(UNIT_SETS)}", param_hint="--units")
+    day = parse_date(as_of)
+    released = parse_date(release_date) if release_date else None
+    with load_failures("macro") as outcome, \
+            db.role_engine(settings(), db.Role.LOADER) as engine:
+        outcome.append(derive(engine, day, units, released))
+    result = outcome[0]
+    print_load_result(result, as_json)
+    if result.status != "committed":
+        raise typer.Exit(1)
 
 
 @quality_app.command("run")

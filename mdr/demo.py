@@ -36,7 +36,7 @@ from sqlalchemy.engine import make_url
 
 from mdr import db
 from mdr.output import err
-from mdr.settings import Settings
+from mdr.settings import PROJECT_ROOT, Settings
 
 DEFAULT_PERSONS = 100_000
 PARCELS_PER_PERSON = 0.05
@@ -44,12 +44,21 @@ PARCELS_PER_PERSON = 0.05
 FEWEST_PARCELS = 1_200
 """... and at least three communes."""
 SAMPLE_DAY = "2026-01-01"
+SDMX = PROJECT_ROOT / "fixtures" / "sdmx"
+MACRO_STEPS = {
+    "macro-structure": ["load", "macro", str(SDMX / "ECB_EXR_1_structure.xml")],
+    "macro-series": ["load", "macro", str(SDMX / "ECB_EXR_1_M.USD.EUR.SP00.A.xml")],
+    "derive-2025": ["macro", "derive", "--as-of", SAMPLE_DAY, "--units", "2025"],
+    "derive-legacy": ["macro", "derive", "--as-of", SAMPLE_DAY, "--units", "legacy"],
+}
+"""A real series (the ECB's USD/EUR rate) and the indicators derived from the sample."""
 """The day the generated sample describes (the generator's default)."""
 ENTERPRISE_BASE_DAY = "2024-01-01"
 """The day the generated enterprise snapshot describes (two years before the sample's)."""
 DEFECT_RATE = 0.01
 """A few labelled defects, so that the steward's side (rejections) has something to show."""
-SCOPES = "verify:person,read:person,audit:read,verify:enterprise,read:enterprise,read:land"
+SCOPES = ("verify:person,read:person,audit:read,verify:enterprise,read:enterprise,read:land,"
+          "read:macro")
 API_START_SECONDS = 60.0
 
 
@@ -110,6 +119,8 @@ class DemoResult:
     examples: list[Example]
     persons_run: int | None = None
     """The load run of the sample's persons (some of its rows were rejected on purpose)."""
+    sdmx: str | None = None
+    """An SDMX REST data URL of the derived population (SDMX-JSON; format=csv for CSV)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -159,7 +170,7 @@ def run_demo(cfg: Settings, persons: int = DEFAULT_PERSONS, seed: int = 1,
         # The population and the business register are one consistent set (enterprises'
         # people are its persons): the register as it stood two years earlier, then what
         # changed since.
-        sample.ensure(["all", "--count", str(persons)],
+        population_loaded = sample.ensure(["all", "--count", str(persons)],
                       [f"{persons:,} persons", f"{enterprise_count(persons):,} enterprises"],
                       {"persons": ("population", data / "persons.csv", SAMPLE_DAY),
                        "events": ("population", data / "events.csv", SAMPLE_DAY),
@@ -174,6 +185,14 @@ def run_demo(cfg: Settings, persons: int = DEFAULT_PERSONS, seed: int = 1,
                           ("parcels", "parcels.geojson"), ("rights", "rights.csv"),
                           ("parcel_changes", "parcel_changes.geojson"),
                           ("right_changes", "right_changes.csv"))})
+        # The derived indicators are the registry's figures: derived again when it changed.
+        if not population_loaded and all(state.runs.get(step) in committed
+                                         for step in MACRO_STEPS):
+            reused.append("macro series and derived indicators")
+        else:
+            for step, args in MACRO_STEPS.items():
+                loads[step] = _load(state, step, args)
+            state.quality = None
         report = cfg.var_dir / "reports" / "quality.html"
         if state.quality is not None and report.exists():
             reused.append("quality report")
@@ -186,12 +205,13 @@ def run_demo(cfg: Settings, persons: int = DEFAULT_PERSONS, seed: int = 1,
         state.write(state_path(cfg))
         api = f"http://127.0.0.1:{port}/graphql"
         examples = _examples(admin, api, state.key)
+        sdmx_url = api.removesuffix("/graphql") + "/sdmx/2.1/data/POP_PROV_2025/D..F+M._T"
     finally:
         admin.dispose()
     return DemoResult(api=api, graphiql=api, key=state.key, database=database,
                       persons=persons, report=str(report), reused=reused, loads=loads,
                       quality=state.quality, examples=examples,
-                      persons_run=state.runs.get("persons"))
+                      persons_run=state.runs.get("persons"), sdmx=sdmx_url)
 
 
 @dataclass
@@ -207,18 +227,20 @@ class _Sample:
     seed: int
 
     def ensure(self, generate: list[str], what: list[str],
-               files: dict[str, tuple[str, Path, str]]) -> None:
+               files: dict[str, tuple[str, Path, str]]) -> bool:
         """``mdr fixtures generate <generate...>``, then each file's load (step: registry,
-        path, effective date), unless every one of those loads committed before."""
+        path, effective date), unless every one of those loads committed before; whether
+        it loaded them."""
         if all(self.state.runs.get(step) in self.committed for step in files):
             self.reused.extend(what)
-            return
+            return False
         _mdr(["fixtures", "generate", *generate, "--seed", str(self.seed),
               "--defect-rate", str(DEFECT_RATE), "--out", str(self.data)])
         for step, (registry, path, day) in files.items():
             self.loads[step] = _load(self.state, step, ["load", registry, str(path),
                                                         "--effective-date", day])
         self.state.quality = None
+        return True
 
 
 def stop_demo(cfg: Settings) -> list[str]:
@@ -475,6 +497,15 @@ def _examples(engine: Engine, api: str, key: str) -> list[Example]:
          verify_enterprise.substitute(code=firm.code, name=firm.name.lower(),
                                       representative=firm.national_id,
                                       unit=firm.unit_code)),
+        ("A real series: the ECB's USD/EUR reference rate in 2019, its values and the "
+         "releases (vintages) that published them",
+         '{ series(flow: "ECB_EXR1", key: "M.USD.EUR.SP00.A", startPeriod: "2019-01", '
+         'endPeriod: "2019-12", first: 1) { edges { node { key attributes observations { '
+         'period value status releaseDate } vintages { releaseDate observations } } } } }'),
+        (f"Derived from the registry: the population of each 2025 province and of the "
+         f"country (VN) on {SAMPLE_DAY} (key D.<area>.<sex>.<age>, _T for total)",
+         '{ series(flow: "POP_PROV_2025", key: "D.._T._T", first: 40) { edges { node { '
+         'key observations { period value status releaseDate } } } } }'),
     ]
     examples += _land_examples(engine)
     out: list[Example] = []
@@ -562,6 +593,11 @@ def banner(result: DemoResult) -> str:
     lines += ["", "[bold]Try these (paste them into a shell):[/bold]"]
     for number, example in enumerate(result.examples, start=1):
         lines += ["", f"{number}. {example.title}", example.curl]
+    if result.sdmx:
+        lines += ["", "SDMX for statistical tools (women and men of every province, as "
+                  "SDMX-CSV; drop format=csv for SDMX-JSON):",
+                  f"curl -s {shlex.quote(result.sdmx + '?format=csv')} "
+                  f"-H {shlex.quote('Authorization: Bearer ' + result.key)}"]
     lines += [
         "",
         "[bold]A steward's day:[/bold]",

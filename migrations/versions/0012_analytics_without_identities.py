@@ -1,7 +1,7 @@
 """Analytics without identities: pseudonymised persons and the first aggregates
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-01 16:40:00
 
 The ``analytics`` schema is what ``mdr_analyst`` reads, on a replica. Persons appear
@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

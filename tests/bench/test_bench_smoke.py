@@ -107,3 +107,13 @@ def test_load_enterprise_bench_smoke() -> None:
     assert figures["ceiling_rows_per_s"] > 0 and figures["raw_copy_rows_per_s"] > 0
     assert set(result["ratios"]) == {"ours_vs_ceiling", "ours_vs_raw_copy"}
     assert not list((PROJECT_ROOT / "var").glob("bench-load-enterprise-*"))
+
+
+def test_load_macro_bench_smoke() -> None:
+    result = run_bench("load_macro", "--scale", "5000", timeout=600)
+    assert result["scale"] == 5000
+    figures = result["figures"]
+    assert figures["ours_summary"] == {"inserted": 5000, "rejected": 0, "status": "committed"}
+    assert figures["ceiling_rows_per_s"] > 0 and figures["sdmx1_to_sql_rows"] == 5000
+    assert set(result["ratios"]) == {"ours_vs_ceiling", "ours_vs_sdmx1_to_sql"}
+    assert not list((PROJECT_ROOT / "var").glob("bench-load-macro-*"))

@@ -73,8 +73,8 @@ def test_demo_comes_up_its_examples_answer_as_printed_and_a_second_run_reuses_it
         assert parcels["status"] == "committed" and parcels["inserted"] > 1000
         assert first["quality"]["registries"]["land"]["provinces"]
 
-        matching, mismatching, look_up, access_log, enterprise, at_point, split = (
-            first["examples"])
+        (matching, mismatching, look_up, access_log, enterprise, ecb, population, at_point,
+         split) = first["examples"]
         answer = paste(matching["curl"])["data"]["verifyPerson"]
         assert (answer["found"], answer["match"], answer["status"]) == (True, True, "ALIVE")
         answer = paste(mismatching["curl"])["data"]["verifyPerson"]
@@ -95,6 +95,15 @@ def test_demo_comes_up_its_examples_answer_as_printed_and_a_second_run_reuses_it
         child = paste(split["curl"])["data"]["parcel"]
         assert child["cameFrom"][0]["change"] == "split"
         assert child["geometry"]["type"] == "MultiPolygon"
+        node = paste(ecb["curl"])["data"]["series"]["edges"][0]["node"]
+        assert len(node["observations"]) == 12 and node["vintages"]
+        assert node == ecb["expect"]["series"]["edges"][0]["node"]
+        totals = {e["node"]["key"]: e["node"]["observations"][0]["value"]
+                  for e in paste(population["curl"])["data"]["series"]["edges"]}
+        national = totals.pop("D.VN._T._T")
+        assert len(totals) > 1 and sum(totals.values()) == national
+        assert first["loads"]["derive-legacy"]["status"] == "committed"
+        assert first["quality"]["registries"]["macro"]["failed"] == 0
         for example in (matching, mismatching, enterprise):
             assert without_references(paste(example["curl"])["data"]) == \
                 without_references(example["expect"])
@@ -103,11 +112,11 @@ def test_demo_comes_up_its_examples_answer_as_printed_and_a_second_run_reuses_it
         assert second["loads"] == {}
         assert second["key"] == first["key"]
         assert set(second["reused"]) == {"reference data", "300 persons", "15 enterprises",
-                                         "1,200 parcels", "quality report",
-                                         f"the API on port {port}"}
+                                         "1,200 parcels", "macro series and derived indicators",
+                                         "quality report", f"the API on port {port}"}
         banner = demo(env, "--persons", "300", "--port", port)["banner"]
         assert "mdr demo stop" in banner and first["key"] in banner
-        assert matching["curl"] in banner
+        assert matching["curl"] in banner and "/sdmx/2.1/data/POP_PROV_2025/" in banner
         assert first["persons_run"] == persons["run_id"]
         assert f"mdr rejects export {persons['run_id']} --out" in banner
     finally:
