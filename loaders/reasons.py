@@ -327,6 +327,12 @@ UNKNOWN_SUCCESSOR = _reason(
 OWNERSHIP_CYCLE = _reason(
     "ownership-cycle", "Enterprises would own each other in a circle.",
     "Enterprise {value} would own itself through {path}; correct the owners.", ENTERPRISE)
+CONFLICTING_PERIOD = _reason(
+    "conflicting-period", "A change dates a new head office or status from before the day "
+    "an earlier row of the file for the same enterprise speaks from.",
+    "Enterprise {value}: the {fact} given from {since} differs from what the row of {earlier} "
+    "says for that day; date it on or after {earlier} or correct the earlier row.",
+    ENTERPRISE)
 CHANGE_AFTER_DISSOLUTION = _reason(
     "change-after-dissolution", "A change dated after the enterprise ended (dissolved, "
     "bankrupt, merged, split).",
