@@ -244,6 +244,11 @@ UNKNOWN_HOLDER = _reason(
     "population registry, an enterprise in the enterprise registry).",
     "{field} {value} is not {what}; load the holder into its registry first or correct the "
     "identifier.", LAND)
+HOLDER_NOT_ACTIVE = _reason(
+    "holder-not-active", "An enterprise holder was not active on the day the right began "
+    "(not yet founded, or ended).",
+    "{field} {value} {state} on {day}, the day the right begins; correct the holder or the "
+    "date.", LAND)
 INVALID_SHARE = _reason(
     "invalid-share", "A share is not a fraction above 0 and at most 1, or a group's members' "
     "shares do not add up to 1.",
