@@ -244,6 +244,18 @@ _ENDED = """SELECT st.status, st.valid_from FROM enterprise.enterprise_status st
             ORDER BY st.valid_from LIMIT 1"""
 
 
+# Facts dated by a column of their own: what, that column, its flag and end columns, the
+# day it holds from, the values a repeat restates, and the rows that carry it. A unit's
+# office row also carries its closing, so a unit restates its office only with its status.
+_PERIODS = (
+    ("head office", "address_since", "office_repeat", "office_to", "address_since",
+     "address, commune_code, CASE WHEN is_unit THEN name END, "
+     "CASE WHEN is_unit THEN status END", "true"),
+    ("status", "status_since", "status_repeat", "status_to", "coalesce(status_since, day)",
+     "status, successor_code", "NOT is_unit"),
+)
+
+
 class EnterpriseStage(FileStage):
     checker: EnterpriseChecker
     table = "stage_enterprise"
@@ -281,7 +293,9 @@ class EnterpriseStage(FileStage):
                    NOT EXISTS (SELECT 1 FROM enterprise.enterprise e WHERE e.code = s.code)
                    AND NOT EXISTS (SELECT 1 FROM enterprise.dependent_unit d
                                    WHERE d.code = s.code) AS is_new,
-                   NULL::date AS day, NULL::date AS next_day
+                   NULL::date AS day, NULL::date AS next_day,
+                   false AS office_repeat, NULL::date AS office_to,
+                   false AS status_repeat, NULL::date AS status_to
             FROM stage_enterprise_in s""")
         self.sql("""UPDATE stage_enterprise SET
                         day = coalesce(change_date, CASE WHEN is_new THEN founding_date
@@ -295,6 +309,7 @@ class EnterpriseStage(FileStage):
         self.sql("ANALYZE stage_enterprise")
         self._check_rows()
         self._check_references()
+        self._check_periods()
         self.sql("""UPDATE stage_enterprise s SET next_day = n.next_day
                     FROM (SELECT row_number, lead(day) OVER (PARTITION BY code ORDER BY day)
                                  AS next_day
@@ -378,6 +393,42 @@ class EnterpriseStage(FileStage):
                               "JOIN ref.enterprise_status k ON k.code = o.status AND k.final "
                               "WHERE o.code = s.code ORDER BY o.day LIMIT 1)",
                      "day": "s.day"})
+
+    def _check_periods(self) -> None:
+        """The head office and the status are dated by their own ``since`` column, which
+        may lie before the row's day. A row restating the office (status) of the row
+        before it is no change; one giving another from before that row's day
+        contradicts it and is rejected. Then each period ends at the next change's day."""
+        for fact, field, flag, end, since, values, rows in _PERIODS:
+            window = "WINDOW w AS (PARTITION BY code ORDER BY day)"
+            periods = f"""SELECT row_number, code, {since} AS since, lag(day) OVER w AS earlier,
+                                 lag(row_number) OVER w IS NOT NULL
+                                 AND ROW({values}) IS NOT DISTINCT FROM lag(ROW({values})) OVER w
+                                 AS repeat
+                          FROM stage_enterprise WHERE reject IS NULL AND {rows} {window}"""
+            # Rejecting a row makes its neighbours adjacent: repeat until nothing conflicts.
+            while True:
+                self.sql(f"CREATE TEMP TABLE stage_period ON COMMIT DROP AS {periods}")
+                found = self.reject_where(
+                    reasons.CONFLICTING_PERIOD, field,
+                    "s.row_number IN (SELECT row_number FROM stage_period "
+                    "WHERE NOT repeat AND since < earlier)", "s.code",
+                    columns={"since": "(SELECT since FROM stage_period p "
+                                      "WHERE p.row_number = s.row_number)",
+                             "earlier": "(SELECT earlier FROM stage_period p "
+                                        "WHERE p.row_number = s.row_number)"},
+                    fact=fact)
+                if not found:
+                    break
+                self.sql("DROP TABLE stage_period")
+            self.sql(f"""UPDATE stage_enterprise s SET {flag} = p.repeat FROM stage_period p
+                         WHERE p.row_number = s.row_number""")
+            self.sql("DROP TABLE stage_period")
+            self.sql(f"""UPDATE stage_enterprise s SET {end} = n.next_day
+                         FROM (SELECT row_number, lead(day) OVER w AS next_day
+                               FROM stage_enterprise WHERE reject IS NULL AND NOT {flag}
+                               {window}) n
+                         WHERE n.row_number = s.row_number""")
 
     def _check_references(self) -> None:
         """Cross-registry checks: persons alive and adult on the day, enterprises known
@@ -576,19 +627,21 @@ class EnterpriseStage(FileStage):
                 ("status", "successor_code"),
                 scope=f"""SELECT code, CASE WHEN is_new THEN founding_date
                                             ELSE least(day, coalesce(status_since, day)) END
-                          {firms}""",
+                          {firms} AND NOT status_repeat""",
                 versions=f"""SELECT code, status, successor_code,
                                     CASE WHEN is_new AND change_date IS NULL THEN
                                          coalesce(status_since, founding_date)
-                                    ELSE coalesce(status_since, day) END, next_day {firms}
+                                    ELSE coalesce(status_since, day) END, status_to {firms}
+                                AND NOT status_repeat
                              UNION ALL
                              SELECT code, 'active', NULL, founding_date, status_since {firms}
                                AND is_new AND status <> 'active'
                                AND status_since > founding_date"""),
             Versioned(
                 "enterprise.head_office", ("enterprise_code",), ("address_line", "unit_id"),
-                scope=f"SELECT code, least(day, address_since) {firms}",
-                versions=offices("code", "address", firms, "next_day")),
+                scope=f"SELECT code, least(day, address_since) {firms} AND NOT office_repeat",
+                versions=offices("code", "address", f"{firms} AND NOT office_repeat",
+                                 "office_to")),
             role("business_line", "industry_code", "is_main",
                  "SELECT c, n = 1 FROM unnest(s.lines) WITH ORDINALITY AS u(c, n)"),
             role("legal_representative", "national_id", "title",
@@ -604,8 +657,9 @@ class EnterpriseStage(FileStage):
                 "enterprise.dependent_unit_office", ("dependent_unit_code",),
                 ("name", "address_line", "unit_id"),
                 scope="SELECT code, least(day, address_since) FROM stage_enterprise "
-                      "WHERE is_unit",
+                      "WHERE is_unit AND NOT office_repeat",
                 versions=offices(
-                    "code", "name, address", "FROM stage_enterprise WHERE is_unit",
-                    "coalesce(next_day, CASE WHEN status <> 'active' THEN status_since END)")),
+                    "code", "name, address",
+                    "FROM stage_enterprise WHERE is_unit AND NOT office_repeat",
+                    "coalesce(office_to, CASE WHEN status <> 'active' THEN status_since END)")),
         ]

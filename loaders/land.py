@@ -570,11 +570,26 @@ class RightStage(_LandStage):
             "(SELECT string_agg(m, ', ') FROM unnest(s.members) AS m WHERE NOT EXISTS "
             "(SELECT 1 FROM population.person p WHERE p.national_id = m))",
             what="a person of the population registry")
-        # Until the enterprise registry shares this database, no enterprise can be confirmed.
         self.reject_where(
-            reasons.UNKNOWN_HOLDER, "holder_id", "s.holder_kind = 'enterprise'", "s.holder_id",
-            what="an enterprise this registry can confirm (the enterprise registry is not "
-                 "loaded into this database yet)")
+            reasons.UNKNOWN_HOLDER, "holder_id",
+            "s.holder_kind = 'enterprise' AND NOT EXISTS "
+            "(SELECT 1 FROM enterprise.enterprise e WHERE e.code = s.holder_id)",
+            "s.holder_id", what="an enterprise of the enterprise registry")
+        # An enterprise holds land from its founding until it ends (a final status).
+        ended = ("(SELECT st.status || ' since ' || st.valid_from FROM "
+                 "enterprise.enterprise_status st JOIN ref.enterprise_status k "
+                 "ON k.code = st.status AND k.final WHERE st.enterprise_code = s.holder_id "
+                 "AND st.superseded_at IS NULL AND st.valid_from <= s.valid_from "
+                 "ORDER BY st.valid_from LIMIT 1)")
+        founded = ("(SELECT e.founding_date FROM enterprise.enterprise e "
+                   "WHERE e.code = s.holder_id AND e.founding_date > s.valid_from)")
+        self.reject_where(
+            reasons.HOLDER_NOT_ACTIVE, "holder_id",
+            f"s.holder_kind = 'enterprise' AND ({founded} IS NOT NULL OR {ended} IS NOT NULL)",
+            "s.holder_id",
+            columns={"state": f"coalesce('was not founded until ' || {founded}, "
+                              f"'was ' || {ended})",
+                     "day": "s.valid_from"})
         self.reject_where(
             reasons.MORTGAGE_WITHOUT_RIGHT, "mortgaged_reference",
             f"""(s.rrr_type = 'mortgage') <> (s.mortgaged_reference IS NOT NULL)
@@ -606,6 +621,10 @@ class RightStage(_LandStage):
                         ARRAY(SELECT m || ':' || sh::float8 FROM unnest(members, member_shares)
                               AS x(m, sh) ORDER BY m), ';')
                     WHERE holder_kind = 'group'""")
+        self.sql("""INSERT INTO land.party (party_kind, enterprise_code)
+                    SELECT DISTINCT 'enterprise', holder_id FROM stage_right
+                    WHERE holder_kind = 'enterprise'
+                    ON CONFLICT (enterprise_code) DO NOTHING""")
         self.sql("""INSERT INTO land.party (party_kind, name)
                     SELECT DISTINCT holder_kind,
                            CASE holder_kind WHEN 'group' THEN group_name ELSE holder_id END
@@ -623,6 +642,7 @@ class RightStage(_LandStage):
         self.sql("""
             UPDATE stage_right s SET party_id = p.id FROM land.party p
             WHERE (s.holder_kind = 'person' AND p.national_id = s.holder_id)
+               OR (s.holder_kind = 'enterprise' AND p.enterprise_code = s.holder_id)
                OR (s.holder_kind = 'organisation' AND p.name = s.holder_id)
                OR (s.holder_kind = 'group' AND p.name = s.group_name)""")
         upsert(self.conn, "land.administrative_source",

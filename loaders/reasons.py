@@ -245,6 +245,11 @@ UNKNOWN_HOLDER = _reason(
     "population registry, an enterprise in the enterprise registry).",
     "{field} {value} is not {what}; load the holder into its registry first or correct the "
     "identifier.", LAND)
+HOLDER_NOT_ACTIVE = _reason(
+    "holder-not-active", "An enterprise holder was not active on the day the right began "
+    "(not yet founded, or ended).",
+    "{field} {value} {state} on {day}, the day the right begins; correct the holder or the "
+    "date.", LAND)
 INVALID_SHARE = _reason(
     "invalid-share", "A share is not a fraction above 0 and at most 1, or a group's members' "
     "shares do not add up to 1.",
@@ -328,6 +333,12 @@ UNKNOWN_SUCCESSOR = _reason(
 OWNERSHIP_CYCLE = _reason(
     "ownership-cycle", "Enterprises would own each other in a circle.",
     "Enterprise {value} would own itself through {path}; correct the owners.", ENTERPRISE)
+CONFLICTING_PERIOD = _reason(
+    "conflicting-period", "A change dates a new head office or status from before the day "
+    "an earlier row of the file for the same enterprise speaks from.",
+    "Enterprise {value}: the {fact} given from {since} differs from what the row of {earlier} "
+    "says for that day; date it on or after {earlier} or correct the earlier row.",
+    ENTERPRISE)
 CHANGE_AFTER_DISSOLUTION = _reason(
     "change-after-dissolution", "A change dated after the enterprise ended (dissolved, "
     "bankrupt, merged, split).",

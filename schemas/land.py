@@ -16,10 +16,9 @@ time here (``recorded_at``/``superseded_at``), beside valid time
 (``valid_from``/``valid_to``); see ``schemas.temporal``. "Who held parcel P on
 D" is ``rrr`` where ``current_on('r', D)``.
 
-Holders are persons today. An enterprise holder is a party of kind
-``enterprise`` with its 10-digit ``enterprise_code``; the column is here
-already, and its foreign key to the enterprise registry is added when that
-registry's tables exist, so nothing else changes shape.
+Holders are persons, groups of persons, organisations and enterprises: an
+enterprise holder is a party of kind ``enterprise`` whose ``enterprise_code``
+refers to the enterprise registry.
 """
 
 from __future__ import annotations
@@ -46,6 +45,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from loaders.rules.identifiers import PERSONAL_NUMBER
 from schemas.base import Base, recorded_at_column
+from schemas.enterprise import ENTERPRISE_FK
 from schemas.population import PERSON_FK
 from schemas.temporal import Bitemporal, periods_in_order
 
@@ -128,9 +128,8 @@ class Party(Base):
     national_id: Mapped[str | None] = mapped_column(
         ForeignKey(PERSON_FK), unique=True, comment="The person, for a person party.")
     enterprise_code: Mapped[str | None] = mapped_column(
-        String(10), unique=True,
-        comment="The enterprise (10-digit code), for an enterprise party; its foreign key to "
-        "the enterprise registry comes with that registry.")
+        String(10), ForeignKey(ENTERPRISE_FK), unique=True,
+        comment="The enterprise (10-digit code), for an enterprise party.")
     name: Mapped[str | None] = mapped_column(
         Text, unique=True, comment="Name of an organisation, or the key of a group of joint "
         "holders.")

@@ -114,14 +114,24 @@ def rules(as_of: dt.date) -> tuple[Rule, ...]:
                   WHERE m.rrr_type = 'mortgage' AND r.id IS NULL"""),
         rows_rule("holder-alive-at-start", "current_right",
                   "A person holding a right (alone or in a group) was born, and not dead, "
-                  "on the day the right began; correct the holder or the date.", """
+                  "on the day the right began, and an enterprise holding one was founded "
+                  "and had not ended; correct the holder or the date.", """
                   SELECT r.id FROM {batch} AS r
                   JOIN land.party AS h ON h.id = r.party_id
                   LEFT JOIN land.party_member AS m ON m.group_id = h.id
                   LEFT JOIN land.party AS x ON x.id = m.member_id
                   JOIN population.person AS p
                     ON p.national_id = coalesce(h.national_id, x.national_id)
-                  WHERE p.birth_date > r.valid_from OR p.death_date <= r.valid_from"""),
+                  WHERE p.birth_date > r.valid_from OR p.death_date <= r.valid_from
+                  UNION
+                  SELECT r.id FROM {batch} AS r
+                  JOIN land.party AS h ON h.id = r.party_id
+                  JOIN enterprise.enterprise AS e ON e.code = h.enterprise_code
+                  WHERE e.founding_date > r.valid_from OR EXISTS (
+                      SELECT 1 FROM enterprise.enterprise_status AS st
+                      JOIN ref.enterprise_status AS k ON k.code = st.status AND k.final
+                      WHERE st.enterprise_code = e.code AND st.superseded_at IS NULL
+                        AND st.valid_from <= r.valid_from)"""),
     )
 
 

@@ -11,8 +11,10 @@ from pathlib import Path
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from fixtures.enterprise_generator import BASE_YEARS
 from fixtures.land_generator import generate_land
 from loaders.base import Options
+from loaders.enterprise import load_enterprise
 from loaders.land import load_land
 from loaders.population import load_population
 from mdr import db
@@ -20,6 +22,9 @@ from mdr.cli import app
 from mdr.settings import Settings
 
 EFFECTIVE = dt.date(2026, 6, 1)
+CHANGES = dt.date(2026, 1, 1)
+"""The effective date generate all writes the business register's changes for."""
+BASE = CHANGES.replace(year=CHANGES.year - BASE_YEARS)
 
 
 def test_generated_parcels_tile_communes_and_each_defect_is_caught_for_its_reason(
@@ -72,8 +77,41 @@ def test_generate_all_writes_the_persons_and_the_parcels_they_hold(tmp_path: Pat
     assert list(summary["registries"]) == ["population", "enterprise", "land"]
     with (tmp_path / "persons.csv").open(encoding="utf-8") as handle:
         persons = {row["national_id"] for row in csv.DictReader(handle)}
+    with (tmp_path / "enterprises.csv").open(encoding="utf-8") as handle:
+        firms = {row["code"] for row in csv.DictReader(handle)}
     with (tmp_path / "rights.csv").open(encoding="utf-8") as handle:
-        holders = {h for row in csv.DictReader(handle) if row["holder_kind"] != "organisation"
-                   for h in ([row["holder_id"]] if row["holder_id"] else
-                             [m.split(":")[0] for m in row["members"].split(";")])}
+        rights = list(csv.DictReader(handle))
+    holders = {h for row in rights if row["holder_kind"] in ("person", "group")
+               for h in ([row["holder_id"]] if row["holder_id"] else
+                         [m.split(":")[0] for m in row["members"].split(";")])}
     assert holders and holders <= persons
+    # Some parcels are held by enterprises of the register written beside.
+    held_by_firms = {row["holder_id"] for row in rights if row["holder_kind"] == "enterprise"}
+    assert held_by_firms and held_by_firms <= firms
+
+
+def test_the_parcels_of_generate_all_load_with_their_enterprise_holders(
+        clone_db: Callable[[str], str], ref_template: str, settings: Settings,
+        tmp_path: Path) -> None:
+    outcome = CliRunner().invoke(app, ["fixtures", "generate", "all", "--count", "400",
+                                       "--seed", "5", "--out", str(tmp_path), "--json"])
+    assert outcome.exit_code == 0, outcome.output
+    engine = db.make_engine(clone_db(ref_template), settings, role=db.Role.LOADER)
+    try:
+        load = Options(effective_date=EFFECTIVE, reject_threshold=None)
+        assert load_population(engine, tmp_path / "persons.csv", load).rejected == 0
+        for name, day in (("enterprises.csv", BASE), ("enterprise_changes.csv", CHANGES)):
+            firms = load_enterprise(engine, tmp_path / name, Options(day, reject_threshold=None))
+            assert (firms.status, firms.rejected) == ("committed", 0)
+        for name in ("parcels.geojson", "rights.csv", "parcel_changes.geojson",
+                     "right_changes.csv"):
+            result = load_land(engine, tmp_path / name, load)
+            assert (result.status, result.issues) == ("committed", []), name
+        with engine.connect() as conn:
+            held = conn.execute(text(
+                "SELECT count(*) FROM land.rrr r JOIN land.party p ON p.id = r.party_id "
+                "JOIN enterprise.enterprise e ON e.code = p.enterprise_code "
+                "WHERE r.superseded_at IS NULL")).scalar_one()
+        assert held > 0
+    finally:
+        engine.dispose()

@@ -9,6 +9,7 @@ import hmac
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -16,17 +17,42 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 from typer.testing import CliRunner
 
+from loaders.base import Options
+from loaders.land import load_land
+from loaders.sources.land_layout import RIGHT_FIELDS
 from loaders.sources.population_layout import SNAPSHOT_FIELDS
 from mdr import analytics, db
 from mdr.cli import app as cli
 from mdr.cluster import LocalCluster
 from mdr.settings import Settings
-from tests.api.support import populated_database
+from tests.api.support import DEFAULT_SEEDS, populated_database
 from tests.conftest import drop_database
 from tests.factories import write_csv
+from tests.factories.enterprise import HOA_SEN, SEN_VANG
+from tests.factories.land import (
+    LAND_SAMPLE,
+    PARCEL_SIZE,
+    commune_corner,
+    parcel,
+    right,
+    square,
+    write_parcels,
+)
 from tests.factories.population import FAMILY, HANOI_WARD
 
 REGISTRY_SCHEMAS = ("ref", "population", "enterprise", "land", "macro", "etl", "audit")
+
+
+def _enterprise_parcel(loader: Engine, folder: Path) -> None:
+    """Parcel 9 of the land sample's row, held by Hoa Sen since 2026-01-01."""
+    x, y = commune_corner(loader, HANOI_WARD)
+    day = Options(dt.date(2026, 6, 1))
+    load_land(loader, write_parcels(folder / "firm_parcel.geojson",
+                                    [parcel(HANOI_WARD, "9", square(x + 9 * PARCEL_SIZE * 1.5,
+                                                                    y))]), day)
+    load_land(loader, write_csv(folder / "firm_right.csv", RIGHT_FIELDS,
+                                [right("E9", HANOI_WARD, "9", HOA_SEN,
+                                       holder_kind="enterprise")]), day)
 
 
 @pytest.fixture(scope="module")
@@ -40,9 +66,10 @@ def key_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def database(cluster: LocalCluster, ref_template: str, settings: Settings,
              key_settings: Settings, tmp_path_factory: pytest.TempPathFactory
              ) -> Iterator[str]:
-    """The family sample loaded and the analytics refreshed once, as the loader."""
+    """The family, enterprise and land samples (and a parcel held by Hoa Sen) loaded and
+    the analytics refreshed once, as the loader."""
     name, url = populated_database(cluster, ref_template, tmp_path_factory.mktemp("a"),
-                                   settings)
+                                   settings, (*DEFAULT_SEEDS, LAND_SAMPLE, _enterprise_parcel))
     loader = db.make_engine(url, settings, role=db.Role.LOADER, pool_size=1)
     try:
         refreshed = analytics.refresh(loader, key_settings)
@@ -203,8 +230,10 @@ def test_a_refresh_does_not_wait_for_readers(database: str, settings: Settings,
             refreshed = analytics.refresh(loader, key_settings)
             assert reading.execute(text("SELECT count(*) FROM analytics.person")).scalar() == 4
             reading.execute(text("COMMIT"))
-        assert {r["view"] for r in refreshed} == {"family_link", "household_member", "person",
-                                                  "population_by_commune", "residence"}
+        assert {r["view"] for r in refreshed} == {
+            "family_link", "household_member", "person", "population_by_commune", "residence",
+            "enterprise", "enterprise_by_industry_province", "land_right",
+            "land_use_by_province"}
     finally:
         loader.dispose()
         analyst.dispose()
@@ -230,3 +259,57 @@ def test_mdr_load_refreshes_the_analytics(clone_db: Callable[[str], str], ref_te
                                      )).scalar() == len(FAMILY)
     finally:
         analyst.dispose()
+
+
+def test_enterprises_as_the_public_register_shows_them(analyst: Engine) -> None:
+    with analyst.connect() as conn:
+        firms = {r.code: r for r in conn.execute(text("SELECT * FROM analytics.enterprise"))}
+        counts = conn.execute(text(
+            "SELECT section, province_code, status, enterprises "
+            "FROM analytics.enterprise_by_industry_province ORDER BY 1, 3")).all()
+    assert set(firms) == {HOA_SEN, SEN_VANG}
+    hoa_sen = firms[HOA_SEN]
+    assert (hoa_sen.name, hoa_sen.legal_form, hoa_sen.status, hoa_sen.main_line,
+            hoa_sen.section, hoa_sen.province_code) == (
+        "Công ty Cổ phần Hoa Sen", "CP", "active", "4711", "G", "01")
+    assert firms[SEN_VANG].status == "dissolved"
+    # Hoa Sen retails (G), Sen Vàng served food (I) until it was dissolved; both in Hà Nội.
+    assert [tuple(r) for r in counts] == [("G", "01", "active", 1), ("I", "01", "dissolved", 1)]
+
+
+def test_land_rights_show_holders_by_pseudonym_or_enterprise_code(analyst: Engine) -> None:
+    with analyst.connect() as conn:
+        rights = conn.execute(text(
+            "SELECT reference, holder_kind, person, enterprise_code, organisation, share "
+            "FROM analytics.land_right ORDER BY reference, holder_number")).all()
+        pseudonyms = set(conn.execute(text("SELECT person FROM analytics.person")).scalars())
+        uses = conn.execute(text("SELECT province_code, land_use, parcels "
+                                 "FROM analytics.land_use_by_province")).all()
+    by_reference: dict[str, list[Any]] = {}
+    for r in rights:
+        by_reference.setdefault(r.reference, []).append(r)
+    (firm,) = by_reference["E9"]
+    assert (firm.holder_kind, firm.enterprise_code, firm.person) == ("enterprise", HOA_SEN,
+                                                                      None)
+    # The couple's parcel: two rows, each member by pseudonym with half.
+    couple = by_reference["R2"]
+    assert [(r.holder_kind, float(r.share)) for r in couple] == [("group", 0.5)] * 2
+    assert {r.person for r in couple} <= pseudonyms and len({r.person for r in couple}) == 2
+    assert by_reference["M2"][0].organisation == "Ngân hàng Nông nghiệp"
+    assert by_reference["R1"][0].person in pseudonyms
+    # Parcels 1, 2, 3a, 3b and 9 are current on the refresh day, all in Hà Nội.
+    assert sum(r.parcels for r in uses) == 5 and {r.province_code for r in uses} == {"01"}
+
+
+def test_no_person_number_appears_in_any_analytics_column(analyst: Engine) -> None:
+    with analyst.connect() as conn:
+        objects = conn.execute(text(
+            "SELECT matviewname FROM pg_matviews WHERE schemaname = 'analytics' "
+            "UNION ALL SELECT viewname FROM pg_views WHERE schemaname = 'analytics'")).scalars()
+        values = " ".join(
+            str(v) for name in list(objects)
+            for row in conn.execute(text(f"SELECT * FROM analytics.{name}"))
+            for v in row)
+    assert HOA_SEN in values  # the enterprise codes are there
+    for row in FAMILY:
+        assert row["national_id"] not in values

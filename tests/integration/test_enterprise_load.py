@@ -179,3 +179,53 @@ def test_a_json_lines_file_loads_like_its_csv(family: Engine, tmp_path: Path) ->
     assert (result.status, result.inserted, result.rejected) == ("committed", 3, 0)
     assert rows(family, "SELECT enterprise_code, share FROM enterprise.ownership "
                 "WHERE owner_enterprise_code = :h", h=HOLDING) == [(ACME, 100)]
+
+
+def test_change_rows_repeating_the_head_office_and_status_dates_load_as_no_change(
+        family: Engine, tmp_path: Path) -> None:
+    load(family, write_csv(tmp_path / "e.csv", SNAPSHOT_FIELDS, COMPANIES), dt.date(2026, 1, 10))
+    # Each row restates the office from 2015-03-02 and the suspension from 2026-01-20.
+    same = {"owners": f"{HOLDING}:100", "status": "suspended", "status_since": "2026-01-20"}
+    renamed = [change("2026-02-01", ACME, name="Công ty TNHH An Phú Mới", **same),
+               change("2026-03-01", ACME, name="Công ty TNHH An Phú Hà Nội", **same)]
+    result = load(family, write_csv(tmp_path / "c.csv", CHANGE_FIELDS, renamed),
+                  dt.date(2026, 3, 1))
+    assert (result.status, result.updated, result.rejected) == ("committed", 1, 0)
+    assert [r[1:] for r in rows(
+        family, "SELECT u.name, h.valid_from, h.valid_to FROM enterprise.head_office h "
+        "JOIN ref.admin_unit u ON u.id = h.unit_id WHERE h.enterprise_code = :c "
+        "AND h.superseded_at IS NULL ORDER BY h.valid_from", c=ACME)] == [
+        (dt.date(2015, 3, 2), dt.date(2025, 7, 1)), (dt.date(2025, 7, 1), None)]
+    assert rows(family, "SELECT status, valid_from, valid_to FROM enterprise.enterprise_status "
+                "WHERE enterprise_code = :c AND superseded_at IS NULL ORDER BY valid_from",
+                c=ACME) == [("active", dt.date(2015, 3, 2), dt.date(2026, 1, 20)),
+                            ("suspended", dt.date(2026, 1, 20), None)]
+    assert [n for (n,) in rows(family, "SELECT name FROM enterprise.enterprise_name "
+                               "WHERE enterprise_code = :c AND superseded_at IS NULL "
+                               "ORDER BY valid_from", c=ACME)] == [
+        "Công ty TNHH Thương mại An Phú", "Công ty TNHH An Phú Mới", "Công ty TNHH An Phú Hà Nội"]
+    again = load(family, tmp_path / "c.csv", dt.date(2026, 3, 1))
+    assert (again.status, again.updated, again.unchanged) == ("committed", 0, 1)
+
+
+@pytest.mark.parametrize(("moved", "fact"), [
+    ({"address": "8 Phố Huế", "address_since": "2026-01-15"}, "head office"),
+    ({"status": "active", "status_since": "2026-01-25"}, "status"),
+])
+def test_a_change_dated_into_an_earlier_rows_period_is_refused_naming_both_days(
+        family: Engine, tmp_path: Path, moved: dict[str, str], fact: str) -> None:
+    load(family, write_csv(tmp_path / "e.csv", SNAPSHOT_FIELDS, COMPANIES), dt.date(2026, 1, 10))
+    first = change("2026-02-01", ACME, owners=f"{HOLDING}:100", status="suspended",
+                   status_since="2026-01-20")
+    late = {**first, **moved, "change_date": "2026-03-01"}
+    result = load(family, write_csv(tmp_path / "c.csv", CHANGE_FIELDS, [first, late]),
+                  dt.date(2026, 3, 1), reject_threshold=1.0)
+    assert result.status == "committed"
+    assert [(i.row, i.slug) for i in result.issues] == [(2, "conflicting-period")]
+    message = result.issues[0].message
+    assert ACME in message and fact in message
+    assert moved.get("address_since", moved.get("status_since", "")) in message
+    assert "2026-02-01" in message
+    assert rows(family, "SELECT status FROM enterprise.enterprise_status WHERE "
+                "enterprise_code = :c AND superseded_at IS NULL AND valid_to IS NULL",
+                c=ACME) == [("suspended",)]

@@ -11,15 +11,19 @@ from typing import Any
 import pytest
 from shapely import box, from_wkb
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
 from loaders.base import LoadResult, Options
+from loaders.enterprise import load_enterprise
 from loaders.land import load_land
+from loaders.sources.enterprise_layout import SNAPSHOT_FIELDS
 from loaders.sources.land_layout import RIGHT_FIELDS
 from mdr import db
 from mdr.cli import app
 from mdr.settings import PROJECT_ROOT, Settings
 from tests.factories import write_csv
+from tests.factories.enterprise import ACME, COMPANIES, code, enterprise
 from tests.factories.land import (
     PARCEL_SIZE,
     bowtie,
@@ -205,8 +209,8 @@ def test_rights_holders_mortgages_and_the_holder_as_of_a_date(
               holder_kind="organisation", share="0.5", mortgaged_reference="R2",
               source_type="contract", valid_from="2026-02-01"),
         # Defects: an unknown person, a mortgage of a right that does not exist, a group
-        # whose shares do not add up, an enterprise (its registry is not here yet), a parcel
-        # that does not exist.
+        # whose shares do not add up, an enterprise the enterprise registry does not know, a
+        # parcel that does not exist.
         (right("X1", HANOI_WARD, "3", "001080099999"), "unknown-holder"),
         (right("X2", HANOI_WARD, "3", "Ngân hàng A", rrr_type="mortgage",
                holder_kind="organisation", mortgaged_reference="R9"),
@@ -280,3 +284,31 @@ def test_the_cli_prints_one_json_summary_and_repair_is_an_option(
     assert (summary["status"], summary["inserted"]) == ("committed", 1)
     assert summary["flagged_by_reason"] == {"repaired-geometry": 1}
     assert set(summary["details"]["check_seconds"]) >= {"geometry", "overlap"}
+
+
+def test_an_enterprise_holds_land_while_it_is_active_in_the_enterprise_registry(
+        registry: Engine, corner: tuple[float, float], tmp_path: Path) -> None:
+    load(registry, write_parcels(tmp_path / "p.geojson", row_of_parcels(corner, 3)))
+    later, ended = code("010000006"), code("010000007")
+    firms = [*COMPANIES, enterprise(later, founding_date="2026-03-01", address_since="2026-03-01"),
+             enterprise(ended, status="dissolved", status_since="2025-12-01")]
+    firms_loaded = load_enterprise(registry, write_csv(tmp_path / "e.csv", SNAPSHOT_FIELDS, firms),
+                                   Options(effective_date=dt.date(2026, 3, 10)))
+    assert (firms_loaded.status, firms_loaded.rejected) == ("committed", 0)
+    rows = [right("E1", HANOI_WARD, "1", ACME, holder_kind="enterprise"),
+            right("E2", HANOI_WARD, "2", later, holder_kind="enterprise"),
+            right("E3", HANOI_WARD, "3", ended, holder_kind="enterprise")]
+    result = load(registry, write_csv(tmp_path / "rights.csv", RIGHT_FIELDS, rows),
+                  reject_threshold=1.0)
+    assert (result.status, result.inserted) == ("committed", 1)
+    assert [(i.row, i.slug) for i in result.issues] == [(2, "holder-not-active"),
+                                                        (3, "holder-not-active")]
+    assert later in result.issues[0].message and "2026-03-01" in result.issues[0].message
+    assert ended in result.issues[1].message and "dissolved" in result.issues[1].message
+    assert scalar(registry, "SELECT p.enterprise_code FROM land.rrr r JOIN land.party p "
+                  "ON p.id = r.party_id WHERE r.reference = 'E1'") == ACME
+    # The party refers to the enterprise registry: the enterprise cannot vanish under it.
+    with pytest.raises(IntegrityError, match="fk_party_enterprise_code_enterprise"), \
+            registry.begin() as conn:
+        conn.execute(text("INSERT INTO land.party (party_kind, enterprise_code) "
+                          "VALUES ('enterprise', '0109999999')"))

@@ -9,10 +9,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, text
 
+from loaders.base import Options
+from loaders.enterprise import load_enterprise
+from loaders.sources.enterprise_layout import SNAPSHOT_FIELDS
 from mdr import db
 from mdr.db import Role, role_url
 from mdr.settings import Settings
 from quality.run import QualityReport, run_quality
+from tests.factories import write_csv
+from tests.factories.enterprise import ACME, COMPANIES
 from tests.factories.land import LAND_SAMPLE
 from tests.factories.population import POPULATION_FAMILY
 from tests.quality.support import write
@@ -73,3 +78,28 @@ def test_each_rule_catches_what_it_names(land_url: str) -> None:
     assert not report.ok
     (hanoi,) = land.provinces
     assert hanoi.code == HANOI and hanoi.failed_rules == land.failed_rules
+
+
+def test_an_enterprise_holding_land_before_its_founding_is_caught(
+        land_url: str, settings: Settings, tmp_path: Path) -> None:
+    loader = db.make_engine(land_url, settings, role=db.Role.LOADER)
+    try:
+        loaded = load_enterprise(loader, write_csv(tmp_path / "e.csv", SNAPSHOT_FIELDS,
+                                                   COMPANIES), Options(dt.date(2026, 1, 10)))
+    finally:
+        loader.dispose()
+    assert loaded.status == "committed"
+    assert check(land_url).registry("land").failed_rules == []
+
+    def _hand_over(conn: Connection) -> None:
+        # An old system's write: right R3a handed to ACME (founded 2015-03-02) from 2010.
+        conn.execute(text("""
+            WITH p AS (INSERT INTO land.party (party_kind, enterprise_code)
+                       VALUES ('enterprise', :code) RETURNING id)
+            UPDATE land.rrr SET party_id = (SELECT id FROM p), valid_from = '2010-01-01'
+            WHERE reference = 'R3a'"""), {"code": ACME})
+
+    write(land_url, _hand_over)
+    land = check(land_url).registry("land")
+    assert land.failed_rules == ["holder-alive-at-start"]
+    assert land.result("holder-alive-at-start").unexpected_count == 1
