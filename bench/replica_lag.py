@@ -166,6 +166,9 @@ def main() -> None:
              "--pgdata", str(peer_dir), "--wal-method", "stream", "--checkpoint", "fast"])
         basebackup_seconds = time.perf_counter() - started
         shutil.rmtree(peer_dir, ignore_errors=True)
+        # pgBackRest keeps a backup's stop time in whole seconds and restores only from a
+        # backup that stopped before the target: the target must not share its second.
+        time.sleep(1.1)
         with psycopg.connect(primary) as conn:
             moment = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
         started = time.perf_counter()
