@@ -564,3 +564,20 @@ def registered_loaders() -> dict[str, RegistryLoader]:
         if isinstance(loader, RegistryLoader):
             found[loader.registry] = loader
     return dict(sorted(found.items()))
+
+
+def kind_by_first_record(path: Path, profile: Profile, requested: str | None,
+                         limits: ReadLimits | None, marker: str, marked_kind: str) -> str:
+    """The kind of a text source: as asked, else ``marked_kind`` when its first record has
+    the ``marker`` field, else snapshot (also when the first record cannot be read: reading
+    the file in the load then says why)."""
+    if requested:
+        return requested
+    try:
+        for _, first in read_records(path, profile, limits):
+            if isinstance(first, dict):
+                return marked_kind if marker in first else "snapshot"
+            break
+    except SourceError:
+        pass
+    return "snapshot"

@@ -33,6 +33,7 @@ from loaders.base import (
     Progress,
     RegistryLoader,
     RowChecker,
+    kind_by_first_record,
     run_load,
     sha256,
 )
@@ -54,7 +55,7 @@ from loaders.sources.enterprise_layout import (
     REQUIRED_FIELDS,
     SNAPSHOT_FIELDS,
 )
-from loaders.sources.readers import Profile, ReadLimits, SourceError, read_records
+from loaders.sources.readers import Profile, ReadLimits
 from schemas.reference import REORGANISATION_2025
 
 REGISTRY = "enterprise"
@@ -205,16 +206,7 @@ def _amount(value: str) -> Decimal | None:
 def file_kind(path: Path, profile: Profile, requested: str | None,
               limits: ReadLimits | None = None) -> str:
     """snapshot or changes: as asked, or from the first record's fields."""
-    if requested:
-        return requested
-    try:
-        for _, first in read_records(path, profile, limits):
-            if isinstance(first, dict):
-                return "changes" if "change_date" in first else "snapshot"
-            break
-    except SourceError:
-        pass
-    return "snapshot"
+    return kind_by_first_record(path, profile, requested, limits, "change_date", "changes")
 
 
 def load_enterprise(engine: Engine, path: Path, options: Options,

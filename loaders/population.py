@@ -29,6 +29,7 @@ from loaders.base import (
     RegistryLoader,
     RowChecker,
     copy_rows,
+    kind_by_first_record,
     load_file,
 )
 from loaders.checks import (
@@ -51,7 +52,7 @@ from loaders.sources.population_layout import (
     SNAPSHOT_FIELDS,
     from_mapped,
 )
-from loaders.sources.readers import Profile, ReadLimits, SourceError, read_records
+from loaders.sources.readers import Profile, ReadLimits
 from schemas.reference import REORGANISATION_2025
 
 REGISTRY = "population"
@@ -181,18 +182,8 @@ class PersonChecker(RowChecker):
 
 def file_kind(path: Path, profile: Profile, requested: str | None,
               limits: ReadLimits | None = None) -> str:
-    """snapshot or events: as asked, or from the first record's fields (snapshot when the
-    first record cannot be read: reading the file in the load then says why)."""
-    if requested:
-        return requested
-    try:
-        for _, first in read_records(path, profile, limits):
-            if isinstance(first, dict):
-                return "events" if "event_type" in first else "snapshot"
-            break
-    except SourceError:
-        pass
-    return "snapshot"
+    """snapshot or events: as asked, or from the first record's fields."""
+    return kind_by_first_record(path, profile, requested, limits, "event_type", "events")
 
 
 def legacy_province_codes(conn: Connection) -> set[str]:
