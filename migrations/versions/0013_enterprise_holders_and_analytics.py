@@ -15,16 +15,12 @@ commented, persons only under their pseudonym. The enterprise register is public
 and are not shown.
 """
 
-import importlib
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-# The analytics helpers of 0012 (its module name starts with a digit).
-_analytics = importlib.import_module("migrations.versions.0012_analytics_without_identities")
-matview = _analytics.matview
-PERSON, VALID_FROM, VALID_TO = _analytics.PERSON, _analytics.VALID_FROM, _analytics.VALID_TO
+from migrations.analytics_views import PERSON, VALID_FROM, VALID_TO, matview
 
 revision: str = "0013"
 down_revision: str | None = "0012"
