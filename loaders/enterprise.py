@@ -247,6 +247,24 @@ _PERIODS = (
      "status, successor_code", "NOT is_unit"),
 )
 
+# For a change row ``s``: the day the registry's own period of the fact in force on the
+# row's day began. A head office continues across 2025-07-01 when only its commune's
+# name changed, so its period began with the version before.
+_REGISTRY_SINCE = {
+    "head office": """
+        SELECT coalesce(p.valid_from, h.valid_from) FROM enterprise.head_office h
+        LEFT JOIN enterprise.head_office p
+               ON p.enterprise_code = h.enterprise_code AND p.superseded_at IS NULL
+              AND p.valid_to = h.valid_from AND h.valid_from = CAST(:reorg AS date)
+              AND p.address_line = h.address_line
+        WHERE h.enterprise_code = s.code AND h.superseded_at IS NULL
+          AND h.valid_from <= s.day AND (h.valid_to IS NULL OR h.valid_to > s.day)""",
+    "status": """
+        SELECT st.valid_from FROM enterprise.enterprise_status st
+        WHERE st.enterprise_code = s.code AND st.superseded_at IS NULL
+          AND st.valid_from <= s.day AND (st.valid_to IS NULL OR st.valid_to > s.day)""",
+}
+
 
 class EnterpriseStage(FileStage):
     checker: EnterpriseChecker
@@ -293,10 +311,34 @@ class EnterpriseStage(FileStage):
                         day = coalesce(change_date, CASE WHEN is_new THEN founding_date
                                                          ELSE CAST(:eff AS date) END)""")
         self.sql("UPDATE stage_enterprise SET address_since = day WHERE address_since IS NULL")
-        self.sql(f"""UPDATE stage_enterprise s SET unit_id = u.id,
+        place = f"""UPDATE stage_enterprise s SET unit_id = u.id,
                             current_unit_id = {current_unit("u")}
                      FROM ref.admin_unit u
-                     WHERE {unit_at("u", "s.commune_code", "s.address_since")}""")
+                     WHERE {unit_at("u", "s.commune_code", "s.address_since")}"""
+        self.sql(place)
+        # A unit's name is versioned with its office, but ``address_since`` dates the
+        # office only. A row that keeps the office the registry records and renames the
+        # unit speaks from its own day (not from when the unit moved in); one that
+        # restates the name the unit took since it moved in, from that renaming.
+        renamed = self.sql("""
+            UPDATE stage_enterprise s
+               SET address_since = CASE WHEN o.name IS DISTINCT FROM s.name THEN s.day
+                                        ELSE o.valid_from END
+            FROM enterprise.dependent_unit_office o
+            WHERE s.is_unit AND o.dependent_unit_code = s.code
+              AND o.superseded_at IS NULL AND o.valid_from <= s.day
+              AND (o.valid_to IS NULL OR o.valid_to > s.day)
+              AND o.address_line = s.address AND o.unit_id IN (s.unit_id, s.current_unit_id)
+              AND CASE WHEN o.name IS DISTINCT FROM s.name THEN s.address_since < s.day
+                       ELSE s.address_since < o.valid_from AND EXISTS (
+                           SELECT 1 FROM enterprise.dependent_unit_office p
+                           WHERE p.dependent_unit_code = o.dependent_unit_code
+                             AND p.superseded_at IS NULL AND p.valid_to = o.valid_from
+                             AND p.address_line = o.address_line AND p.name <> o.name) END
+            RETURNING s.row_number""").all()
+        if renamed:
+            self.sql(f"{place} AND s.row_number = ANY(:renamed)",
+                     renamed=[number for (number,) in renamed])
         self.sql("CREATE INDEX ON stage_enterprise (code)")
         self.sql("ANALYZE stage_enterprise")
         self._check_rows()
@@ -410,6 +452,8 @@ class EnterpriseStage(FileStage):
                              "earlier": "(SELECT earlier FROM stage_period p "
                                         "WHERE p.row_number = s.row_number)"},
                     fact=fact)
+                if self.checker.changes:
+                    found += self._reject_back_dated(fact, field, since)
                 if not found:
                     break
                 self.sql("DROP TABLE stage_period")
@@ -421,6 +465,19 @@ class EnterpriseStage(FileStage):
                                FROM stage_enterprise WHERE reject IS NULL AND NOT {flag}
                                {window}) n
                          WHERE n.row_number = s.row_number""")
+
+    def _reject_back_dated(self, fact: str, field: str, since: str) -> int:
+        """A change file's first row of an enterprise for ``fact`` may date it back into
+        the registry's current period, not before it: that would silently replace
+        history the registry has recorded (a snapshot row may correct it)."""
+        # ``since`` names the staged row's columns: it stays outside the subquery.
+        registry = f"({_REGISTRY_SINCE[fact]})"
+        return int(self.reject_where(
+            reasons.BACK_DATED_CHANGE, field,
+            f"""NOT s.is_unit AND s.row_number IN (SELECT row_number FROM stage_period
+                                                   WHERE earlier IS NULL)
+                AND {since} < {registry}""", "s.code",
+            columns={"since": since, "earlier": registry}, fact=fact))
 
     def _check_references(self) -> None:
         """Cross-registry checks: persons alive and adult on the day, enterprises known

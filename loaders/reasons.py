@@ -339,6 +339,13 @@ CONFLICTING_PERIOD = _reason(
     "Enterprise {value}: the {fact} given from {since} differs from what the row of {earlier} "
     "says for that day; date it on or after {earlier} or correct the earlier row.",
     ENTERPRISE)
+BACK_DATED_CHANGE = _reason(
+    "back-dated-change", "A change file dates a head office or status from before the day "
+    "the one the registry records began: it would rewrite the registry's history.",
+    "Enterprise {value}: the {fact} given from {since} is dated before {earlier}, when the "
+    "one the registry records began; a change file does not rewrite history: date it on or "
+    "after {earlier}, or correct the history with a snapshot row.",
+    ENTERPRISE)
 CHANGE_AFTER_DISSOLUTION = _reason(
     "change-after-dissolution", "A change dated after the enterprise ended (dissolved, "
     "bankrupt, merged, split).",

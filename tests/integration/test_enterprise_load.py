@@ -20,7 +20,7 @@ from loaders.sources.enterprise_layout import CHANGE_FIELDS, SNAPSHOT_FIELDS
 from mdr import db
 from mdr.settings import Settings
 from tests.factories import write_csv
-from tests.factories.enterprise import ACME, COMPANIES, HOLDING, SHOP, change, enterprise
+from tests.factories.enterprise import ACME, COMPANIES, HOLDING, SHOP, branch, change, enterprise
 from tests.factories.population import POPULATION_FAMILY
 
 EFFECTIVE = dt.date(2026, 1, 1)
@@ -206,6 +206,52 @@ def test_change_rows_repeating_the_head_office_and_status_dates_load_as_no_chang
         "Công ty TNHH Thương mại An Phú", "Công ty TNHH An Phú Mới", "Công ty TNHH An Phú Hà Nội"]
     again = load(family, tmp_path / "c.csv", dt.date(2026, 3, 1))
     assert (again.status, again.updated, again.unchanged) == ("committed", 0, 1)
+
+
+@pytest.mark.parametrize(("back", "fact", "began"), [
+    ({"address": "12 Phố Hàng Bông", "address_since": "2026-01-01"}, "head office",
+     "2026-01-15"),
+    ({"status": "dissolving", "status_since": "2026-01-18"}, "status", "2026-01-20"),
+])
+def test_a_change_row_dated_before_the_registrys_period_is_refused_and_history_kept(
+        family: Engine, tmp_path: Path, back: dict[str, str], fact: str, began: str) -> None:
+    load(family, write_csv(tmp_path / "e.csv", SNAPSHOT_FIELDS, COMPANIES), dt.date(2026, 1, 10))
+    # The office moved on 2026-01-15 and the company was suspended on 2026-01-20.
+    moved = change("2026-02-01", ACME, owners=f"{HOLDING}:100", address="8 Phố Huế",
+                   address_since="2026-01-15", status="suspended", status_since="2026-01-20")
+    assert load(family, write_csv(tmp_path / "c1.csv", CHANGE_FIELDS, [moved]),
+                dt.date(2026, 2, 1)).updated == 1
+    before = fingerprint(family)
+    late = {**moved, **back, "change_date": "2026-03-01"}
+    result = load(family, write_csv(tmp_path / "c2.csv", CHANGE_FIELDS, [late]),
+                  dt.date(2026, 3, 1), reject_threshold=1.0)
+    assert [(i.row, i.slug) for i in result.issues] == [(1, "back-dated-change")]
+    message = result.issues[0].message
+    assert ACME in message and fact in message and began in message
+    assert fingerprint(family) == before
+    # Dated within the registry's period, the same change is history.
+    within = {**late, "address_since": "2026-02-20" if fact == "head office" else "",
+              "status_since": "2026-02-20" if fact == "status" else "2026-01-20"}
+    result = load(family, write_csv(tmp_path / "c3.csv", CHANGE_FIELDS, [within]),
+                  dt.date(2026, 3, 1))
+    assert (result.status, result.updated, result.issues) == ("committed", 1, [])
+
+
+def test_a_snapshot_renaming_a_branch_dates_the_new_name_from_its_own_day(
+        family: Engine, tmp_path: Path) -> None:
+    load(family, write_csv(tmp_path / "e.csv", SNAPSHOT_FIELDS, COMPANIES), dt.date(2026, 1, 10))
+    # The branch keeps its office (and says since when); only its name changes.
+    renamed = branch(f"{ACME}-001", name="Chi nhánh An Phú Hà Nội", address_since="2026-01-05")
+    result = load(family, write_csv(tmp_path / "s.csv", SNAPSHOT_FIELDS, [renamed]),
+                  dt.date(2026, 3, 1))
+    assert (result.status, result.updated, result.issues) == ("committed", 1, [])
+    assert rows(family, "SELECT name, address_line, valid_from, valid_to "
+                "FROM enterprise.dependent_unit_office WHERE superseded_at IS NULL "
+                "ORDER BY valid_from") == [
+        ("Chi nhánh An Phú Hoàn Kiếm", "8 Phố Huế", dt.date(2026, 1, 5), dt.date(2026, 3, 1)),
+        ("Chi nhánh An Phú Hà Nội", "8 Phố Huế", dt.date(2026, 3, 1), None)]
+    again = load(family, tmp_path / "s.csv", dt.date(2026, 3, 1))
+    assert (again.updated, again.unchanged) == (0, 1)
 
 
 @pytest.mark.parametrize(("moved", "fact"), [
