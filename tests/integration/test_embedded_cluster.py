@@ -7,7 +7,6 @@ import logging
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typer.testing import CliRunner, Result
 
 from mdr.cli import app
 from mdr.cluster import LocalCluster, free_port
+from tests.conftest import eventually
 
 
 @pytest.fixture
@@ -134,13 +134,6 @@ def _shows(conninfo: str, rows: int | None) -> Callable[[], bool]:
     return check
 
 
-def _eventually(check: Callable[[], bool], seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "not within the time allowed"
-        time.sleep(0.2)
-
-
 def test_replicas_go_down_and_up_with_the_cluster(
         embedded: tuple[Path, Callable[..., Result]]) -> None:
     var_dir, mdr = embedded
@@ -168,14 +161,14 @@ def test_replicas_go_down_and_up_with_the_cluster(
             primary = as_json(mdr("db", "up", "--json"))
             [report] = as_json(mdr("replica", "status", "--json"))["replicas"]
             assert report["running"] and report["read_only"]
-            _eventually(lambda: as_json(mdr("replica", "status", "--json"))
-                        ["replicas"][0]["streaming"])
+            eventually(lambda: as_json(mdr("replica", "status", "--json"))
+                       ["replicas"][0]["streaming"], "the replica does not stream", 30)
             # What the primary commits now reaches the restarted replica.
             with psycopg.connect(on_primary, autocommit=True) as conn:
                 conn.execute("CREATE TABLE IF NOT EXISTS probe (n int)")
                 conn.execute("INSERT INTO probe VALUES (1)")
                 written = _probe_rows(conn)
-            _eventually(_shows(on_replica, written))
+            eventually(_shows(on_replica, written), "the replica did not catch up", 30)
     finally:
         mdr("db", "down")
         LocalCluster(replica_dir.parent, data_dir=replica_dir).destroy()
