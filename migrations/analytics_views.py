@@ -41,11 +41,11 @@ VALID_FROM = "First day this was true."
 VALID_TO = "First day it was no longer true; NULL while true."
 
 # Cells counting fewer persons than this show no count (NULL) in the aggregate views: a
-# cell of 1 to 4 (the two women of a commune aged 95) points at someone, as statistical
-# offices know, and 5 is the threshold they most often use for frequency tables. It is
-# set here, in the views' definitions, and not in a setting: it is the schema's rule of
-# disclosure, the same on the primary and every replica, and changing it is a reviewed
-# migration that redefines the views (as 0018 did to apply it).
+# cell of 1 to 4 (the two women of a commune aged 95) can point at someone, which is why
+# statistical offices suppress small cells, 5 being a common threshold for tables of
+# counts. It is set here, in the views' definitions, and not in a setting: it is the
+# schema's rule of disclosure, the same on the primary and every replica, and changing it
+# is a reviewed migration that redefines the views (as 0018 did to apply it).
 SMALL_CELL = 5
 
 
