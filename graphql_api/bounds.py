@@ -522,8 +522,9 @@ def _longest_string(document: DocumentNode) -> int:
 # -- the ASGI layer ---------------------------------------------------------------------
 
 class Bounds:
-    """Reads the body (at most the limit), checks it, and passes it on, decoded in
-    ``scope["mdr.request"]`` for the compiled path, which would decode it again."""
+    """Reads the body (at most the limit), checks it, and passes it on: to the next
+    layer's ``receive``, and to the compiled path as read (``scope["mdr.body"]``) and
+    decoded (``scope["mdr.request"]``), so that it reads and decodes nothing again."""
 
     def __init__(self, app: ASGIApp, settings: Settings, schema: GraphQLSchema) -> None:
         self.app, self.settings = app, settings
@@ -544,6 +545,7 @@ class Bounds:
             body = await self._read(headers, receive)
             if body is None:
                 return  # the client went away
+            scope["mdr.body"] = body
             if body and media is not None \
                     and headers.get(b"content-type", b"").startswith(b"application/json"):
                 self._check(body, scope)

@@ -46,7 +46,7 @@ from graphql import (
     validate,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
@@ -63,7 +63,6 @@ Write = Callable[[Any], Any]
 
 MAX_DOCUMENT = 4_000
 """Longer documents are not compiled: the general path applies the token limit."""
-MAX_BODY = 2 << 20
 MAX_PLANS = 256
 
 
@@ -427,19 +426,19 @@ class CompiledOperations:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope.get("headers") or ())
-        if scope["type"] != "http" or scope["method"] != "POST" \
+        # The body as graphql_api.bounds read it, within the one body limit there; a
+        # request that did not come through that layer is left to the general path.
+        body = scope.get("mdr.body")
+        if scope["type"] != "http" or scope["method"] != "POST" or body is None \
                 or not headers.get(b"content-type", b"").startswith(b"application/json"):
             await self.app(scope, receive, send)
             return
-        body, complete = await _read_body(receive)
-        if body is None:
-            return  # the client went away
         # The same media type as the general path would answer in; none (406) is its job.
         media = negotiate(headers[b"accept"].decode("latin-1")) if b"accept" in headers \
             else JSON
-        answer = await self._answer(body, scope) if complete and media else None
+        answer = await self._answer(body, scope) if media else None
         if answer is None or media is None:
-            await self.app(scope, _replay(body, complete, receive), send)
+            await self.app(scope, receive, send)
             return
         payload = orjson.dumps(answer)
         await send({"type": "http.response.start", "status": 200,
@@ -464,35 +463,3 @@ class CompiledOperations:
         if plan is None:
             return None
         return await self.compiler.run(plan, self.context(scope), request.get("variables"))
-
-
-async def _read_body(receive: Receive) -> tuple[bytes | None, bool]:
-    """The request body (None when the client went away) and whether it is all there:
-    a body larger than plans take is left partly unread for the general path."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            return None, False
-        chunk = message.get("body", b"")
-        chunks.append(chunk)
-        size += len(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks), True
-        if size > MAX_BODY:
-            return b"".join(chunks), False
-
-
-def _replay(body: bytes, complete: bool, receive: Receive) -> Receive:
-    """``receive`` for the general path: the part already read first, then the rest."""
-    pending = True
-
-    async def again() -> Message:
-        nonlocal pending
-        if pending:
-            pending = False
-            return {"type": "http.request", "body": body, "more_body": not complete}
-        return await receive()
-
-    return again

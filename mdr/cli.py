@@ -551,7 +551,8 @@ def fixtures_generate(
     count: Annotated[int, typer.Option(
         help="How many records: persons, enterprises, parcels; for all, persons.")],
     seed: Annotated[int, typer.Option(help="Same seed, same files.")],
-    out: Annotated[Path, typer.Option(help="Folder to write into.")],
+    out: Annotated[Path, typer.Option(
+        help="Folder to write into; the earlier registries' files found there are reused.")],
     defect_rate: Annotated[float, typer.Option(
         help="Share of rows with a labelled defect (listed in the *defects.csv files).")] = 0.0,
     effective_date: Annotated[str | None, typer.Option(
@@ -566,8 +567,8 @@ def fixtures_generate(
         if registry == "all":
             summaries = generate_all(out, count, seed, defect_rate, day)
         else:
-            summaries = {registry: by_name(registry).generate(out, count, seed, defect_rate, day,
-                                                              True)}
+            summaries = {registry: by_name(registry).generate(out, count, seed, defect_rate,
+                                                              day)}
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     units = {g.registry: g.unit for g in GENERATORS}

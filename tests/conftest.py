@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -81,6 +82,15 @@ def create_database(cluster: LocalCluster, name: str, template: str | None = Non
 def drop_database(cluster: LocalCluster, name: str) -> None:
     with psycopg.connect(cluster.conninfo(), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def eventually(check: Callable[[], bool], failure: str, seconds: float = 20) -> None:
+    """Waits until ``check()`` holds (a replica catching up, a server coming up), asking
+    ten times a second; fails with ``failure`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

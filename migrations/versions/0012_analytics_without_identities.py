@@ -23,7 +23,14 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from migrations.analytics_views import PERSON, VALID_FROM, VALID_TO, matview, quoted
+from migrations.analytics_views import (
+    PERSON,
+    VALID_FROM,
+    VALID_TO,
+    matview,
+    population_by_commune,
+    quoted,
+)
 
 revision: str = "0012"
 down_revision: str | None = "0011"
@@ -177,29 +184,7 @@ def population() -> None:
                 "person": PERSON, "relation": "What the related person is to them.",
                 "related_person": "Pseudonym of the related person.",
                 "valid_from": VALID_FROM, "valid_to": VALID_TO})
-    matview("population_by_commune", "Living persons by commune of permanent residence, "
-            "sex and five-year age group, on the refresh day.", f"""
-        SELECT current_date AS as_of, u.province_code, u.unit_id AS commune_id,
-               u.unit_code AS commune_code, u.unit_name AS commune_name, p.sex,
-               CASE WHEN a.years >= 85 THEN '85+'
-                    ELSE (a.years / 5 * 5) || '-' || (a.years / 5 * 5 + 4) END AS age_group,
-               count(*)::int AS persons
-        FROM population.person p
-        CROSS JOIN LATERAL (SELECT extract(year FROM age(current_date, p.birth_date))::int
-                            AS years) a
-        JOIN population.residence r
-          ON r.national_id = p.national_id AND r.kind = 'permanent' AND r.{current}
-         AND r.valid_from <= current_date AND coalesce(r.valid_to, 'infinity') > current_date
-        JOIN etl.unit_province u ON u.unit_id = r.unit_id
-        WHERE p.status = 'alive' AND p.birth_date <= current_date
-        GROUP BY u.province_code, u.unit_id, u.unit_code, u.unit_name, p.sex, 7""",
-            "commune_id, sex, age_group", {
-                "as_of": "The day the counts speak for (the refresh day).",
-                "province_code": "Province.", "commune_id": "The commune's unit version "
-                "(ref.admin_unit.id).", "commune_code": "Commune code.",
-                "commune_name": "Commune name.", "sex": "Sex.",
-                "age_group": "Completed years of age, in five-year groups (85+ last).",
-                "persons": "Number of living persons."})
+    population_by_commune(smallest_count=None)
 
 
 def upgrade() -> None:

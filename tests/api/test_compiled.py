@@ -285,3 +285,29 @@ class _Guarded:
 def test_a_field_with_another_permission_class_is_left_to_the_general_path() -> None:
     compiler = Compiler(strawberry.Schema(query=_Guarded), {"answer": _forty_two})
     assert compiler.plan("{ answer }", None) is None
+
+
+@pytest.mark.parametrize(("padding", "status", "code"), [
+    (5 << 19, 200, None),  # 2.5 MiB: within the limit
+    (7 << 19, 413, "BODY_TOO_LARGE"),  # 3.5 MiB: over it
+])
+def test_the_body_limit_is_the_same_on_both_paths(
+        api_db: tuple[str, dict[str, str]], padding: int, status: int, code: str | None
+) -> None:
+    """The one limit in force (MDR_API_MAX_BODY_BYTES, here 3 MiB) decides for both
+    executors, whatever size the compiled path might have had in mind."""
+    limit = 3 << 20
+    settings = Settings.from_env({"MDR_DATABASE_URL": api_db[0],
+                                  "MDR_API_MAX_BODY_BYTES": str(limit),
+                                  "MDR_API_MAX_TEXT": str(4 << 20)})
+    with TestClient(create_app(settings)) as compiled, \
+            TestClient(create_app(settings, compile_operations=False)) as general:
+        answers = _answers((compiled, general), api_db[1]["verifier"], ONE,
+                           {"claim": HOA, "padding": "x" * padding})
+    assert answers[0] == answers[1]
+    assert answers[0][0] == status
+    if code is None:
+        assert answers[0][2]["data"]["verifyPerson"]["match"] is True
+    else:
+        [error] = answers[0][2]["errors"]
+        assert error["extensions"] == {"code": code, "limitBytes": limit}

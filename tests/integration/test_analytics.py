@@ -13,18 +13,21 @@ from typing import Any
 
 import psycopg
 import pytest
+from alembic import command as alembic_command
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 from typer.testing import CliRunner
 
 from loaders.base import Options
 from loaders.land import load_land
+from loaders.population import load_population
 from loaders.sources.land_layout import RIGHT_FIELDS
 from loaders.sources.population_layout import SNAPSHOT_FIELDS
 from mdr import analytics, db
 from mdr.cli import app as cli
 from mdr.cluster import LocalCluster
 from mdr.settings import Settings
+from migrations.analytics_views import SMALL_CELL
 from tests.api.support import DEFAULT_SEEDS, populated_database
 from tests.conftest import drop_database
 from tests.factories import write_csv
@@ -38,7 +41,18 @@ from tests.factories.land import (
     square,
     write_parcels,
 )
-from tests.factories.population import FAMILY, HANOI_WARD
+from tests.factories.population import FAMILY, HANOI_WARD, person
+
+BA_DINH = "00004"  # Phường Ba Đình since 2025-07-01
+NEIGHBOURS = [person(f"0010800001{n:02}", given_name=name, household_id=f"HH-N{n}",
+                     birth_date=f"1980-0{n}-01")
+              for n, name in enumerate(("Lân", "Phúc", "Quang", "Sơn", "Tùng",
+                                        "Vinh")[:SMALL_CELL], start=1)]
+"""Men born in 1980 in the family's ward: with its father, a cell of more than enough."""
+ELDERS = [person(f"0010300002{n:02}", given_name=name, household_id=f"HH-E{n}",
+                 birth_date="1930-02-01", commune_code=BA_DINH)
+          for n, name in ((1, "Thọ"), (2, "Khang"))]
+"""Two men aged 95 in Ba Đình: a cell that would point at them."""
 
 REGISTRY_SCHEMAS = ("ref", "population", "enterprise", "land", "macro", "etl", "audit")
 
@@ -116,21 +130,49 @@ def test_persons_appear_without_names_or_numbers(analyst: Engine) -> None:
     assert len({p["person"] for p in persons}) == len(FAMILY)
 
 
-def test_population_by_commune_sex_and_age_group(analyst: Engine) -> None:
-    with analyst.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT as_of, province_code, commune_code, sex, age_group, persons "
-            "FROM analytics.population_by_commune")).all()
+def test_population_by_commune_hides_cells_that_could_point_at_someone(
+        clone_db: Callable[[str], str], ref_template: str, settings: Settings,
+        key_settings: Settings, tmp_path: Path) -> None:
+    url = clone_db(ref_template)
+    loader = db.make_engine(url, settings, role=db.Role.LOADER, pool_size=1)
+    analyst = db.make_engine(url, settings, role=db.Role.ANALYST, pool_size=1)
+    try:
+        result = load_population(loader, write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS,
+                                                   FAMILY + NEIGHBOURS + ELDERS),
+                                 Options(dt.date(2026, 1, 1)))
+        assert result.status == "committed", result.message
+        analytics.refresh(loader, key_settings)
+        with analyst.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT as_of, province_code, commune_code, sex, age_group, persons "
+                "FROM analytics.population_by_commune")).all()
+    finally:
+        loader.dispose()
+        analyst.dispose()
     day = rows[0].as_of
-    expected: dict[tuple[str, str, str], int] = {}
-    for row in FAMILY:
-        if row["national_id"] == "001080000004":  # died on 2026-03-01
-            continue
+    cells: dict[tuple[str, str, str], int] = {}
+    for row in FAMILY + NEIGHBOURS + ELDERS:
         key = (row["commune_code"], row["sex"], _age_group(_birth(row), day))
-        expected[key] = expected.get(key, 0) + 1
-    assert {(r.commune_code, r.sex, r.age_group): r.persons for r in rows} == expected
-    assert {r.province_code for r in rows} == {"01"} and HANOI_WARD in {r.commune_code
-                                                                        for r in rows}
+        cells[key] = cells.get(key, 0) + 1
+    shown = {(r.commune_code, r.sex, r.age_group): r.persons for r in rows}
+    # Every cell is there; only those of SMALL_CELL persons or more say how many.
+    assert shown == {key: n if n >= SMALL_CELL else None for key, n in cells.items()}
+    # The family's father and his neighbours: counted. The two elders of Ba Đình: hidden.
+    assert shown[(HANOI_WARD, "male", "45-49")] == len(NEIGHBOURS) + 1
+    assert shown[(BA_DINH, "male", "85+")] is None
+    assert {r.province_code for r in rows} == {"01"}
+
+    # The migration that brought the rule redefines the view filled, both ways, so an
+    # analyst never meets an unfilled view after an upgrade.
+    def elders() -> Any:
+        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as admin:
+            return admin.execute(
+                "SELECT persons FROM analytics.population_by_commune "
+                "WHERE commune_code = %s AND age_group = '85+'", (BA_DINH,)).fetchone()
+    alembic_command.downgrade(db.alembic_config(url), "0018-1")
+    assert elders() == (len(ELDERS),)
+    alembic_command.upgrade(db.alembic_config(url), "head")
+    assert elders() == (None,)
 
 
 def test_family_structure_by_pseudonym(analyst: Engine) -> None:
@@ -255,8 +297,10 @@ def test_mdr_load_refreshes_the_analytics(clone_db: Callable[[str], str], ref_te
         with analyst.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM analytics.person")).scalar() \
                 == len(FAMILY)
-            assert conn.execute(text("SELECT sum(persons) FROM analytics.population_by_commune"
-                                     )).scalar() == len(FAMILY)
+            # Four persons, each alone in a cell: the cells are there, their counts hidden.
+            assert conn.execute(text(
+                "SELECT count(*), count(persons) FROM analytics.population_by_commune"
+            )).one() == (len(FAMILY), 0)
     finally:
         analyst.dispose()
 

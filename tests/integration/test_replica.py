@@ -22,7 +22,7 @@ from mdr.cli import app as cli
 from mdr.cluster import LocalCluster, free_port
 from mdr.settings import Settings
 from tests.api.support import add_client
-from tests.conftest import create_database
+from tests.conftest import create_database, eventually
 from tests.factories.population import FAMILY, load_snapshot, person
 
 LATER = "001080000031"
@@ -63,11 +63,8 @@ def _persons(conninfo: str) -> int:
         return int(conn.execute("SELECT count(*) FROM population.person").fetchone()[0])  # type: ignore[index]
 
 
-def _eventually(check: Callable[[], bool], seconds: float = 20) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        assert time.monotonic() < deadline, "the replica did not catch up"
-        time.sleep(0.1)
+def _eventually(check: Callable[[], bool]) -> None:
+    eventually(check, "the replica did not catch up")
 
 
 def _status(settings: Settings) -> dict[str, Any]:

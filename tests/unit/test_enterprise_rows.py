@@ -8,9 +8,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from fixtures.enterprise_generator import generate_enterprises
 from loaders.enterprise import EnterpriseChecker, _amount
+from mdr.cli import app
 from tests.factories.enterprise import ACME, enterprise
 
 
@@ -61,3 +63,34 @@ def test_the_generator_writes_the_same_files_for_the_same_arguments(tmp_path: Pa
     for label in labels:
         if label["file"] == "enterprises.csv":
             assert codes[int(label["row"]) - 1] == label["code"]
+
+
+def _generate(registry: str, count: int, seed: int, out: Path) -> None:
+    outcome = CliRunner().invoke(app, ["fixtures", "generate", registry, "--count", str(count),
+                                       "--seed", str(seed), "--out", str(out)])
+    assert outcome.exit_code == 0, outcome.output
+
+
+def test_enterprises_generated_alone_refer_to_the_persons_already_in_the_folder(
+        tmp_path: Path) -> None:
+    _generate("population", 300, 4, tmp_path)
+    persons_file = (tmp_path / "persons.csv").read_bytes()
+    with (tmp_path / "persons.csv").open(encoding="utf-8") as handle:
+        persons = {row["national_id"] for row in csv.DictReader(handle)}
+    _generate("enterprise", 20, 9, tmp_path)
+    # The population is reused as it was, not replaced by one made for the enterprises.
+    assert (tmp_path / "persons.csv").read_bytes() == persons_file
+    with (tmp_path / "enterprises.csv").open(encoding="utf-8") as handle:
+        firms = list(csv.DictReader(handle))
+    people = {entry.split(":")[0] for firm in firms
+              for column in ("representatives", "owners") if firm[column]
+              for entry in firm[column].split(";")}
+    individuals = {p for p in people if len(p) == 12}  # owners may be enterprises too
+    assert firms and individuals and individuals <= persons
+
+
+def test_enterprises_generated_alone_into_an_empty_folder_bring_their_persons(
+        tmp_path: Path) -> None:
+    _generate("enterprise", 20, 9, tmp_path)
+    with (tmp_path / "persons.csv").open(encoding="utf-8") as handle:
+        assert sum(1 for _ in csv.DictReader(handle)) == 200  # the fewest it makes
