@@ -402,11 +402,15 @@ class FileStage(Stage):
         copy_rows(self.conn, self.copy_table or self.table, self.columns, rows())
         if progress is not None:
             progress(read)
+        self.require_rows(read)
+        return read
+
+    def require_rows(self, read: int) -> None:
+        """Refuse a source that held no rows (``read`` of them)."""
         if read == 0:
             raise SourceError(f"{self.path.name} holds no rows to load (it is empty, or has a "
                               "header line only); nothing was loaded. Check that it is the "
                               "file you meant to send.")
-        return read
 
     def records(self) -> Iterator[tuple[int, dict[str, str] | str]]:
         """The source's records, numbered from 1 (a text: why one cannot be read)."""

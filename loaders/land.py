@@ -35,12 +35,14 @@ from loaders.base import (
     Progress,
     RegistryLoader,
     RowChecker,
+    copy_rows,
     load_file,
 )
 from loaders.checks import reject_units_not_found, reject_unknown_codes, set_unit_at, upsert
 from loaders.history import Versioned, apply_versions
+from loaders.rules.dates import parse_date
 from loaders.rules.identifiers import PERSONAL_NUMBER
-from loaders.rules.text import clean
+from loaders.rules.text import clean, has_control_characters
 from loaders.sources.land_layout import (
     PARCEL_FIELDS,
     REQUIRED_PARCEL_FIELDS,
@@ -48,7 +50,7 @@ from loaders.sources.land_layout import (
     RIGHT_FIELDS,
 )
 from loaders.sources.readers import Profile, SourceError
-from loaders.sources.spatial import SpatialSource, is_spatial, read_spatial
+from loaders.sources.spatial import FeatureBatch, is_spatial, open_spatial
 from schemas.land import RRR_TYPES
 from schemas.temporal import current_on
 
@@ -67,6 +69,8 @@ AREA_TOLERANCE_M2 = 5.0
 """... or by this many square metres (small plots)."""
 TEMP_BUFFERS = "1GB"
 """Most memory a parcel load's staging tables may take before spilling (allocated as used)."""
+DISTINCT_DAYS_KEPT = 4096
+"""Parsed days kept for reuse: a file's parcels share few distinct days."""
 METRES_PER_DEGREE = 111_320.0
 """Of latitude (and of longitude at the equator)."""
 
@@ -119,6 +123,9 @@ class LandChecker(RowChecker):
     def __init__(self, source: str, effective_date: dt.date) -> None:
         super().__init__(source, effective_date)
         self.effective_date: dt.date = effective_date
+        # Few distinct days recur across a file's rows: each is parsed once (the cache
+        # holds at most a batch's worth of distinct values per batch read).
+        self._days: dict[str, dt.date | None] = {}
 
     def required(self, number: int, rec: dict[str, str], fields: tuple[str, ...]) -> bool:
         for name in fields:
@@ -153,7 +160,66 @@ class LandChecker(RowChecker):
                 return None
         return (number, rec["commune_code"], rec["map_sheet"], rec["parcel_number"],
                 rec["land_use"] or None, round(area, 2), rec["address"] or None, since,
-                parents or None, wkb.hex())
+                parents or None, wkb)
+
+    def parcel_rows(self, batch: FeatureBatch) -> Iterator[tuple[Any, ...]]:
+        """The staged rows of a batch of features, worked out column by column.
+
+        A feature whose values all pass the quick column checks is staged as it is; any
+        other one goes through :meth:`parcel_row`, which names what is wrong with it (or
+        accepts it, e.g. an area written as 1.234,5). Either way a feature is staged or
+        rejected exactly as :meth:`parcel_row` would.
+        """
+        count = len(batch)
+        blank = [""] * count
+        cols = {name: [clean(v) for v in batch.columns.get(name, blank)]
+                for name in PARCEL_FIELDS}
+        suspect: set[int] = set()
+        for name in PARCEL_FIELDS:
+            column = cols[name]
+            if has_control_characters("".join(column)):
+                suspect.update(i for i, v in enumerate(column) if has_control_characters(v))
+        for name in REQUIRED_PARCEL_FIELDS:
+            if not all(cols[name]):
+                suspect.update(i for i, v in enumerate(cols[name]) if not v)
+        suspect.update(i for i, wkb in enumerate(batch.wkb) if wkb is None)
+        areas = [parse_number(v) for v in cols["declared_area_m2"]]
+        suspect.update(i for i, a in enumerate(areas) if a is None or a <= 0)
+        days = [self._day(v) for v in cols["valid_from"]]
+        suspect.update(i for i, d in enumerate(days) if d is None)
+        parents: list[list[str] | None] = [None] * count
+        for i, text in enumerate(cols["parents"]):
+            if text:
+                keys = [p.strip() for p in text.split(";") if p.strip()]
+                parents[i] = keys or None
+                if any(k.count("/") != 2 for k in keys):
+                    suspect.add(i)
+        for i, row in enumerate(zip(
+                range(batch.first, batch.first + count), cols["commune_code"],
+                cols["map_sheet"], cols["parcel_number"], cols["land_use"], areas,
+                cols["address"], days, parents, batch.wkb, strict=True)):
+            if i in suspect:
+                staged = self.parcel_row(batch.first + i, {name: batch.columns.get(
+                    name, blank)[i] for name in PARCEL_FIELDS}, batch.wkb[i])
+                if staged is not None:
+                    yield staged
+                continue
+            number, commune, sheet, parcel, land_use, area, address, day, keys, wkb = row
+            assert area is not None
+            yield (number, commune, sheet, parcel, land_use or None, round(area, 2),
+                   address or None, day, keys, wkb)
+
+    def _day(self, text: str) -> dt.date | None:
+        """The day a value names (the effective date when blank); None if it is not one."""
+        if not text:
+            return self.effective_date
+        day = self._days.get(text)
+        if day is None:
+            if len(self._days) >= DISTINCT_DAYS_KEPT:
+                self._days.clear()
+            parsed = parse_date(text)
+            day = self._days[text] = parsed if isinstance(parsed, dt.date) else None
+        return day
 
     def right_row(self, number: int, rec: dict[str, str]) -> tuple[Any, ...] | None:
         rec = {k: clean(rec.get(k) or "") for k in RIGHT_FIELDS}
@@ -273,7 +339,8 @@ class ParcelStage(_LandStage):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.spatial: SpatialSource | None = None
+        self.srid = 4326
+        """The file's CRS (EPSG code), known once it is read."""
         # The geometry checks' per-parcel index probes look costly to the planner, which
         # then JIT-compiles them: seconds of compiling for statements that run in less.
         self.sql("SET LOCAL jit = off")
@@ -290,31 +357,41 @@ class ParcelStage(_LandStage):
             CREATE TEMP TABLE stage_parcel_in (
                 row_number int, commune_code text, map_sheet text, parcel_number text,
                 land_use text, declared_area_m2 numeric(14, 2), address text, valid_from date,
-                parents text[], wkb text
+                parents text[], wkb bytea
             ) ON COMMIT DROP""")
 
-    def records(self) -> Iterator[tuple[int, dict[str, str] | str]]:
+    def read(self, progress: Progress | None) -> int:
+        """Read the file a batch of features at a time (only one batch is held), validate
+        each batch column by column and COPY its rows into staging."""
         if not is_spatial(self.path):
             raise SourceError(f"{self.path.name} is not a spatial file (.geojson, .gpkg, .shp, "
                               ".json): parcels come with their boundaries.")
-        self.spatial = read_spatial(self.path, self.profile)
-        self._geometry: dict[int, bytes | None] = {}
-        for number, rec, wkb in self.spatial.features():
-            self._geometry[number] = wkb
-            yield number, rec
+        read = 0
+        with open_spatial(self.path, self.profile) as layer:
+            self.srid = layer.srid
 
-    def validate(self, number: int, rec: dict[str, str]) -> tuple[Any, ...] | None:
-        return self.checker.parcel_row(number, rec, self._geometry.pop(number, None))
+            def rows() -> Iterator[tuple[Any, ...]]:
+                nonlocal read
+                for batch in layer.batches():
+                    if read == 0 and len(batch):
+                        self.check_header(next(batch.records())[1])
+                    yield from self.checker.parcel_rows(batch)
+                    read += len(batch)
+                    if progress is not None:
+                        progress(read)
+
+            copy_rows(self.conn, self.copy_table, self.columns, rows())
+        self.require_rows(read)
+        return read
 
     def check(self) -> None:
-        assert self.spatial is not None
         national = self.profile.units == "national"
         self.sql(f"""
             CREATE TEMP TABLE stage_parcel ON COMMIT DROP AS
             SELECT s.row_number, s.commune_code, s.map_sheet, s.parcel_number, s.land_use,
                    s.declared_area_m2, s.address, s.valid_from, s.parents,
                    NULL::text AS reject, NULL::int AS unit_id, p.id AS parcel_id,
-                   ST_Transform(ST_GeomFromWKB(decode(s.wkb, 'hex'), {self.spatial.srid}),
+                   ST_Transform(ST_GeomFromWKB(s.wkb, {self.srid}),
                                 4326) AS geom,
                    false AS repaired, NULL::text AS why
             FROM stage_parcel_in s
