@@ -475,8 +475,14 @@ def run_load(engine: Engine, registry: str, source: str,
             take_registry_lock(conn, registry, result.run_id)
             stage = make_stage(conn, result.run_id)
             result.issues = stage.checker.issues
+            # Each step's seconds, in the summary: where a load's time goes.
+            steps = result.details.setdefault("step_seconds", {})
+            step_started = time.perf_counter()
             result.read = stage.read(progress)
+            steps["read"] = round(time.perf_counter() - step_started, 3)
+            step_started = time.perf_counter()
             stage.check()
+            steps["check"] = round(time.perf_counter() - step_started, 3)
             threshold = options.reject_threshold if options else None
             rejected = result.rejected
             if threshold is not None and result.read and rejected / result.read > threshold:
@@ -490,13 +496,17 @@ def run_load(engine: Engine, registry: str, source: str,
                 options.bulk if options is not None and options.bulk is not None
                 else registry_is_empty(conn, stage.registry_tables[0])
                 and may_rebuild(conn, stage.registry_tables))
+            step_started = time.perf_counter()
             if bulk:
                 result.details["bulk"] = True
                 with constraints_built_after(conn, stage.registry_tables):
                     result.add(stage.merge())
             else:
                 result.add(stage.merge())
+            steps["merge"] = round(time.perf_counter() - step_started, 3)
+            step_started = time.perf_counter()
             refresh_statistics(conn, stage.registry_tables, result.inserted + result.updated)
+            steps["statistics"] = round(time.perf_counter() - step_started, 3)
             result.details.update(stage.details)
             result.status = "committed"
             result.seconds = time.perf_counter() - started

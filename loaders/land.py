@@ -333,6 +333,7 @@ class _LandStage(FileStage):
 class ParcelStage(_LandStage):
     table = "stage_parcel"
     copy_table = "stage_parcel_in"
+    registry_tables = ("land.parcel", "land.parcel_version")
     source_fields = PARCEL_FIELDS
     columns = ("row_number", "commune_code", "map_sheet", "parcel_number", "land_use",
                "declared_area_m2", "address", "valid_from", "parents", "wkb")
@@ -399,8 +400,10 @@ class ParcelStage(_LandStage):
              AND p.map_sheet = s.map_sheet AND p.parcel_number = s.parcel_number""")
         self.sql("DROP TABLE stage_parcel_in")
         # Statistics before the first check: without them the planner probes the unit list
-        # row by row.
-        self.sql("ANALYZE stage_parcel")
+        # row by row. Not of the boundaries: no check looks them up in this table, and
+        # their statistics take longest to gather.
+        self.sql("ANALYZE stage_parcel (row_number, commune_code, map_sheet, parcel_number, "
+                 "land_use, valid_from, parcel_id, reject)")
         self.reject_where(
             reasons.DUPLICATE_PARCEL, "parcel_number",
             "(s.commune_code, s.map_sheet, s.parcel_number) IN (SELECT commune_code, map_sheet, "
@@ -427,13 +430,15 @@ class ParcelStage(_LandStage):
             time.perf_counter() - started, 3)
 
     def check_geometry(self) -> None:
+        # Only the rows at fault are written (writing every row would copy every boundary).
         self.sql("""
             UPDATE stage_parcel SET why = CASE
                 WHEN GeometryType(geom) NOT IN ('POLYGON', 'MULTIPOLYGON')
                     THEN 'a ' || GeometryType(geom) || ' is not a polygon'
                 WHEN ST_IsEmpty(geom) THEN 'it is empty'
-                WHEN NOT ST_IsValid(geom) THEN ST_IsValidReason(geom) END
-            WHERE reject IS NULL""")
+                ELSE ST_IsValidReason(geom) END
+            WHERE reject IS NULL AND (GeometryType(geom) NOT IN ('POLYGON', 'MULTIPOLYGON')
+                                      OR ST_IsEmpty(geom) OR NOT ST_IsValid(geom))""")
         if self.options is not None and self.options.repair:
             repaired = self.sql("""
                 UPDATE stage_parcel SET repaired = true,
