@@ -42,7 +42,7 @@ from loaders.checks import reject_units_not_found, reject_unknown_codes, set_uni
 from loaders.history import Versioned, apply_versions
 from loaders.rules.dates import parse_date
 from loaders.rules.identifiers import PERSONAL_NUMBER
-from loaders.rules.text import clean, has_control_characters
+from loaders.rules.text import clean, clean_all, has_control_characters
 from loaders.sources.land_layout import (
     PARCEL_FIELDS,
     REQUIRED_PARCEL_FIELDS,
@@ -172,8 +172,7 @@ class LandChecker(RowChecker):
         """
         count = len(batch)
         blank = [""] * count
-        cols = {name: [clean(v) for v in batch.columns.get(name, blank)]
-                for name in PARCEL_FIELDS}
+        cols = {name: clean_all(batch.columns.get(name, blank)) for name in PARCEL_FIELDS}
         suspect: set[int] = set()
         for name in PARCEL_FIELDS:
             column = cols[name]
@@ -473,10 +472,10 @@ class ParcelStage(_LandStage):
         """Overlaps with the registry's current parcels (other than this parcel's own earlier
         version and the parcels this file replaces by a split or merge) and between rows of
         the file (the later row is rejected)."""
-        self.sql("""
+        self.sql(f"""
             CREATE TEMP TABLE replaced ON COMMIT DROP AS
             SELECT DISTINCT p.id FROM stage_parcel s, unnest(s.parents) AS k
-            JOIN land.parcel p ON p.commune_code || '/' || p.map_sheet || '/' || p.parcel_number = k
+            JOIN land.parcel p ON {_IS_PARENT}
             WHERE s.reject IS NULL""")
         # The file's own pairs are found on their bounding boxes first, with PostgreSQL's
         # plain boxes: their index and their overlap area cost a fraction of a geometry
@@ -537,10 +536,8 @@ class ParcelStage(_LandStage):
     def check_lineage(self) -> None:
         self.reject_where(
             reasons.UNKNOWN_PARCEL, "parents",
-            """EXISTS (SELECT 1 FROM unnest(s.parents) AS k
-                       WHERE NOT EXISTS (SELECT 1 FROM land.parcel p
-                                         WHERE p.commune_code || '/' || p.map_sheet || '/'
-                                               || p.parcel_number = k))""",
+            f"""EXISTS (SELECT 1 FROM unnest(s.parents) AS k
+                        WHERE NOT EXISTS (SELECT 1 FROM land.parcel p WHERE {_IS_PARENT}))""",
             "array_to_string(s.parents, ';')", columns={"day": "s.valid_from"})
 
     def flag_area_mismatch(self) -> None:
@@ -583,26 +580,25 @@ class ParcelStage(_LandStage):
             "land.parcel_version", ("parcel_id",),
             ("unit_id", "geom", "declared_area_m2", "land_use", "address", "repaired"),
             # A split or merge ends the parents on the day their children begin.
-            scope="""SELECT i.parcel_id, valid_from FROM stage_parcel JOIN stage_id i
+            scope=f"""SELECT i.parcel_id, valid_from FROM stage_parcel JOIN stage_id i
                        USING (row_number)
                      UNION ALL
                      SELECT p.id, s.valid_from FROM stage_parcel s, unnest(s.parents) AS k
-                     JOIN land.parcel p ON p.commune_code || '/' || p.map_sheet || '/'
-                                           || p.parcel_number = k""",
+                     JOIN land.parcel p ON {_IS_PARENT}""",
             # Boundaries are stored as multipolygons, whichever of the two a file gives.
             versions="""SELECT i.parcel_id, unit_id, ST_Multi(geom), declared_area_m2,
                                land_use, address, repaired, valid_from, NULL::date
                         FROM stage_parcel JOIN stage_id i USING (row_number)"""),
             {"run_id": self.run_id}, changed_table="changed_parcel",
             stamp={"load_run_id": ":run_id"})
-        self.sql("""
+        self.sql(f"""
             INSERT INTO land.parcel_lineage (parent_id, child_id, change_kind, effective_date,
                                              load_run_id)
             SELECT p.id, i.parcel_id,
                    CASE WHEN cardinality(s.parents) > 1 THEN 'merge' ELSE 'split' END,
                    s.valid_from, :run_id
             FROM stage_parcel s JOIN stage_id i USING (row_number), unnest(s.parents) AS k
-            JOIN land.parcel p ON p.commune_code || '/' || p.map_sheet || '/' || p.parcel_number = k
+            JOIN land.parcel p ON {_IS_PARENT}
             ON CONFLICT (parent_id, child_id) DO NOTHING""")
         changed = int(self.sql("SELECT count(DISTINCT parcel_id) FROM changed_parcel "
                                "WHERE parcel_id IN (SELECT parcel_id FROM stage_id)")
@@ -617,6 +613,11 @@ _ROUGH_AREA = (f"ST_Area(geom) * {METRES_PER_DEGREE ** 2} "
 geodesic area (the ellipsoid makes a degree 0.5 % longer or shorter than the sphere's)."""
 AREA_ROUGH_MARGIN = 0.8
 """The rough area is trusted to clear a parcel only this far inside the tolerance."""
+
+_IS_PARENT = ("p.commune_code = split_part(k, '/', 1) AND p.map_sheet = split_part(k, '/', 2) "
+              "AND p.parcel_number = split_part(k, '/', 3)")
+"""SQL: parcel ``p`` is the one the parent key ``k`` (commune/sheet/number, checked to have
+two slashes) names; by its columns, so the registry's index finds it."""
 
 _KEY = "s.commune_code || '/' || s.map_sheet || '/' || s.parcel_number"
 
