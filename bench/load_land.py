@@ -12,8 +12,11 @@ It starts its own PostgreSQL cluster under var/, generates N parcels as GeoJSON
 * the ceiling: the rows our load finally wrote (``land.parcel`` and
   ``land.parcel_version``) COPYed back into the same, emptied tables, with the same
   constraints and indexes;
+* ours as a first load with ``--bulk`` (the registry emptied again: constraints and
+  indexes built after the data), the same checks on;
 
-and prints one JSON object with the figures and the ratios ours / reference (rates).
+and prints one JSON object with the figures (each load's seconds per step, from its
+summary) and the ratios ours / reference (rates).
 """
 
 from __future__ import annotations
@@ -70,6 +73,13 @@ def ceiling(conninfo: str) -> tuple[float, int]:
     return seconds, int(rows[0]) if rows else 0
 
 
+def empty_registry(conninfo: str) -> None:
+    """Empty the land registry again (after the ceiling refilled it)."""
+    with psycopg.connect(conninfo) as conn:
+        conn.execute("TRUNCATE land.parcel, land.parcel_version, land.parcel_lineage, "
+                     "land.rrr CASCADE")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=int, default=100_000, help="parcels to load")
@@ -86,6 +96,9 @@ def main() -> None:
         conninfo = cluster.conninfo(database="mdr")
         ogr_seconds = ogr2ogr(conninfo, parcels)
         ceiling_seconds, ceiling_rows = ceiling(conninfo)
+        empty_registry(conninfo)
+        bulk_summary, bulk_seconds = run_mdr(url, "load", "land", str(parcels), "--bulk",
+                                             "--effective-date", "2026-01-01")
 
         rows = summary["read"]
         print(json.dumps({
@@ -98,6 +111,7 @@ def main() -> None:
                 "ours_seconds": round(ours_seconds, 2),
                 "ours_parcels_per_s": round(rows / ours_seconds),
                 "ours_summary": {k: summary[k] for k in ("inserted", "rejected", "status")},
+                "ours_step_seconds": summary["details"].get("step_seconds", {}),
                 "ours_check_seconds": summary["details"].get("check_seconds", {}),
                 "overlap_check_seconds": summary["details"].get("check_seconds", {})
                 .get("overlap"),
@@ -106,10 +120,15 @@ def main() -> None:
                 "ceiling_seconds": round(ceiling_seconds, 2),
                 "ceiling_rows": ceiling_rows,
                 "ceiling_parcels_per_s": round(ceiling_rows / ceiling_seconds),
+                "bulk_seconds": round(bulk_seconds, 2),
+                "bulk_summary": {k: bulk_summary[k] for k in ("inserted", "rejected", "status")},
+                "bulk_step_seconds": bulk_summary["details"].get("step_seconds", {}),
             },
             "ratios": {
                 "ours_vs_ogr2ogr": round(ogr_seconds / ours_seconds, 3),
                 "ours_vs_ceiling": round(ceiling_seconds / ours_seconds, 3),
+                "bulk_vs_ogr2ogr": round(ogr_seconds / bulk_seconds, 3),
+                "bulk_vs_ceiling": round(ceiling_seconds / bulk_seconds, 3),
             },
         }))
 

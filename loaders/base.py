@@ -402,11 +402,15 @@ class FileStage(Stage):
         copy_rows(self.conn, self.copy_table or self.table, self.columns, rows())
         if progress is not None:
             progress(read)
+        self.require_rows(read)
+        return read
+
+    def require_rows(self, read: int) -> None:
+        """Refuse a source that held no rows (``read`` of them)."""
         if read == 0:
             raise SourceError(f"{self.path.name} holds no rows to load (it is empty, or has a "
                               "header line only); nothing was loaded. Check that it is the "
                               "file you meant to send.")
-        return read
 
     def records(self) -> Iterator[tuple[int, dict[str, str] | str]]:
         """The source's records, numbered from 1 (a text: why one cannot be read)."""
@@ -471,8 +475,14 @@ def run_load(engine: Engine, registry: str, source: str,
             take_registry_lock(conn, registry, result.run_id)
             stage = make_stage(conn, result.run_id)
             result.issues = stage.checker.issues
+            # Each step's seconds, in the summary: where a load's time goes.
+            steps = result.details.setdefault("step_seconds", {})
+            step_started = time.perf_counter()
             result.read = stage.read(progress)
+            steps["read"] = round(time.perf_counter() - step_started, 3)
+            step_started = time.perf_counter()
             stage.check()
+            steps["check"] = round(time.perf_counter() - step_started, 3)
             threshold = options.reject_threshold if options else None
             rejected = result.rejected
             if threshold is not None and result.read and rejected / result.read > threshold:
@@ -486,13 +496,17 @@ def run_load(engine: Engine, registry: str, source: str,
                 options.bulk if options is not None and options.bulk is not None
                 else registry_is_empty(conn, stage.registry_tables[0])
                 and may_rebuild(conn, stage.registry_tables))
+            step_started = time.perf_counter()
             if bulk:
                 result.details["bulk"] = True
                 with constraints_built_after(conn, stage.registry_tables):
                     result.add(stage.merge())
             else:
                 result.add(stage.merge())
+            steps["merge"] = round(time.perf_counter() - step_started, 3)
+            step_started = time.perf_counter()
             refresh_statistics(conn, stage.registry_tables, result.inserted + result.updated)
+            steps["statistics"] = round(time.perf_counter() - step_started, 3)
             result.details.update(stage.details)
             result.status = "committed"
             result.seconds = time.perf_counter() - started

@@ -52,7 +52,9 @@ def apply_versions(conn: Connection, fact: Versioned, params: dict[str, Any],
     run(f"""CREATE TEMP TABLE v_scope ON COMMIT DROP AS
             SELECT {subj}, min(since) AS since
             FROM ({fact.scope}) AS s({subj}, since) GROUP BY {subj}""")
-    run("ANALYZE v_versions")
+    # Statistics of what the merge joins and filters on; the values (boundaries, say) are
+    # only compared, and theirs would take longest to gather.
+    run(f"ANALYZE v_versions ({subj}, valid_from, valid_to)")
     run("ANALYZE v_scope")
     # Each version ends where the next one (or a later scope day, such as a death) begins.
     run(f"""

@@ -35,12 +35,14 @@ from loaders.base import (
     Progress,
     RegistryLoader,
     RowChecker,
+    copy_rows,
     load_file,
 )
 from loaders.checks import reject_units_not_found, reject_unknown_codes, set_unit_at, upsert
 from loaders.history import Versioned, apply_versions
+from loaders.rules.dates import parse_date
 from loaders.rules.identifiers import PERSONAL_NUMBER
-from loaders.rules.text import clean
+from loaders.rules.text import clean, clean_all, has_control_characters
 from loaders.sources.land_layout import (
     PARCEL_FIELDS,
     REQUIRED_PARCEL_FIELDS,
@@ -48,7 +50,7 @@ from loaders.sources.land_layout import (
     RIGHT_FIELDS,
 )
 from loaders.sources.readers import Profile, SourceError
-from loaders.sources.spatial import SpatialSource, is_spatial, read_spatial
+from loaders.sources.spatial import FeatureBatch, is_spatial, open_spatial
 from schemas.land import RRR_TYPES
 from schemas.temporal import current_on
 
@@ -67,6 +69,8 @@ AREA_TOLERANCE_M2 = 5.0
 """... or by this many square metres (small plots)."""
 TEMP_BUFFERS = "1GB"
 """Most memory a parcel load's staging tables may take before spilling (allocated as used)."""
+DISTINCT_DAYS_KEPT = 4096
+"""Parsed days kept for reuse: a file's parcels share few distinct days."""
 METRES_PER_DEGREE = 111_320.0
 """Of latitude (and of longitude at the equator)."""
 
@@ -119,6 +123,9 @@ class LandChecker(RowChecker):
     def __init__(self, source: str, effective_date: dt.date) -> None:
         super().__init__(source, effective_date)
         self.effective_date: dt.date = effective_date
+        # Few distinct days recur across a file's rows: each is parsed once (the cache
+        # holds at most a batch's worth of distinct values per batch read).
+        self._days: dict[str, dt.date | None] = {}
 
     def required(self, number: int, rec: dict[str, str], fields: tuple[str, ...]) -> bool:
         for name in fields:
@@ -153,7 +160,65 @@ class LandChecker(RowChecker):
                 return None
         return (number, rec["commune_code"], rec["map_sheet"], rec["parcel_number"],
                 rec["land_use"] or None, round(area, 2), rec["address"] or None, since,
-                parents or None, wkb.hex())
+                parents or None, wkb)
+
+    def parcel_rows(self, batch: FeatureBatch) -> Iterator[tuple[Any, ...]]:
+        """The staged rows of a batch of features, worked out column by column.
+
+        A feature whose values all pass the quick column checks is staged as it is; any
+        other one goes through :meth:`parcel_row`, which names what is wrong with it (or
+        accepts it, e.g. an area written as 1.234,5). Either way a feature is staged or
+        rejected exactly as :meth:`parcel_row` would.
+        """
+        count = len(batch)
+        blank = [""] * count
+        cols = {name: clean_all(batch.columns.get(name, blank)) for name in PARCEL_FIELDS}
+        suspect: set[int] = set()
+        for name in PARCEL_FIELDS:
+            column = cols[name]
+            if has_control_characters("".join(column)):
+                suspect.update(i for i, v in enumerate(column) if has_control_characters(v))
+        for name in REQUIRED_PARCEL_FIELDS:
+            if not all(cols[name]):
+                suspect.update(i for i, v in enumerate(cols[name]) if not v)
+        suspect.update(i for i, wkb in enumerate(batch.wkb) if wkb is None)
+        areas = [parse_number(v) for v in cols["declared_area_m2"]]
+        suspect.update(i for i, a in enumerate(areas) if a is None or a <= 0)
+        days = [self._day(v) for v in cols["valid_from"]]
+        suspect.update(i for i, d in enumerate(days) if d is None)
+        parents: list[list[str] | None] = [None] * count
+        for i, text in enumerate(cols["parents"]):
+            if text:
+                keys = [p.strip() for p in text.split(";") if p.strip()]
+                parents[i] = keys or None
+                if any(k.count("/") != 2 for k in keys):
+                    suspect.add(i)
+        for i, row in enumerate(zip(
+                range(batch.first, batch.first + count), cols["commune_code"],
+                cols["map_sheet"], cols["parcel_number"], cols["land_use"], areas,
+                cols["address"], days, parents, batch.wkb, strict=True)):
+            if i in suspect:
+                staged = self.parcel_row(batch.first + i, {name: batch.columns.get(
+                    name, blank)[i] for name in PARCEL_FIELDS}, batch.wkb[i])
+                if staged is not None:
+                    yield staged
+                continue
+            number, commune, sheet, parcel, land_use, area, address, day, keys, wkb = row
+            assert area is not None
+            yield (number, commune, sheet, parcel, land_use or None, round(area, 2),
+                   address or None, day, keys, wkb)
+
+    def _day(self, text: str) -> dt.date | None:
+        """The day a value names (the effective date when blank); None if it is not one."""
+        if not text:
+            return self.effective_date
+        day = self._days.get(text)
+        if day is None:
+            if len(self._days) >= DISTINCT_DAYS_KEPT:
+                self._days.clear()
+            parsed = parse_date(text)
+            day = self._days[text] = parsed if isinstance(parsed, dt.date) else None
+        return day
 
     def right_row(self, number: int, rec: dict[str, str]) -> tuple[Any, ...] | None:
         rec = {k: clean(rec.get(k) or "") for k in RIGHT_FIELDS}
@@ -267,13 +332,15 @@ class _LandStage(FileStage):
 class ParcelStage(_LandStage):
     table = "stage_parcel"
     copy_table = "stage_parcel_in"
+    registry_tables = ("land.parcel", "land.parcel_version")
     source_fields = PARCEL_FIELDS
     columns = ("row_number", "commune_code", "map_sheet", "parcel_number", "land_use",
                "declared_area_m2", "address", "valid_from", "parents", "wkb")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.spatial: SpatialSource | None = None
+        self.srid = 4326
+        """The file's CRS (EPSG code), known once it is read."""
         # The geometry checks' per-parcel index probes look costly to the planner, which
         # then JIT-compiles them: seconds of compiling for statements that run in less.
         self.sql("SET LOCAL jit = off")
@@ -290,31 +357,41 @@ class ParcelStage(_LandStage):
             CREATE TEMP TABLE stage_parcel_in (
                 row_number int, commune_code text, map_sheet text, parcel_number text,
                 land_use text, declared_area_m2 numeric(14, 2), address text, valid_from date,
-                parents text[], wkb text
+                parents text[], wkb bytea
             ) ON COMMIT DROP""")
 
-    def records(self) -> Iterator[tuple[int, dict[str, str] | str]]:
+    def read(self, progress: Progress | None) -> int:
+        """Read the file a batch of features at a time (only one batch is held), validate
+        each batch column by column and COPY its rows into staging."""
         if not is_spatial(self.path):
             raise SourceError(f"{self.path.name} is not a spatial file (.geojson, .gpkg, .shp, "
                               ".json): parcels come with their boundaries.")
-        self.spatial = read_spatial(self.path, self.profile)
-        self._geometry: dict[int, bytes | None] = {}
-        for number, rec, wkb in self.spatial.features():
-            self._geometry[number] = wkb
-            yield number, rec
+        read = 0
+        with open_spatial(self.path, self.profile) as layer:
+            self.srid = layer.srid
 
-    def validate(self, number: int, rec: dict[str, str]) -> tuple[Any, ...] | None:
-        return self.checker.parcel_row(number, rec, self._geometry.pop(number, None))
+            def rows() -> Iterator[tuple[Any, ...]]:
+                nonlocal read
+                for batch in layer.batches():
+                    if read == 0 and len(batch):
+                        self.check_header(next(batch.records())[1])
+                    yield from self.checker.parcel_rows(batch)
+                    read += len(batch)
+                    if progress is not None:
+                        progress(read)
+
+            copy_rows(self.conn, self.copy_table, self.columns, rows())
+        self.require_rows(read)
+        return read
 
     def check(self) -> None:
-        assert self.spatial is not None
         national = self.profile.units == "national"
         self.sql(f"""
             CREATE TEMP TABLE stage_parcel ON COMMIT DROP AS
             SELECT s.row_number, s.commune_code, s.map_sheet, s.parcel_number, s.land_use,
                    s.declared_area_m2, s.address, s.valid_from, s.parents,
                    NULL::text AS reject, NULL::int AS unit_id, p.id AS parcel_id,
-                   ST_Transform(ST_GeomFromWKB(decode(s.wkb, 'hex'), {self.spatial.srid}),
+                   ST_Transform(ST_GeomFromWKB(s.wkb, {self.srid}),
                                 4326) AS geom,
                    false AS repaired, NULL::text AS why
             FROM stage_parcel_in s
@@ -322,8 +399,10 @@ class ParcelStage(_LandStage):
              AND p.map_sheet = s.map_sheet AND p.parcel_number = s.parcel_number""")
         self.sql("DROP TABLE stage_parcel_in")
         # Statistics before the first check: without them the planner probes the unit list
-        # row by row.
-        self.sql("ANALYZE stage_parcel")
+        # row by row. Not of the boundaries: no check looks them up in this table, and
+        # their statistics take longest to gather.
+        self.sql("ANALYZE stage_parcel (row_number, commune_code, map_sheet, parcel_number, "
+                 "land_use, valid_from, parcel_id, reject)")
         self.reject_where(
             reasons.DUPLICATE_PARCEL, "parcel_number",
             "(s.commune_code, s.map_sheet, s.parcel_number) IN (SELECT commune_code, map_sheet, "
@@ -336,8 +415,6 @@ class ParcelStage(_LandStage):
         reject_unknown_codes(self, "land_use", "land_use", "ref.land_use_type",
                              "Land-use type", "the cadastre's codes, such as LUC, ONT, ODT, CLN")
         self.timed("geometry", self.check_geometry)
-        self.sql("CREATE INDEX ON stage_parcel USING gist (geom)")
-        self.sql("ANALYZE stage_parcel")
         if national:
             self.timed("inside_commune", self.check_inside_commune)
         self.timed("overlap", self.check_overlaps)
@@ -352,13 +429,15 @@ class ParcelStage(_LandStage):
             time.perf_counter() - started, 3)
 
     def check_geometry(self) -> None:
+        # Only the rows at fault are written (writing every row would copy every boundary).
         self.sql("""
             UPDATE stage_parcel SET why = CASE
                 WHEN GeometryType(geom) NOT IN ('POLYGON', 'MULTIPOLYGON')
                     THEN 'a ' || GeometryType(geom) || ' is not a polygon'
                 WHEN ST_IsEmpty(geom) THEN 'it is empty'
-                WHEN NOT ST_IsValid(geom) THEN ST_IsValidReason(geom) END
-            WHERE reject IS NULL""")
+                ELSE ST_IsValidReason(geom) END
+            WHERE reject IS NULL AND (GeometryType(geom) NOT IN ('POLYGON', 'MULTIPOLYGON')
+                                      OR ST_IsEmpty(geom) OR NOT ST_IsValid(geom))""")
         if self.options is not None and self.options.repair:
             repaired = self.sql("""
                 UPDATE stage_parcel SET repaired = true,
@@ -373,7 +452,6 @@ class ParcelStage(_LandStage):
             self.sql("UPDATE stage_parcel SET why = NULL WHERE repaired")
         self.reject_where(reasons.INVALID_PARCEL_GEOMETRY, "geometry", "s.why IS NOT NULL",
                           _KEY, columns={"why": "s.why"})
-        self.sql("UPDATE stage_parcel SET geom = ST_Multi(geom) WHERE reject IS NULL")
 
     def check_inside_commune(self) -> None:
         self.sql("""
@@ -394,11 +472,29 @@ class ParcelStage(_LandStage):
         """Overlaps with the registry's current parcels (other than this parcel's own earlier
         version and the parcels this file replaces by a split or merge) and between rows of
         the file (the later row is rejected)."""
-        self.sql("""
+        self.sql(f"""
             CREATE TEMP TABLE replaced ON COMMIT DROP AS
             SELECT DISTINCT p.id FROM stage_parcel s, unnest(s.parents) AS k
-            JOIN land.parcel p ON p.commune_code || '/' || p.map_sheet || '/' || p.parcel_number = k
+            JOIN land.parcel p ON {_IS_PARENT}
             WHERE s.reject IS NULL""")
+        # The file's own pairs are found on their bounding boxes first, with PostgreSQL's
+        # plain boxes: their index and their overlap area cost a fraction of a geometry
+        # index's probes, and neighbours that only share an edge (nearly every pair)
+        # stop there.
+        self.sql("""
+            CREATE TEMP TABLE stage_box ON COMMIT DROP AS
+            SELECT row_number, box(point(ST_XMin(geom), ST_YMin(geom)),
+                                   point(ST_XMax(geom), ST_YMax(geom))) AS box
+            FROM stage_parcel WHERE reject IS NULL""")
+        self.sql("CREATE INDEX ON stage_box USING gist (box)")
+        self.sql("ANALYZE stage_box")
+        self.sql(f"""
+            CREATE TEMP TABLE stage_pair ON COMMIT DROP AS
+            SELECT a.row_number AS later, b.row_number AS earlier
+            FROM stage_box a JOIN stage_box b ON a.box && b.box
+             AND b.row_number < a.row_number
+             AND area(a.box # b.box) * {METRES_PER_DEGREE ** 2} > {OVERLAP_MIN_AREA_M2}""")
+        self.sql("ANALYZE stage_pair")
         self.sql(f"""
             CREATE TEMP TABLE parcel_overlap ON COMMIT DROP AS
             SELECT s.row_number, o.other, o.area, o.area / least(ST_Area(s.geom::geography),
@@ -413,17 +509,19 @@ class ParcelStage(_LandStage):
                   AND ST_Relate(s.geom, v.geom, 'T********')
                   AND {current_on('v', 's.valid_from')}
                   AND v.parcel_id IS DISTINCT FROM s.parcel_id
-                  AND v.parcel_id NOT IN (SELECT id FROM replaced)
-                UNION ALL
-                SELECT t.commune_code || '/' || t.map_sheet || '/' || t.parcel_number,
-                       ST_Area(ST_Intersection(s.geom, t.geom)::geography),
-                       ST_Area(t.geom::geography)
-                FROM stage_parcel t
-                WHERE s.geom && t.geom AND t.row_number < s.row_number
-                  AND {_boxes_overlap('s.geom', 't.geom')}
-                  AND ST_Relate(s.geom, t.geom, 'T********')
-                  AND t.reject IS NULL) AS o
+                  AND v.parcel_id NOT IN (SELECT id FROM replaced)) AS o
             WHERE s.reject IS NULL""")
+        self.sql("""
+            INSERT INTO parcel_overlap
+            SELECT s.row_number, t.commune_code || '/' || t.map_sheet || '/' || t.parcel_number,
+                   a.area, a.area / least(ST_Area(s.geom::geography),
+                                          ST_Area(t.geom::geography))
+            FROM stage_pair x
+            JOIN stage_parcel s ON s.row_number = x.later
+            JOIN stage_parcel t ON t.row_number = x.earlier
+            CROSS JOIN LATERAL (SELECT ST_Area(ST_Intersection(s.geom, t.geom)::geography)
+                                AS area) AS a
+            WHERE ST_Relate(s.geom, t.geom, 'T********')""")
         self.sql("DELETE FROM parcel_overlap WHERE area <= :area OR share <= :share",
                  area=OVERLAP_MIN_AREA_M2, share=OVERLAP_MIN_SHARE)
         first = ("(SELECT {} FROM parcel_overlap o WHERE o.row_number = s.row_number "
@@ -438,65 +536,88 @@ class ParcelStage(_LandStage):
     def check_lineage(self) -> None:
         self.reject_where(
             reasons.UNKNOWN_PARCEL, "parents",
-            """EXISTS (SELECT 1 FROM unnest(s.parents) AS k
-                       WHERE NOT EXISTS (SELECT 1 FROM land.parcel p
-                                         WHERE p.commune_code || '/' || p.map_sheet || '/'
-                                               || p.parcel_number = k))""",
+            f"""EXISTS (SELECT 1 FROM unnest(s.parents) AS k
+                        WHERE NOT EXISTS (SELECT 1 FROM land.parcel p WHERE {_IS_PARENT}))""",
             "array_to_string(s.parents, ';')", columns={"day": "s.valid_from"})
 
     def flag_area_mismatch(self) -> None:
-        for number, key, declared, measured in self.sql("""
+        # The geodesic area is dear; a planar one in degrees, scaled at the parcel's
+        # latitude, is within a percent or two of it for a parcel, so only the parcels whose
+        # declared area is near or past the tolerance on that rough area are measured.
+        for number, key, declared, measured in self.sql(f"""
                 SELECT row_number, commune_code || '/' || map_sheet || '/' || parcel_number,
                        declared_area_m2, round(a::numeric, 1)
-                FROM (SELECT *, ST_Area(geom::geography) AS a FROM stage_parcel
-                      WHERE reject IS NULL) s
+                FROM (SELECT *, ST_Area(geom::geography) AS a
+                      FROM (SELECT *, {_ROUGH_AREA} AS rough FROM stage_parcel) r
+                      WHERE reject IS NULL
+                        AND abs(declared_area_m2 - rough) > :near * greatest(:share * rough, :m2)
+                     ) s
                 WHERE abs(declared_area_m2 - a) > greatest(:share * a, :m2)""",
-                share=AREA_TOLERANCE, m2=AREA_TOLERANCE_M2):
+                share=AREA_TOLERANCE, m2=AREA_TOLERANCE_M2, near=AREA_ROUGH_MARGIN):
             self.checker.reject(reasons.AREA_MISMATCH, number, "declared_area_m2", key,
                                 declared=declared, measured=measured)
 
     def merge(self) -> tuple[int, int, int]:
         self.sql("DELETE FROM stage_parcel WHERE reject IS NOT NULL")
         staged = int(self.sql("SELECT count(*) FROM stage_parcel").scalar_one())
-        inserted, _ = upsert(self.conn, "land.parcel",
-                             ("commune_code", "map_sheet", "parcel_number"),
-                             ("commune_code", "map_sheet", "parcel_number"),
-                             # Ids follow the file's order.
-                             "SELECT commune_code, map_sheet, parcel_number FROM stage_parcel "
-                             "ORDER BY row_number",
-                             compare=[])
-        self.sql("""UPDATE stage_parcel s SET parcel_id = p.id FROM land.parcel p
-                    WHERE s.parcel_id IS NULL AND p.commune_code = s.commune_code
-                      AND p.map_sheet = s.map_sheet AND p.parcel_number = s.parcel_number""")
+        # New parcels: those the registry did not know when the file was staged (the
+        # load holds the registry's lock, and a file names each parcel once). Ids follow
+        # the file's order.
+        inserted = self.sql("""
+            INSERT INTO land.parcel (commune_code, map_sheet, parcel_number)
+            SELECT commune_code, map_sheet, parcel_number FROM stage_parcel
+            WHERE parcel_id IS NULL ORDER BY row_number""").rowcount
+        # Each row's parcel id in a narrow table of its own: updating the staged rows
+        # would write every one of them (and its boundary) again.
+        self.sql("""
+            CREATE TEMP TABLE stage_id ON COMMIT DROP AS
+            SELECT s.row_number, p.id AS parcel_id FROM stage_parcel s JOIN land.parcel p
+              ON p.commune_code = s.commune_code AND p.map_sheet = s.map_sheet
+             AND p.parcel_number = s.parcel_number""")
+        self.sql("ANALYZE stage_id")
         self.sql("CREATE TEMP TABLE changed_parcel (parcel_id bigint) ON COMMIT DROP")
         apply_versions(self.conn, Versioned(
             "land.parcel_version", ("parcel_id",),
             ("unit_id", "geom", "declared_area_m2", "land_use", "address", "repaired"),
             # A split or merge ends the parents on the day their children begin.
-            scope="""SELECT parcel_id, valid_from FROM stage_parcel
+            scope=f"""SELECT i.parcel_id, valid_from FROM stage_parcel JOIN stage_id i
+                       USING (row_number)
                      UNION ALL
                      SELECT p.id, s.valid_from FROM stage_parcel s, unnest(s.parents) AS k
-                     JOIN land.parcel p ON p.commune_code || '/' || p.map_sheet || '/'
-                                           || p.parcel_number = k""",
-            versions="""SELECT parcel_id, unit_id, geom, declared_area_m2, land_use, address,
-                               repaired, valid_from, NULL::date FROM stage_parcel"""),
+                     JOIN land.parcel p ON {_IS_PARENT}""",
+            # Boundaries are stored as multipolygons, whichever of the two a file gives.
+            versions="""SELECT i.parcel_id, unit_id, ST_Multi(geom), declared_area_m2,
+                               land_use, address, repaired, valid_from, NULL::date
+                        FROM stage_parcel JOIN stage_id i USING (row_number)"""),
             {"run_id": self.run_id}, changed_table="changed_parcel",
             stamp={"load_run_id": ":run_id"})
-        self.sql("""
+        self.sql(f"""
             INSERT INTO land.parcel_lineage (parent_id, child_id, change_kind, effective_date,
                                              load_run_id)
-            SELECT p.id, s.parcel_id,
+            SELECT p.id, i.parcel_id,
                    CASE WHEN cardinality(s.parents) > 1 THEN 'merge' ELSE 'split' END,
                    s.valid_from, :run_id
-            FROM stage_parcel s, unnest(s.parents) AS k
-            JOIN land.parcel p ON p.commune_code || '/' || p.map_sheet || '/' || p.parcel_number = k
+            FROM stage_parcel s JOIN stage_id i USING (row_number), unnest(s.parents) AS k
+            JOIN land.parcel p ON {_IS_PARENT}
             ON CONFLICT (parent_id, child_id) DO NOTHING""")
         changed = int(self.sql("SELECT count(DISTINCT parcel_id) FROM changed_parcel "
-                               "WHERE parcel_id IN (SELECT parcel_id FROM stage_parcel)")
+                               "WHERE parcel_id IN (SELECT parcel_id FROM stage_id)")
                       .scalar_one())
         updated = max(changed - inserted, 0)
         return inserted, updated, staged - inserted - updated
 
+
+_ROUGH_AREA = (f"ST_Area(geom) * {METRES_PER_DEGREE ** 2} "
+               "* cos(radians((ST_YMin(geom) + ST_YMax(geom)) / 2))")
+"""SQL: a parcel's area in m², planar in degrees scaled at its latitude: within 1.5 % of the
+geodesic area (the ellipsoid makes a degree 0.5 % longer or shorter than the sphere's)."""
+AREA_ROUGH_MARGIN = 0.8
+"""The rough area is trusted to clear a parcel only this far inside the tolerance."""
+
+_IS_PARENT = ("p.commune_code = split_part(k, '/', 1) AND p.map_sheet = split_part(k, '/', 2) "
+              "AND p.parcel_number = split_part(k, '/', 3)")
+"""SQL: parcel ``p`` is the one the parent key ``k`` (commune/sheet/number, checked to have
+two slashes) names; by its columns, so the registry's index finds it."""
 
 _KEY = "s.commune_code || '/' || s.map_sheet || '/' || s.parcel_number"
 

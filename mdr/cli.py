@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
-from alembic import command as alembic_command
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
@@ -168,6 +167,8 @@ def db_migrate(
     """Bring the database schema up to date (Alembic upgrade)."""
     cfg = settings()
     url = db.primary_url(cfg)
+    from alembic import command as alembic_command
+
     alembic_command.upgrade(db.alembic_config(url), revision)
     engine = db.make_engine(url, cfg, pool_size=1)
     try:

@@ -19,15 +19,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
 from mdr.cluster import LocalCluster
 from mdr.settings import PROJECT_ROOT, Settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 class Role(StrEnum):
@@ -80,6 +81,10 @@ def make_engine(url: str, settings: Settings, *, role: Role | None = None,
 
 def alembic_config(url: str | None = None) -> Config:
     """Alembic's configuration for this project, pointed at ``url`` when given."""
+    # Alembic is imported where it is used: loads and queries, most of the commands run,
+    # do without its second of importing.
+    from alembic.config import Config
+
     cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     if url is not None:
@@ -89,6 +94,8 @@ def alembic_config(url: str | None = None) -> Config:
 
 def code_head() -> str:
     """The newest migration revision this code knows."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "migrations/versions holds no revision"
     return head
@@ -96,6 +103,8 @@ def code_head() -> str:
 
 def database_revision(engine: Engine) -> str | None:
     """The migration revision the database is at (None when never migrated)."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 

@@ -33,6 +33,20 @@ def clean(value: str) -> str:
     return " ".join(value.split())
 
 
+# Anything clean() could change: a character that is not printable ASCII or a space, two
+# spaces in a row, or a space at either end of a value (values are joined by NUL, which
+# clean() leaves as it is).
+_UNCLEAN = re.compile(r"[^\x00\x21-\x7e ]|  |(?:^|\x00) | (?:\x00|$)")
+
+
+def clean_all(values: list[str]) -> list[str]:
+    """clean() of each value. A column of codes, numbers and dates is usually clean already:
+    one scan of the whole column finds that out, and it is returned as it is."""
+    if _UNCLEAN.search("\x00".join(values)) is None:
+        return values
+    return [clean(value) for value in values]
+
+
 def name_key(value: str) -> str:
     """A key under which two spellings of one name compare equal.
 

@@ -91,7 +91,11 @@ def test_load_land_bench_smoke() -> None:
     assert figures["ours_summary"] == {"inserted": 1000, "rejected": 0, "status": "committed"}
     assert figures["ceiling_rows"] == 1000
     assert figures["ogr2ogr_parcels_per_s"] > 0 and figures["overlap_check_seconds"] >= 0
-    assert set(result["ratios"]) == {"ours_vs_ogr2ogr", "ours_vs_ceiling"}
+    assert figures["bulk_summary"] == figures["ours_summary"]
+    for steps in (figures["ours_step_seconds"], figures["bulk_step_seconds"]):
+        assert set(steps) == {"read", "check", "merge", "statistics"}
+    assert set(result["ratios"]) == {"ours_vs_ogr2ogr", "ours_vs_ceiling", "bulk_vs_ogr2ogr",
+                                     "bulk_vs_ceiling"}
     assert not list((PROJECT_ROOT / "var").glob("bench-load-land-*"))
 
 

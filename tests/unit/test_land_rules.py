@@ -9,7 +9,7 @@ import pytest
 
 from loaders.land import file_kind, parse_number, parse_share
 from loaders.sources.readers import Profile, SourceError
-from loaders.sources.spatial import is_spatial, read_spatial
+from loaders.sources.spatial import is_spatial, open_spatial
 
 
 @pytest.mark.parametrize(("text", "number"), [
@@ -38,5 +38,6 @@ def test_the_kind_of_file_follows_its_suffix_through_gzip() -> None:
 def test_a_file_gdal_cannot_read_is_refused_with_its_name(tmp_path: Path) -> None:
     broken = tmp_path / "broken.geojson"
     broken.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
-    with pytest.raises(SourceError, match=r"broken\.geojson cannot be read as a spatial file"):
-        read_spatial(broken, Profile())
+    refused = pytest.raises(SourceError, match=r"broken\.geojson cannot be read as a spatial file")
+    with refused, open_spatial(broken, Profile()) as layer:
+        list(layer.batches())
