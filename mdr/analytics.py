@@ -28,12 +28,15 @@ def pseudonym_key(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def refresh(engine: Engine, settings: Settings) -> list[dict[str, Any]]:
-    """Refresh every materialized view of ``analytics`` (concurrently: readers are not
-    blocked) as ``engine``'s role, which must be the loader's or the owner's; the views
-    and the seconds each took."""
+def refresh(engine: Engine, settings: Settings,
+            registry: str | None = None) -> list[dict[str, Any]]:
+    """Refresh the materialized views of ``analytics`` that read ``registry``'s schema, or
+    every one (concurrently: readers are not blocked), as ``engine``'s role, which must be
+    the loader's or the owner's; the views and the seconds each took."""
     with engine.begin() as conn:
         conn.execute(text("SELECT set_config('mdr.pseudonym_key', :key, true)"),
                      {"key": pseudonym_key(settings)})
-        rows = conn.execute(text("SELECT view_name, seconds FROM etl.refresh_analytics()"))
+        rows = conn.execute(text("SELECT view_name, seconds "
+                                 "FROM etl.refresh_analytics(CAST(:registry AS text))"),
+                            {"registry": registry})
         return [{"view": view, "seconds": round(seconds, 3)} for view, seconds in rows]

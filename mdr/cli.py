@@ -315,8 +315,8 @@ def load(
                                        lambda n: bar.update(task, completed=n)))
     result = outcome[0]
     if result.status == "committed" and registry != "ref":
-        # Analysts see the load once the analytics views are refreshed.
-        views = refresh_analytics(cfg)
+        # Analysts see the load once the analytics views that read its registry are.
+        views = refresh_analytics(cfg, registry)
         log.info("Analytics refreshed: %s.", ", ".join(v["view"] for v in views))
     print_load_result(result, as_json)
     if result.status != "committed":
@@ -793,12 +793,13 @@ backup_app = typer.Typer(help="Backups, WAL archive and point-in-time restore (p
 app.add_typer(backup_app, name="backup")
 
 
-def refresh_analytics(cfg: Settings) -> list[dict[str, Any]]:
-    """Refresh the analytics schema as the loader (loads and the command share this)."""
+def refresh_analytics(cfg: Settings, registry: str | None = None) -> list[dict[str, Any]]:
+    """Refresh the analytics views that read ``registry`` (all of them by default) as the
+    loader (loads and the command share this)."""
     from mdr import analytics
 
     with db.role_engine(cfg, db.Role.LOADER) as engine:
-        return analytics.refresh(engine, cfg)
+        return analytics.refresh(engine, cfg, registry)
 
 
 @analytics_app.command("refresh")

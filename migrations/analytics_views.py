@@ -36,6 +36,85 @@ def redefine(name: str, create: Callable[[], None]) -> None:
         op.execute(f"REFRESH MATERIALIZED VIEW analytics.{name}")
 
 
+KEY_SETTING = "mdr.pseudonym_key"
+"""The setting a refresh hands the pseudonym key in, for its transaction only."""
+
+# The materialized views that read a table of the schema ``registry``, directly or
+# through other views (pg_depend records what each view's rewrite rule reads).
+_READS_REGISTRY = """
+              AND (registry IS NULL OR EXISTS (
+                WITH RECURSIVE reads(rel) AS (
+                  SELECT d.refobjid FROM pg_rewrite r
+                  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                   AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class
+                  WHERE r.ev_class = format('analytics.%I', matviewname)::regclass
+                  UNION
+                  SELECT d.refobjid FROM reads x
+                  JOIN pg_rewrite r ON r.ev_class = x.rel
+                  JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                   AND d.refclassid = 'pg_class'::regclass AND d.refobjid <> r.ev_class)
+                SELECT 1 FROM reads x JOIN pg_class c ON c.oid = x.rel
+                JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = registry))"""
+
+
+def refresh_function(by_registry: bool) -> None:
+    """``etl.refresh_analytics()``: refreshes every materialized view of the analytics
+    schema (0012); ``by_registry`` (0019) adds an argument, the schema of the registry a
+    load changed, and refreshes only the views that read it (NULL: every view)."""
+    signature = "etl.refresh_analytics(registry text DEFAULT NULL)" if by_registry else \
+        "etl.refresh_analytics()"
+    only = _READS_REGISTRY if by_registry else ""
+    op.execute(f"""
+        CREATE FUNCTION {signature}
+        RETURNS TABLE (view_name text, seconds double precision)
+        LANGUAGE plpgsql SECURITY DEFINER
+        SET search_path = pg_catalog, pg_temp
+        AS $$
+        DECLARE
+          key text := current_setting('{KEY_SETTING}', true);
+          print text;
+          mv record;
+          started timestamptz;
+        BEGIN
+          IF key IS NULL OR length(key) < 32 THEN
+            RAISE EXCEPTION 'the pseudonym key is not set for this refresh'
+              USING HINT = 'Run mdr analytics refresh, which reads it from MDR_PSEUDONYM_KEY_FILE.';
+          END IF;
+          print := encode(public.hmac('mdr pseudonym key fingerprint', key, 'sha256'), 'hex');
+          INSERT INTO etl.pseudonym_key (fingerprint)
+            SELECT print WHERE NOT EXISTS (SELECT 1 FROM etl.pseudonym_key);
+          IF NOT EXISTS (SELECT 1 FROM etl.pseudonym_key WHERE fingerprint = print) THEN
+            RAISE EXCEPTION 'the pseudonym key differs from the one the analytics were made with'
+              USING HINT = 'Use the key file of this database (MDR_PSEUDONYM_KEY_FILE).';
+          END IF;
+          FOR mv IN SELECT matviewname, ispopulated FROM pg_matviews
+                    WHERE schemaname = 'analytics'{only} ORDER BY matviewname LOOP
+            started := clock_timestamp();
+            IF mv.ispopulated THEN
+              EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY analytics.%I',
+                             mv.matviewname);
+            ELSE
+              EXECUTE format('REFRESH MATERIALIZED VIEW analytics.%I', mv.matviewname);
+            END IF;
+            view_name := mv.matviewname;
+            seconds := extract(epoch FROM clock_timestamp() - started);
+            RETURN NEXT;
+          END LOOP;
+        END $$""")
+    called = "etl.refresh_analytics(text)" if by_registry else "etl.refresh_analytics()"
+    # Whoever refreshes chooses the key the pseudonyms are made with: never an analyst.
+    op.execute(f"REVOKE ALL ON FUNCTION {called} FROM PUBLIC")
+    op.execute(f"GRANT EXECUTE ON FUNCTION {called} TO mdr_loader")
+    comment = ("Refreshes every materialized view in analytics (concurrently once "
+               "populated) with the pseudonym key set for the transaction; returns the "
+               "seconds each took.")
+    if by_registry:
+        comment = ("Refreshes the materialized views in analytics that read the schema "
+                   "registry (every view when NULL), concurrently once populated, with the "
+                   "pseudonym key set for the transaction; returns the seconds each took.")
+    op.execute(f"COMMENT ON FUNCTION {called} IS {quoted(comment)}")
+
+
 PERSON = "Pseudonym of the person (stable while the key is kept)."
 VALID_FROM = "First day this was true."
 VALID_TO = "First day it was no longer true; NULL while true."

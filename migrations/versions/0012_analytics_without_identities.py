@@ -24,20 +24,20 @@ from collections.abc import Sequence
 from alembic import op
 
 from migrations.analytics_views import (
+    KEY_SETTING,
     PERSON,
     VALID_FROM,
     VALID_TO,
     matview,
     population_by_commune,
     quoted,
+    refresh_function,
 )
 
 revision: str = "0012"
 down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
-
-KEY_SETTING = "mdr.pseudonym_key"
 
 
 def shared_machinery() -> None:
@@ -72,49 +72,7 @@ def shared_machinery() -> None:
     op.execute("COMMENT ON FUNCTION etl.pseudonym(text) IS 'Stable pseudonym (32 hex digits "
                "of an HMAC-SHA256) of an identifier, under the key of the running refresh.'")
 
-    op.execute(f"""
-        CREATE FUNCTION etl.refresh_analytics()
-        RETURNS TABLE (view_name text, seconds double precision)
-        LANGUAGE plpgsql SECURITY DEFINER
-        SET search_path = pg_catalog, pg_temp
-        AS $$
-        DECLARE
-          key text := current_setting('{KEY_SETTING}', true);
-          print text;
-          mv record;
-          started timestamptz;
-        BEGIN
-          IF key IS NULL OR length(key) < 32 THEN
-            RAISE EXCEPTION 'the pseudonym key is not set for this refresh'
-              USING HINT = 'Run mdr analytics refresh, which reads it from MDR_PSEUDONYM_KEY_FILE.';
-          END IF;
-          print := encode(public.hmac('mdr pseudonym key fingerprint', key, 'sha256'), 'hex');
-          INSERT INTO etl.pseudonym_key (fingerprint)
-            SELECT print WHERE NOT EXISTS (SELECT 1 FROM etl.pseudonym_key);
-          IF NOT EXISTS (SELECT 1 FROM etl.pseudonym_key WHERE fingerprint = print) THEN
-            RAISE EXCEPTION 'the pseudonym key differs from the one the analytics were made with'
-              USING HINT = 'Use the key file of this database (MDR_PSEUDONYM_KEY_FILE).';
-          END IF;
-          FOR mv IN SELECT matviewname, ispopulated FROM pg_matviews
-                    WHERE schemaname = 'analytics' ORDER BY matviewname LOOP
-            started := clock_timestamp();
-            IF mv.ispopulated THEN
-              EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY analytics.%I',
-                             mv.matviewname);
-            ELSE
-              EXECUTE format('REFRESH MATERIALIZED VIEW analytics.%I', mv.matviewname);
-            END IF;
-            view_name := mv.matviewname;
-            seconds := extract(epoch FROM clock_timestamp() - started);
-            RETURN NEXT;
-          END LOOP;
-        END $$""")
-    # Whoever refreshes chooses the key the pseudonyms are made with: never an analyst.
-    op.execute("REVOKE ALL ON FUNCTION etl.refresh_analytics() FROM PUBLIC")
-    op.execute("GRANT EXECUTE ON FUNCTION etl.refresh_analytics() TO mdr_loader")
-    op.execute("COMMENT ON FUNCTION etl.refresh_analytics() IS 'Refreshes every materialized "
-               "view in analytics (concurrently once populated) with the pseudonym key set "
-               "for the transaction; returns the seconds each took.'")
+    refresh_function(by_registry=False)
 
     # The province of a unit version: its parent, or its parent's parent (before 2025
     # communes sat under districts).

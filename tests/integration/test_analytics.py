@@ -281,6 +281,26 @@ def test_a_refresh_does_not_wait_for_readers(database: str, settings: Settings,
         analyst.dispose()
 
 
+def test_a_refresh_for_a_registry_refreshes_only_the_views_that_read_it(
+        database: str, settings: Settings, key_settings: Settings) -> None:
+    loader = db.make_engine(database, settings, role=db.Role.LOADER, pool_size=1)
+    try:
+        def refreshed(registry: str) -> set[str]:
+            return {r["view"] for r in analytics.refresh(loader, key_settings, registry)}
+
+        land = refreshed("land")
+        population = refreshed("population")
+        assert land == {"land_right", "land_use_by_province"}
+        assert {"person", "residence", "household_member", "family_link",
+                "population_by_commune"} <= population
+        assert not population & {"enterprise", "enterprise_by_industry_province",
+                                 "land_use_by_province"}
+        assert refreshed("enterprise") >= {"enterprise", "enterprise_by_industry_province"}
+        assert refreshed("macro") == set()
+    finally:
+        loader.dispose()
+
+
 def test_mdr_load_refreshes_the_analytics(clone_db: Callable[[str], str], ref_template: str,
                                           key_settings: Settings, settings: Settings,
                                           tmp_path: Path) -> None:
