@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from loaders.base import LoadResult, RowChecker, Stage, run_load
-from loaders.macro import REGISTRY, ROLES, ensure_dataflow, merge_release
+from loaders.macro import REGISTRY, ROLES, STAGE_TABLES, ensure_dataflow, merge_release
 from schemas.macro import OBSERVATION_STATUSES
 from schemas.reference import REORGANISATION_2025
 from schemas.temporal import current_on
@@ -252,7 +252,21 @@ class DeriveStage(Stage):
         return total
 
     def merge(self) -> tuple[int, int, int]:
-        return merge_release(self, "derived_obs")
+        # Staged as a loaded message is (loaders.macro.STAGE_TABLES): every derived row is
+        # a series of its own, so each is its own signature.
+        for statement in STAGE_TABLES.format(sigs="derived_sig", obs="derived_lean").split(";"):
+            self.sql(statement)
+        self.sql("""CREATE TEMP TABLE derived_numbered ON COMMIT DROP AS
+                    SELECT row_number() OVER () AS sig, * FROM derived_obs""")
+        self.sql("""INSERT INTO derived_sig
+                    SELECT sig, dataflow_id, series_key, dimensions::text,
+                           series_attributes::text, status, attributes
+                    FROM derived_numbered""")
+        self.sql("""INSERT INTO derived_lean
+                    SELECT row_number, dataflow_id, sig, period, period_start, value,
+                           release_date
+                    FROM derived_numbered""")
+        return merge_release(self, "derived_lean", "derived_sig")
 
 
 def _unit_provinces(stage: Stage, units: str) -> None:
