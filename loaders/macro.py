@@ -383,20 +383,21 @@ class ObservationChecker(RowChecker):
         signed = self.signatures.get(signature)
         if signed is None:
             signed = self.signatures[signature] = self.sign(record(number, source))
-        if type(signed) is Rejection:
+        if signed.__class__ is Rejection:
+            assert isinstance(signed, Rejection)
             self.reject(signed.reason, number, signed.column, signed.value, **signed.params)
             return None
         assert isinstance(signed, Described)
-        start = self.starts.get((period, signed.frequency), _UNSEEN)
+        frequency = signed.frequency
+        start = self.starts.get((period, frequency), _UNSEEN)
         if start is _UNSEEN:
-            start = self.starts[(period, signed.frequency)] = self._start(period,
-                                                                         signed.frequency)
+            start = self.starts[(period, frequency)] = self._start(period, frequency)
         if start is None:
             if has_control_characters(period):
                 self.reject(reasons.INVALID_TEXT, number, "row", None)
             else:
                 self.reject(reasons.PERIOD_NOT_OF_FREQUENCY, number, self._time(signed),
-                            period, expected=describe(signed.frequency))
+                            period, expected=describe(frequency))
             return None
         number_text = r"\N"
         if value not in _MISSING:
@@ -407,7 +408,8 @@ class ObservationChecker(RowChecker):
             if not math.isfinite(parsed):
                 self.reject(reasons.NON_NUMERIC_VALUE, number, "OBS_VALUE", value)
                 return None
-            if has_control_characters(value):
+            # float() skips surrounding whitespace, some of it control characters.
+            if not value.isprintable() and has_control_characters(value):
                 self.reject(reasons.INVALID_TEXT, number, "row", None)
                 return None
             number_text = repr(parsed)
@@ -607,17 +609,20 @@ class DataStage(FileStage):
     def check(self) -> None:
         self.sql("ANALYZE stage_obs")
         self.sql("ANALYZE stage_sig")
-        # Signatures of one series key (differing in attributes) are one series.
+        # Signatures of one series key (differing in attributes) are one series, numbered
+        # by its first signature; usually each key has one, and the rows need no join.
         self.sql("""CREATE TEMP TABLE sig_series ON COMMIT DROP AS
-                    SELECT sig, dense_rank() OVER (ORDER BY dataflow_id, series_key)
+                    SELECT sig, min(sig) OVER (PARTITION BY dataflow_id, series_key)
                                AS series_no
                     FROM stage_sig""")
+        one_each = self.sql("SELECT bool_and(sig = series_no) FROM sig_series").scalar()
+        series_of = "o.sig" if one_each is not False else \
+            "(SELECT m.series_no FROM sig_series m WHERE m.sig = o.sig)"
         # Duplicates are found in one hashed aggregate; the index that names each one's
         # rows is built only when there are any.
-        self.sql("""CREATE TEMP TABLE stage_dup ON COMMIT DROP AS
-                    SELECT m.series_no, o.period, o.release_date
-                    FROM stage_obs o JOIN sig_series m ON m.sig = o.sig
-                    GROUP BY 1, 2, 3 HAVING count(*) > 1""")
+        self.sql(f"""CREATE TEMP TABLE stage_dup ON COMMIT DROP AS
+                     SELECT {series_of} AS series_no, o.period, o.release_date
+                     FROM stage_obs o GROUP BY 1, 2, 3 HAVING count(*) > 1""")
         if not self.sql("SELECT EXISTS (SELECT 1 FROM stage_dup)").scalar_one():
             return
         self.sql("CREATE INDEX ON stage_obs (sig, period, release_date)")
@@ -753,7 +758,7 @@ def merge_observations(stage: Stage, staged: str, *, several_releases: bool = Tr
         WHERE {changed} AND prev_release IS DISTINCT FROM release_id
         -- in key order: the index is filled page by page, not at random
         ORDER BY series_id, period, release_id""").rowcount
-    updated = stage.sql(f"""
+    updated = stage.sql("""
         UPDATE macro.observation t
         SET value = r.value, status = r.status, attributes = r.attributes
         FROM resolved r
