@@ -697,6 +697,10 @@ def merge_release(stage: Stage, observations: str, signatures: str) -> tuple[int
                   FROM {signatures} g JOIN macro.series se
                     ON se.dataflow_id = g.dataflow_id AND se.series_key = g.series_key""")
     stage.sql("ANALYZE sig_target")
+    # Series the registry holds no observation of (a first load) have nothing to revise.
+    history = bool(stage.sql("""SELECT EXISTS (SELECT 1 FROM sig_target m
+                                JOIN macro.observation o ON o.series_id = m.series_id)"""
+                             ).scalar_one())
     return merge_observations(stage, f"""
         SELECT o.period, o.period_start, o.value, m.status, m.attributes, o.release_date,
                m.series_id, r.id AS release_id
@@ -704,19 +708,31 @@ def merge_release(stage: Stage, observations: str, signatures: str) -> tuple[int
         JOIN macro.release r ON r.dataflow_id = o.dataflow_id
                             AND r.release_date = o.release_date""",
                               several_releases=bool(stage.sql(
-                                  "SELECT count(*) > 1 FROM staged_release").scalar_one()))
+                                  "SELECT count(*) > 1 FROM staged_release").scalar_one()),
+                              history=history)
 
 
-def merge_observations(stage: Stage, staged: str, *, several_releases: bool = True
-                       ) -> tuple[int, int, int]:
+def merge_observations(stage: Stage, staged: str, *, several_releases: bool = True,
+                       history: bool = True) -> tuple[int, int, int]:
     """Add the staged observations as their releases' rows where they change what the
     previous release said; (new periods, revisions, unchanged).
 
     ``staged`` is a query of period, period_start, value, status, attributes,
     release_date, series_id and release_id. The previous release of a row is the
-    latest one on or before its release date, in the registry or (with
-    ``several_releases``) earlier in the same file.
+    latest one on or before its release date, in the registry (with ``history``) or
+    earlier in the same file (with ``several_releases``); with neither, every row is a
+    new period and goes straight in.
     """
+    if not several_releases and not history:
+        inserted = stage.sql(f"""
+            INSERT INTO macro.observation (series_id, period, release_id, period_start,
+                                           value, status, attributes)
+            SELECT series_id, period, release_id, period_start, value, status, attributes
+            FROM ({staged}) AS x
+            ORDER BY series_id, period, release_id""").rowcount
+        stage.details["releases"] = [str(d) for d in stage.sql(
+            "SELECT DISTINCT release_date FROM staged_release ORDER BY 1").scalars()]
+        return inserted, 0, 0
     # The previous release of every row in one set-based join (not a lookup per row):
     # the registry's observations of the staged series and periods, latest first.
     in_file = """, lag(x.release_id) OVER w AS file_prev_release,
