@@ -334,6 +334,8 @@ class Described:
     frequency: str | None
     staged: bool = False
     """Whether a row of it has been staged (and so it is, or is about to be, in stage_sig)."""
+    prefix: str = ""
+    """``<TAB>dataflow id<TAB>number<TAB>``: its part of each staged line."""
 
 
 CHECK_CACHE = 100_000
@@ -389,10 +391,11 @@ class ObservationChecker(RowChecker):
             return None
         assert isinstance(signed, Described)
         frequency = signed.frequency
-        start = self.starts.get((period, frequency), _UNSEEN)
-        if start is _UNSEEN:
-            start = self.starts[(period, frequency)] = self._start(period, frequency)
-        if start is None:
+        # The period and its first day, as they go into the staged line.
+        when = self.starts.get((period, frequency), _UNSEEN)
+        if when is _UNSEEN:
+            when = self.starts[(period, frequency)] = self._start(period, frequency)
+        if when is None:
             if has_control_characters(period):
                 self.reject(reasons.INVALID_TEXT, number, "row", None)
             else:
@@ -409,10 +412,14 @@ class ObservationChecker(RowChecker):
                 self.reject(reasons.NON_NUMERIC_VALUE, number, "OBS_VALUE", value)
                 return None
             # float() skips surrounding whitespace, some of it control characters.
-            if not value.isprintable() and has_control_characters(value):
+            printable = value.isprintable()
+            if not printable and has_control_characters(value):
                 self.reject(reasons.INVALID_TEXT, number, "row", None)
                 return None
-            number_text = repr(parsed)
+            # The text as written is what PostgreSQL reads the same double from, unless
+            # Python alone reads it (digits grouped by _, a tab) or it underflows to 0.
+            number_text = value if printable and parsed != 0.0 and "_" not in value \
+                else repr(parsed)
         released: str | None = self.release_default
         if release is not None:
             released = self.releases.get(release, _UNSEEN)
@@ -425,8 +432,7 @@ class ObservationChecker(RowChecker):
         if not signed.staged:
             signed.staged = True
             self.pending.append(signed)
-        return (f"{number}\t{signed.flow_id}\t{signed.number}\t{period}\t{start}\t"
-                f"{number_text}\t{released}\n")
+        return f"{number}{signed.prefix}{when}{number_text}\t{released}\n"
 
     def sign(self, rec: ObsRecord) -> Described | Rejection:
         """A record's dataflow, action, key and attributes checked: what its rows stage,
@@ -440,6 +446,7 @@ class ObservationChecker(RowChecker):
         if isinstance(described, Described):
             self.described += 1
             described.number = self.described
+            described.prefix = f"\t{described.flow_id}\t{described.number}\t"
         return described
 
     def _time(self, signed: Described) -> str:
@@ -449,10 +456,11 @@ class ObservationChecker(RowChecker):
 
     @staticmethod
     def _start(period: str, frequency: str | None) -> str | None:
+        """``period<TAB>first day<TAB>`` for the staged line, or None: not of the frequency."""
         if has_control_characters(period):
             return None
         start = period_start(period, frequency)
-        return None if start is None else start.isoformat()
+        return None if start is None else f"{period}\t{start.isoformat()}\t"
 
 
 def describe_series(flow: Flow, rec: ObsRecord) -> Described | Rejection:

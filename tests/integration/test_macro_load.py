@@ -276,3 +276,14 @@ def test_a_file_with_more_keys_than_the_check_cache_holds_loads_the_same(
     assert "rows 2, 34" in {i.slug: i.message for i in result.issues}["duplicate-observation"]
     assert len(rows(registry, "SELECT * FROM macro.series")) == len(currencies)
     assert latest(registry, "ECB_EXR1", "M.GBP.EUR.SP00.A")["2020-06"] == 1.26
+
+
+def test_values_python_and_postgresql_read_differently_load_as_numbers(
+        registry: Engine, tmp_path: Path) -> None:
+    path = write_sdmx_csv(tmp_path / "values.csv", [
+        exr_row("2021-01", "1_000"), exr_row("2021-02", " 2.5 "), exr_row("2021-03", "1e-400"),
+        exr_row("2021-04", "-3.25e2"), exr_row("2021-05", "")])
+    result = load(registry, path)
+    assert (result.status, result.inserted, result.rejected) == ("committed", 5, 0)
+    assert latest(registry, "ECB_EXR1", "M.USD.EUR.SP00.A") == {
+        "2021-01": 1000.0, "2021-02": 2.5, "2021-03": 0.0, "2021-04": -325.0, "2021-05": None}
