@@ -90,6 +90,22 @@ class Derivation:
     """Codes of its own code lists beyond :data:`COMMON_CODES` (totals, unknown)."""
 
 
+AREA = (("FREQ", "CL_FREQ", None), ("REF_AREA", "CL_AREA_VN", "ref.admin_unit"))
+"""The dimensions every derived flow begins with: a stock on a day, in an area."""
+
+
+def by_province_and(table: str, groups: tuple[str, ...], value: str) -> str:
+    """The observations of subjects placed in ``table``: ``value`` for every cell of
+    province and ``groups``, every province's total, every national cell and the national
+    total (a NULL group is its total, _T; a NULL province the nation, VN)."""
+    cells = ", ".join(f"coalesce({g}, '{TOTAL}')" for g in groups)
+    listed = ", ".join(groups)
+    return f"""
+        SELECT coalesce(province_code, '{NATIONAL}'), {cells}, {value}, bool_or(estimated)
+        FROM {table}
+        GROUP BY GROUPING SETS ((province_code, {listed}), (province_code), ({listed}), ())"""
+
+
 PERSONS = Subjects(
     table="person_province",
     rows=f"""
@@ -108,16 +124,10 @@ PERSONS = Subjects(
 POPULATION = Derivation(
     code="POP_PROV", name="Population by province, sex and five-year age group",
     structure="DSD_POP",
-    dimensions=(("FREQ", "CL_FREQ", None), ("REF_AREA", "CL_AREA_VN", "ref.admin_unit"),
-                ("SEX", "CL_SEX", "ref.sex"), ("AGE", "CL_AGE_5Y", None)),
+    dimensions=(*AREA, ("SEX", "CL_SEX", "ref.sex"), ("AGE", "CL_AGE_5Y", None)),
     unit="PS",
     subjects=PERSONS,
-    observations=f"""
-        SELECT coalesce(province_code, '{NATIONAL}'), coalesce(sex, '{TOTAL}'),
-               coalesce(age_group, '{TOTAL}'), count(*)::float8, bool_or(estimated)
-        FROM person_province
-        GROUP BY GROUPING SETS ((province_code, sex, age_group), (province_code),
-                               (sex, age_group), ())""",
+    observations=by_province_and(PERSONS.table, ("sex", "age_group"), "count(*)::float8"),
     codes={"CL_SEX": {TOTAL: "Total"},
            "CL_AGE_5Y": {**{g: g for g in AGE_GROUPS}, TOTAL: "Total"}},
 )
@@ -147,15 +157,10 @@ ENTERPRISES = Subjects(
 ACTIVE_ENTERPRISES = Derivation(
     code="ENT_PROV", name="Active enterprises by industry section and province",
     structure="DSD_ENT",
-    dimensions=(("FREQ", "CL_FREQ", None), ("REF_AREA", "CL_AREA_VN", "ref.admin_unit"),
-                ("ACTIVITY", "CL_ACTIVITY", "ref.industry")),
+    dimensions=(*AREA, ("ACTIVITY", "CL_ACTIVITY", "ref.industry")),
     unit="ENT",
     subjects=ENTERPRISES,
-    observations=f"""
-        SELECT coalesce(province_code, '{NATIONAL}'), coalesce(section, '{TOTAL}'),
-               count(*)::float8, bool_or(estimated)
-        FROM enterprise_province
-        GROUP BY GROUPING SETS ((province_code, section), (province_code), (section), ())""",
+    observations=by_province_and(ENTERPRISES.table, ("section",), "count(*)::float8"),
     codes={"CL_ACTIVITY": {TOTAL: "Total", UNKNOWN: "No main business line recorded"}},
 )
 
@@ -174,17 +179,13 @@ PARCELS = Subjects(
 PARCEL_AREA = Derivation(
     code="LAND_PROV", name="Parcel area by land use and province (geodesic, hectares)",
     structure="DSD_LAND",
-    dimensions=(("FREQ", "CL_FREQ", None), ("REF_AREA", "CL_AREA_VN", "ref.admin_unit"),
-                ("LAND_USE", "CL_LAND_USE", "ref.land_use_type")),
+    dimensions=(*AREA, ("LAND_USE", "CL_LAND_USE", "ref.land_use_type")),
     unit="HA",
     subjects=PARCELS,
     # Summed exactly and rounded to the square metre, so the same parcels give the same
     # figure whatever order the sum runs in (a re-run must not look like a revision).
-    observations=f"""
-        SELECT coalesce(province_code, '{NATIONAL}'), coalesce(land_use, '{TOTAL}'),
-               round(coalesce(sum(area_m2), 0) / 10000, 4)::float8, bool_or(estimated)
-        FROM parcel_province
-        GROUP BY GROUPING SETS ((province_code, land_use), (province_code), (land_use), ())""",
+    observations=by_province_and(PARCELS.table, ("land_use",),
+                                 "round(coalesce(sum(area_m2), 0) / 10000, 4)::float8"),
     codes={"CL_LAND_USE": {TOTAL: "Total", UNKNOWN: "Land use not recorded"}},
 )
 
