@@ -3,8 +3,9 @@
 Statistical tools fetch series without custom code: the standard's URL pattern
 (``flow`` is ``ID``, ``AGENCY,ID`` or ``AGENCY,ID,VERSION``; ``key`` is dot-separated
 codes, empty for any, ``+`` for alternatives, ``all`` for every series) with
-``startPeriod`` and ``endPeriod``, answered in SDMX-JSON 1.0 (the default) or SDMX-CSV
-1.0 (``Accept: application/vnd.sdmx.data+csv`` or ``format=csv``). ``asOf=YYYY-MM-DD``
+``startPeriod`` and ``endPeriod``, answered in SDMX-JSON 1.0 (the default), SDMX-JSON 2.0
+(``Accept: application/vnd.sdmx.data+json;version=2.0.0``) or SDMX-CSV 1.0 (``Accept:
+application/vnd.sdmx.data+csv`` or ``format=csv``). ``asOf=YYYY-MM-DD``
 (mdr's addition) answers as published on that day. The caller needs the ``read:macro``
 scope; an answer is bounded (MAX_OBSERVATIONS), a larger one is refused with a hint.
 """
@@ -39,6 +40,9 @@ MAX_SERIES = 10_000
 MAX_OBSERVATIONS = 200_000
 CSV_TYPE = "application/vnd.sdmx.data+csv; version=1.0.0; charset=utf-8"
 JSON_TYPE = "application/vnd.sdmx.data+json; version=1.0.0; charset=utf-8"
+JSON_2_TYPE = "application/vnd.sdmx.data+json; version=2.0.0; charset=utf-8"
+JSON_2_SCHEMA = ("https://raw.githubusercontent.com/sdmx-twg/sdmx-json/master/data-message/"
+                 "tools/schemas/2.0.0/sdmx-json-data-schema.json")
 
 
 def _error(status: int, message: str) -> Response:
@@ -84,12 +88,24 @@ class SdmxData:
                           "endPeriod).")
         if not any(observations.values()):
             return _error(404, "No observations match the key and periods (NoResultsFound).")
-        wants_csv = "csv" in params.get("format", "") \
-            or "csv" in request.headers.get("accept", "")
-        if wants_csv:
+        accept = request.headers.get("accept", "")
+        if "csv" in params.get("format", "") or "csv" in accept:
             return Response(sdmx_csv(found, series, observations), media_type=CSV_TYPE)
+        if _wants_json_2(accept):
+            return Response(json.dumps(sdmx_json_2(found, series, observations)),
+                            media_type=JSON_2_TYPE)
         return Response(json.dumps(sdmx_json(found, series, observations)),
                         media_type=JSON_TYPE)
+
+
+def _wants_json_2(accept: str) -> bool:
+    """Whether the Accept header asks for SDMX-JSON 2.x (``...+json;version=2.0.0``)."""
+    for media in accept.split(","):
+        kind, *parameters = (part.strip().lower() for part in media.split(";"))
+        if kind == "application/vnd.sdmx.data+json" and any(
+                p.replace(" ", "").startswith("version=2") for p in parameters):
+            return True
+    return False
 
 
 def _flow_ref(flow: Any) -> str:
@@ -177,3 +193,15 @@ def sdmx_json(flow: Any, series: Sequence[Any], observations: dict[int, list[Any
                                  "values": [{"id": s, "name": s} for s in statuses]}]
                 if statuses else []}},
     }
+
+
+def sdmx_json_2(flow: Any, series: Sequence[Any], observations: dict[int, list[Any]]
+                ) -> dict[str, Any]:
+    """SDMX-JSON 2.0 data message: the 1.0 message's structure and data set, under
+    ``meta`` and ``data`` (structures listed, each data set pointing to its own)."""
+    first = sdmx_json(flow, series, observations)
+    structure = first["structure"]
+    structure["measures"] = {"observation": [{"id": "OBS_VALUE", "name": "OBS_VALUE"}]}
+    dataset = {**first["dataSets"][0], "structure": 0}
+    return {"meta": {**first["header"], "schema": JSON_2_SCHEMA},
+            "data": {"structures": [structure], "dataSets": [dataset]}}

@@ -4,7 +4,9 @@
   and a date name a unit), and the rejections when there is none;
 * codes: a coded field whose value is not in its reference table;
 * :func:`upsert`: ``INSERT ... ON CONFLICT`` that touches only rows whose
-  values differ and says what it inserted and updated.
+  values differ and says what it inserted and updated;
+* :class:`BoundedCache`: what a row-by-row check remembers of the values it has
+  seen, within a bound.
 
 The checks work on a :class:`~loaders.base.FileStage`'s staging table, where
 ``s`` is the staged row.
@@ -12,8 +14,8 @@ The checks work on a :class:`~loaders.base.FileStage`'s staging table, where
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Hashable, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, text
 
@@ -118,3 +120,26 @@ def upsert(conn: Connection, target: str, columns: Sequence[str], key: Sequence[
         FROM merged"""
     inserted, updated = conn.execute(text(statement), params or {}).one()
     return int(inserted), int(updated)
+
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class BoundedCache(dict[K, V]):
+    """A dict that forgets its oldest entries beyond ``size``.
+
+    A check that depends only on a few values of a row (a key, a period) is made once
+    per distinct value and remembered; a file with more distinct values than ``size``
+    has the oldest checked again rather than held for the whole load, so the memory a
+    load needs stays bounded whatever the file holds.
+    """
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __setitem__(self, key: K, value: V) -> None:
+        if len(self) >= self.size and key not in self:
+            del self[next(iter(self))]  # insertion order: the oldest first
+        super().__setitem__(key, value)

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,11 +41,18 @@ from loaders.base import (
     run_load,
     sha256,
 )
+from loaders.checks import BoundedCache
 from loaders.rules.periods import describe, period_start
 from loaders.rules.text import has_control_characters
 from loaders.sources.mapped_csv import MappingProfile, read_mapped
 from loaders.sources.readers import Profile, SourceError
-from loaders.sources.sdmx_messages import FlowRef, ObsRecord, message_format, read_data
+from loaders.sources.sdmx_messages import (
+    DataMessage,
+    FlowRef,
+    ObsRecord,
+    message_format,
+    read_data,
+)
 
 REGISTRY = "macro"
 
@@ -310,103 +319,148 @@ class Rejection:
     params: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Described:
-    """What rows of one series key and attribute set stage alike."""
+    """What rows of one series key and attribute set (a signature) stage alike: they
+    point to its number in ``stage_sig`` instead of repeating it."""
 
+    number: int
+    flow_id: int
     key: str
     dimensions: str
     series_attributes: str
     status: str | None
     attributes: str
     frequency: str | None
+    staged: bool = False
+    """Whether a row of it has been staged (and so it is, or is about to be, in stage_sig)."""
+    prefix: str = ""
+    """``<TAB>dataflow id<TAB>number<TAB>``: its part of each staged line."""
+
+
+CHECK_CACHE = 100_000
+"""How many distinct signatures, periods and release dates a load remembers checking."""
+_UNSEEN: Any = object()
 
 
 class ObservationChecker(RowChecker):
     """Checks observations against their dataflow's structure.
 
     A national file repeats a few thousand series keys and a few hundred periods over
-    millions of rows: what depends only on them (the key against the structure, codes,
-    the period against the frequency, the release date) is checked once per distinct
-    value and remembered, so each row costs its value's parse.
+    millions of rows: what depends only on them (the dataflow, the action, the key
+    against the structure, codes, the period against the frequency, the release date)
+    is checked once per distinct value and remembered (within :data:`CHECK_CACHE`), so
+    each row costs its value's parse.
     """
 
     def __init__(self, source: str, effective_date: dt.date, conn: Connection) -> None:
         super().__init__(source, effective_date)
         self.conn = conn
-        self.release_default = effective_date
-        self.flows: dict[FlowRef, Flow | None] = {}
-        self.described: dict[tuple[Any, ...], Described | Rejection] = {}
-        self.starts: dict[tuple[str, str | None], dt.date | None] = {}
-        self.releases: dict[str, dt.date | None] = {}
-        self._last: tuple[FlowRef | None, Flow | None] = (None, None)
+        self.release_default = effective_date.isoformat()
+        self.flows: BoundedCache[FlowRef, Flow | None] = BoundedCache(CHECK_CACHE)
+        self.signatures: BoundedCache[tuple[Any, ...], Described | Rejection] = \
+            BoundedCache(CHECK_CACHE)
+        self.starts: BoundedCache[tuple[str, str | None], str | None] = \
+            BoundedCache(CHECK_CACHE)
+        self.releases: BoundedCache[str, str | None] = BoundedCache(CHECK_CACHE)
+        self.described = 0
+        self.pending: list[Described] = []
+        """Signatures whose first row was staged since the last flush to stage_sig."""
 
     def flow(self, ref: FlowRef) -> Flow | None:
-        if ref not in self.flows:
-            self.flows[ref] = find_flow(self.conn, ref)
-        return self.flows[ref]
+        found = self.flows.get(ref, _UNSEEN)
+        if found is _UNSEEN:
+            found = self.flows[ref] = find_flow(self.conn, ref)
+        return found  # type: ignore[no-any-return]
 
-    def row(self, rec: ObsRecord) -> tuple[Any, ...] | None:
-        """The staged tuple of a valid observation, or None (its issue recorded)."""
-        n = rec.row
-        ref = rec.flow
-        if ref is self._last[0] and ref is not None:
-            flow = self._last[1]
-        else:
-            flow = self.flow(ref) if ref is not None else None
-            self._last = (ref, flow)
-        if flow is None:
-            self.reject(reasons.UNKNOWN_DATAFLOW, n, "dataflow", str(rec.flow or "(none)"))
+    def row(self, number: int, signature: tuple[Any, ...],
+            record: Callable[[int, Any], ObsRecord], source: Any, period: str, value: str,
+            release: str | None) -> str | None:
+        """The staged line (COPY text) of a valid observation, or None (its issue recorded).
+
+        ``signature`` is what the row's checks depend on besides period, value and
+        release; ``record(number, source)`` builds the row's record, asked only for a
+        signature not seen before.
+        """
+        signed = self.signatures.get(signature)
+        if signed is None:
+            signed = self.signatures[signature] = self.sign(record(number, source))
+        if signed.__class__ is Rejection:
+            assert isinstance(signed, Rejection)
+            self.reject(signed.reason, number, signed.column, signed.value, **signed.params)
             return None
-        if rec.action != "I" and rec.action.upper() in ("D", "DELETE"):
-            self.reject(reasons.UNSUPPORTED_ACTION, n, "action", rec.action)
-            return None
-        signature = (flow.id, tuple(rec.key.items()), tuple(rec.attributes.items()))
-        series = self.described.get(signature)
-        if series is None:
-            series = self.described[signature] = describe_series(flow, rec)
-        if isinstance(series, Rejection):
-            self.reject(series.reason, n, series.column, series.value, **series.params)
-            return None
-        start = self._start(rec.period, series.frequency)
-        if start is None:
-            if has_control_characters(rec.period):
-                self.reject(reasons.INVALID_TEXT, n, "row", None)
+        assert isinstance(signed, Described)
+        frequency = signed.frequency
+        # The period and its first day, as they go into the staged line.
+        when = self.starts.get((period, frequency), _UNSEEN)
+        if when is _UNSEEN:
+            when = self.starts[(period, frequency)] = self._start(period, frequency)
+        if when is None:
+            if has_control_characters(period):
+                self.reject(reasons.INVALID_TEXT, number, "row", None)
             else:
-                self.reject(reasons.PERIOD_NOT_OF_FREQUENCY, n, flow.time_dimension,
-                            rec.period, expected=describe(series.frequency))
+                self.reject(reasons.PERIOD_NOT_OF_FREQUENCY, number, self._time(signed),
+                            period, expected=describe(frequency))
             return None
-        value: float | None = None
-        if rec.value not in _MISSING:
+        number_text = r"\N"
+        if value not in _MISSING:
             try:
-                value = float(rec.value)
+                parsed = float(value)
             except ValueError:
-                value = None
-            if value is None or value != value or value in (float("inf"), float("-inf")):
-                self.reject(reasons.NON_NUMERIC_VALUE, n, "OBS_VALUE", rec.value)
+                parsed = math.nan
+            if not math.isfinite(parsed):
+                self.reject(reasons.NON_NUMERIC_VALUE, number, "OBS_VALUE", value)
                 return None
-            if has_control_characters(rec.value):
-                self.reject(reasons.INVALID_TEXT, n, "row", None)
+            # float() skips surrounding whitespace, some of it control characters.
+            printable = value.isprintable()
+            if not printable and has_control_characters(value):
+                self.reject(reasons.INVALID_TEXT, number, "row", None)
                 return None
-        release = self.release_default
-        if rec.release is not None:
-            parsed = self.releases.get(rec.release, dt.date.min)
-            if parsed is dt.date.min:
-                parsed = self.releases[rec.release] = _release_date(rec.release)
-            if parsed is None:
-                self.reject(reasons.MISSING_RELEASE_DATE, n, "release date", rec.release)
+            # The text as written is what PostgreSQL reads the same double from, unless
+            # Python alone reads it (digits grouped by _, a tab) or it underflows to 0.
+            number_text = value if printable and parsed != 0.0 and "_" not in value \
+                else repr(parsed)
+        released: str | None = self.release_default
+        if release is not None:
+            released = self.releases.get(release, _UNSEEN)
+            if released is _UNSEEN:
+                day = _release_date(release)
+                released = self.releases[release] = None if day is None else day.isoformat()
+            if released is None:
+                self.reject(reasons.MISSING_RELEASE_DATE, number, "release date", release)
                 return None
-            release = parsed
-        return (n, flow.id, series.key, series.dimensions, series.series_attributes,
-                rec.period, start, value, series.status, series.attributes, release)
+        if not signed.staged:
+            signed.staged = True
+            self.pending.append(signed)
+        return f"{number}{signed.prefix}{when}{number_text}\t{released}\n"
 
-    def _start(self, period: str, frequency: str | None) -> dt.date | None:
-        cached = (period, frequency)
-        start = self.starts.get(cached, dt.date.min)
-        if start is dt.date.min:
-            start = None if has_control_characters(period) else period_start(period, frequency)
-            self.starts[cached] = start
-        return start
+    def sign(self, rec: ObsRecord) -> Described | Rejection:
+        """A record's dataflow, action, key and attributes checked: what its rows stage,
+        or why they are rejected."""
+        flow = self.flow(rec.flow) if rec.flow is not None else None
+        if flow is None:
+            return Rejection(reasons.UNKNOWN_DATAFLOW, "dataflow", str(rec.flow or "(none)"))
+        if rec.action != "I" and rec.action.upper() in ("D", "DELETE"):
+            return Rejection(reasons.UNSUPPORTED_ACTION, "action", rec.action)
+        described = describe_series(flow, rec)
+        if isinstance(described, Described):
+            self.described += 1
+            described.number = self.described
+            described.prefix = f"\t{described.flow_id}\t{described.number}\t"
+        return described
+
+    def _time(self, signed: Described) -> str:
+        flow = next((f for f in self.flows.values() if f is not None
+                     and f.id == signed.flow_id), None)
+        return flow.time_dimension if flow is not None else "TIME_PERIOD"
+
+    @staticmethod
+    def _start(period: str, frequency: str | None) -> str | None:
+        """``period<TAB>first day<TAB>`` for the staged line, or None: not of the frequency."""
+        if has_control_characters(period):
+            return None
+        start = period_start(period, frequency)
+        return None if start is None else f"{period}\t{start.isoformat()}\t"
 
 
 def describe_series(flow: Flow, rec: ObsRecord) -> Described | Rejection:
@@ -431,7 +485,7 @@ def describe_series(flow: Flow, rec: ObsRecord) -> Described | Rejection:
                     if flow.attached.get(k, "series") != "observation"}
     obs_attrs = {k: v for k, v in rec.attributes.items()
                  if flow.attached.get(k) == "observation" and k != "OBS_STATUS"}
-    return Described(".".join(rec.key[d] for d in flow.dimensions),
+    return Described(0, flow.id, ".".join(rec.key[d] for d in flow.dimensions),
                      json.dumps({d: rec.key[d] for d in flow.dimensions}),
                      json.dumps(series_attrs), rec.attributes.get("OBS_STATUS"),
                      json.dumps(obs_attrs) if obs_attrs else "{}", rec.key.get("FREQ"))
@@ -445,26 +499,37 @@ def _release_date(value: str) -> dt.date | None:
         return None
 
 
+STAGE_TABLES = """
+    CREATE TEMP TABLE {sigs} (
+        sig int, dataflow_id int, series_key text,
+        -- parsed as JSON once a series, on merge
+        dimensions text, series_attributes text, status text, attributes jsonb
+    ) ON COMMIT DROP;
+    CREATE TEMP TABLE {obs} (
+        row_number int, dataflow_id int, sig int, period text, period_start date,
+        value float8, release_date date, reject text
+    ) ON COMMIT DROP"""
+"""Observations staged lean: what rows of one signature share (series key, attributes,
+status) is in the signatures' table once, and each observation points to it."""
+SIG_COLUMNS = ("sig", "dataflow_id", "series_key", "dimensions", "series_attributes", "status",
+               "attributes")
+OBS_COLUMNS = ("row_number", "dataflow_id", "sig", "period", "period_start", "value",
+               "release_date")
+
+
 class DataStage(FileStage):
     """A data message, staged as observations and merged as releases."""
 
     checker: ObservationChecker
     table = "stage_obs"
-    columns = ("row_number", "dataflow_id", "series_key", "dimensions", "series_attributes",
-               "period", "period_start", "value", "status", "attributes", "release_date")
+    columns = OBS_COLUMNS
 
     def __init__(self, *args: Any, mapping: MappingProfile | None = None,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.mapping = mapping
-        self.sql("""
-            CREATE TEMP TABLE stage_obs (
-                row_number int, dataflow_id int, series_key text,
-                -- the same for every row of a series: parsed as JSON once a series, on merge
-                dimensions text, series_attributes text,
-                period text, period_start date, value float8,
-                status text, attributes jsonb, release_date date, reject text
-            ) ON COMMIT DROP""")
+        for statement in STAGE_TABLES.format(sigs="stage_sig", obs="stage_obs").split(";"):
+            self.sql(statement)
 
     def read(self, progress: Progress | None) -> int:
         message = read_mapped(self.path, self.mapping) if self.mapping is not None \
@@ -472,30 +537,65 @@ class DataStage(FileStage):
         if message.prepared:
             prepared = _release_date(message.prepared)
             if prepared is not None:
-                self.checker.release_default = prepared
+                self.checker.release_default = prepared.isoformat()
         read = 0
         # Rows are checked between COPYs, not inside one: checking may look up a
         # dataflow, which needs the connection the COPY holds.
-        batch: list[tuple[Any, ...]] = []
-        for rec in message.records:
+        lines: list[str] = []
+        row = self.checker.row
+        for _number, staged in self._lines(message, row):
             read += 1
             if progress is not None and read % 10_000 == 0:
                 progress(read)
-            if isinstance(rec, tuple):
-                self.checker.reject(reasons.UNREADABLE_ROW, rec[0], problem=rec[1])
-                continue
-            staged = self.checker.row(rec)
             if staged is not None:
-                batch.append(staged)
-            if len(batch) >= COPY_BATCH:
-                copy_rows(self.conn, self.table, self.columns, batch)
-                batch.clear()
-        copy_rows(self.conn, self.table, self.columns, batch)
+                lines.append(staged)
+                if len(lines) >= COPY_BATCH:
+                    self._flush(lines)
+        self._flush(lines)
         if progress is not None:
             progress(read)
         if read == 0:
             raise SourceError(f"{self.path.name} holds no observations; nothing was loaded.")
         return read
+
+    def _lines(self, message: DataMessage, row: Callable[..., str | None]
+               ) -> Iterator[tuple[int, str | None]]:
+        """Each row's number and staged line (None: rejected or unreadable)."""
+        reject = self.checker.reject
+        layout = message.layout
+        if layout is not None and message.rows is not None:
+            # SDMX-CSV: fields, no record per row.
+            sign, time_at, value_at = layout.signature, layout.time_at, layout.value_at
+            release_at = layout.release_at
+            for number, fields in message.rows:
+                if isinstance(fields, str):
+                    reject(reasons.UNREADABLE_ROW, number, problem=fields)
+                    yield number, None
+                    continue
+                yield number, row(number, sign(fields), layout.record, fields, fields[time_at],
+                                  fields[value_at],
+                                  fields[release_at] if release_at is not None else None)
+            return
+        for rec in message.records:
+            if isinstance(rec, tuple):
+                reject(reasons.UNREADABLE_ROW, rec[0], problem=rec[1])
+                yield rec[0], None
+                continue
+            signature = (rec.flow, rec.action, tuple(rec.key.items()),
+                         tuple(rec.attributes.items()))
+            yield rec.row, row(rec.row, signature, _itself, rec, rec.period, rec.value,
+                               rec.release)
+
+    def _flush(self, lines: list[str]) -> None:
+        """COPY the signatures first staged since the last flush, then the lines."""
+        pending = self.checker.pending
+        copy_rows(self.conn, "stage_sig", SIG_COLUMNS,
+                  [(d.number, d.flow_id, d.key, d.dimensions, d.series_attributes, d.status,
+                    d.attributes) for d in pending])
+        pending.clear()
+        if lines:
+            copy_text(self.conn, "stage_obs", OBS_COLUMNS, "".join(lines))
+            lines.clear()
 
     def _structure_for(self, ref: FlowRef) -> Any:
         """An ``sdmx1`` structure for a structure-specific message, built from the registry."""
@@ -516,68 +616,141 @@ class DataStage(FileStage):
 
     def check(self) -> None:
         self.sql("ANALYZE stage_obs")
+        self.sql("ANALYZE stage_sig")
+        # Signatures of one series key (differing in attributes) are one series, numbered
+        # by its first signature; usually each key has one, and the rows need no join.
+        self.sql("""CREATE TEMP TABLE sig_series ON COMMIT DROP AS
+                    SELECT sig, min(sig) OVER (PARTITION BY dataflow_id, series_key)
+                               AS series_no
+                    FROM stage_sig""")
+        one_each = self.sql("SELECT bool_and(sig = series_no) FROM sig_series").scalar()
+        series_of = "o.sig" if one_each is not False else \
+            "(SELECT m.series_no FROM sig_series m WHERE m.sig = o.sig)"
         # Duplicates are found in one hashed aggregate; the index that names each one's
         # rows is built only when there are any.
-        self.sql("""CREATE TEMP TABLE stage_dup ON COMMIT DROP AS
-                    SELECT dataflow_id, series_key, period, release_date FROM stage_obs
-                    GROUP BY 1, 2, 3, 4 HAVING count(*) > 1""")
+        self.sql(f"""CREATE TEMP TABLE stage_dup ON COMMIT DROP AS
+                     SELECT {series_of} AS series_no, o.period, o.release_date
+                     FROM stage_obs o GROUP BY 1, 2, 3 HAVING count(*) > 1""")
         if not self.sql("SELECT EXISTS (SELECT 1 FROM stage_dup)").scalar_one():
             return
-        self.sql("CREATE INDEX ON stage_obs (dataflow_id, series_key, period, release_date)")
-        same = ("o.dataflow_id = s.dataflow_id AND o.series_key = s.series_key "
+        self.sql("CREATE INDEX ON stage_obs (sig, period, release_date)")
+        self.sql("CREATE INDEX ON sig_series (sig)")
+        series = "(SELECT m.series_no FROM sig_series m WHERE m.sig = s.sig)"
+        same = (f"o.sig IN (SELECT m.sig FROM sig_series m WHERE m.series_no = {series}) "
                 "AND o.period = s.period AND o.release_date = s.release_date")
         self.reject_where(
             reasons.DUPLICATE_OBSERVATION, "period",
-            "(s.dataflow_id, s.series_key, s.period, s.release_date) IN "
-            "(SELECT * FROM stage_dup)",
-            "s.series_key",
+            f"({series}, s.period, s.release_date) IN (SELECT * FROM stage_dup)",
+            "(SELECT g.series_key FROM stage_sig g WHERE g.sig = s.sig)",
             columns={"period": "s.period", "release": "s.release_date",
                      "rows": f"(SELECT string_agg(o.row_number::text, ', ' ORDER BY "
                              f"o.row_number) FROM stage_obs o WHERE {same})"})
 
     def merge(self) -> tuple[int, int, int]:
-        self.sql("DELETE FROM stage_obs WHERE reject IS NOT NULL")
-        return merge_release(self, "stage_obs")
+        if self.sql("DELETE FROM stage_obs WHERE reject IS NOT NULL").rowcount:
+            # A signature all of whose rows were duplicates makes no series.
+            self.sql("DELETE FROM stage_sig g WHERE NOT EXISTS "
+                     "(SELECT 1 FROM stage_obs o WHERE o.sig = g.sig)")
+        return merge_release(self, "stage_obs", "stage_sig")
 
 
-def merge_release(stage: Stage, staged: str) -> tuple[int, int, int]:
-    """Merge staged observations (the columns of ``DataStage``) as releases: the releases
-    and series they need, then :func:`merge_observations`."""
-    stage.sql(f"""INSERT INTO macro.release (dataflow_id, release_date, load_run_id)
-                  SELECT DISTINCT dataflow_id, release_date, :run_id FROM {staged}
-                  ON CONFLICT (dataflow_id, release_date) DO NOTHING""")
+def _itself(number: int, rec: ObsRecord) -> ObsRecord:
+    return rec
+
+
+def copy_text(conn: Connection, table: str, columns: tuple[str, ...], data: str) -> None:
+    """COPY lines already in COPY's text format (tab-separated, \\N for NULL) into a table."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        copy.write(data)
+
+
+def merge_release(stage: Stage, observations: str, signatures: str) -> tuple[int, int, int]:
+    """Merge staged observations as releases: the releases and series they need, then
+    :func:`merge_observations`.
+
+    ``observations`` has the :data:`OBS_COLUMNS`, ``signatures`` the :data:`SIG_COLUMNS`
+    (see :data:`STAGE_TABLES`).
+    """
+    stage.sql(f"""CREATE TEMP TABLE staged_release ON COMMIT DROP AS
+                  SELECT DISTINCT dataflow_id, release_date FROM {observations}""")
+    stage.sql("""INSERT INTO macro.release (dataflow_id, release_date, load_run_id)
+                 SELECT dataflow_id, release_date, :run_id FROM staged_release
+                 ON CONFLICT (dataflow_id, release_date) DO NOTHING""")
+    # A series' attributes are those of its latest release's last row: looked up only
+    # for a key staged with more than one attribute set.
+    several = stage.sql(f"""SELECT count(*) > count(DISTINCT (dataflow_id, series_key))
+                            FROM {signatures}""").scalar_one()
+    latest = "g.sig"
+    if several:
+        stage.sql(f"""CREATE TEMP TABLE sig_latest ON COMMIT DROP AS
+                      SELECT sig, release_date, max(row_number) AS row_number
+                      FROM {observations} GROUP BY 1, 2""")
+        latest = ("(SELECT max(l.release_date) FROM sig_latest l WHERE l.sig = g.sig) DESC, "
+                  "(SELECT max(l.row_number) FROM sig_latest l WHERE l.sig = g.sig "
+                  " AND l.release_date = (SELECT max(k.release_date) FROM sig_latest k "
+                  "                      WHERE k.sig = g.sig)) DESC")
     stage.sql(f"""
         INSERT INTO macro.series AS t (dataflow_id, series_key, dimensions, attributes)
-        SELECT DISTINCT ON (dataflow_id, series_key) dataflow_id, series_key,
-               dimensions::jsonb, series_attributes::jsonb
-        FROM {staged} ORDER BY dataflow_id, series_key, release_date DESC, row_number DESC
+        SELECT DISTINCT ON (g.dataflow_id, g.series_key) g.dataflow_id, g.series_key,
+               g.dimensions::jsonb, g.series_attributes::jsonb
+        FROM {signatures} g ORDER BY g.dataflow_id, g.series_key, {latest}
         ON CONFLICT (dataflow_id, series_key) DO UPDATE
         SET attributes = t.attributes || EXCLUDED.attributes
         WHERE NOT t.attributes @> EXCLUDED.attributes""")
-    return merge_observations(stage, staged)
+    stage.sql(f"""CREATE TEMP TABLE sig_target ON COMMIT DROP AS
+                  SELECT g.sig, se.id AS series_id, g.status, g.attributes
+                  FROM {signatures} g JOIN macro.series se
+                    ON se.dataflow_id = g.dataflow_id AND se.series_key = g.series_key""")
+    stage.sql("ANALYZE sig_target")
+    # Series the registry holds no observation of (a first load) have nothing to revise.
+    history = bool(stage.sql("""SELECT EXISTS (SELECT 1 FROM sig_target m
+                                JOIN macro.observation o ON o.series_id = m.series_id)"""
+                             ).scalar_one())
+    return merge_observations(stage, f"""
+        SELECT o.period, o.period_start, o.value, m.status, m.attributes, o.release_date,
+               m.series_id, r.id AS release_id
+        FROM {observations} o JOIN sig_target m ON m.sig = o.sig
+        JOIN macro.release r ON r.dataflow_id = o.dataflow_id
+                            AND r.release_date = o.release_date""",
+                              several_releases=bool(stage.sql(
+                                  "SELECT count(*) > 1 FROM staged_release").scalar_one()),
+                              history=history)
 
 
-def merge_observations(stage: Stage, staged: str) -> tuple[int, int, int]:
+def merge_observations(stage: Stage, staged: str, *, several_releases: bool = True,
+                       history: bool = True) -> tuple[int, int, int]:
     """Add the staged observations as their releases' rows where they change what the
     previous release said; (new periods, revisions, unchanged).
 
-    ``staged`` has dataflow_id, series_key, period, period_start, value, status,
-    attributes and release_date; the releases and series exist. The previous
-    release of a row is the latest one on or before its release date, in the
-    registry or earlier in the same file.
+    ``staged`` is a query of period, period_start, value, status, attributes,
+    release_date, series_id and release_id. The previous release of a row is the
+    latest one on or before its release date, in the registry (with ``history``) or
+    earlier in the same file (with ``several_releases``); with neither, every row is a
+    new period and goes straight in.
     """
+    if not several_releases and not history:
+        inserted = stage.sql(f"""
+            INSERT INTO macro.observation (series_id, period, release_id, period_start,
+                                           value, status, attributes)
+            SELECT series_id, period, release_id, period_start, value, status, attributes
+            FROM ({staged}) AS x
+            ORDER BY series_id, period, release_id""").rowcount
+        stage.details["releases"] = [str(d) for d in stage.sql(
+            "SELECT DISTINCT release_date FROM staged_release ORDER BY 1").scalars()]
+        return inserted, 0, 0
     # The previous release of every row in one set-based join (not a lookup per row):
     # the registry's observations of the staged series and periods, latest first.
+    in_file = """, lag(x.release_id) OVER w AS file_prev_release,
+               lag(x.value) OVER w AS file_prev_value, lag(x.status) OVER w AS file_prev_status,
+               lag(x.attributes) OVER w AS file_prev_attributes""" if several_releases else ""
+    window = ("WINDOW w AS (PARTITION BY x.series_id, x.period ORDER BY x.release_date)"
+              if several_releases else "")
     stage.sql(f"""
         CREATE TEMP TABLE resolved ON COMMIT DROP AS
-        WITH x AS MATERIALIZED (
-            SELECT s.period, s.period_start, s.value, s.status, s.attributes,
-                   s.release_date, se.id AS series_id, r.id AS release_id
-            FROM {staged} s
-            JOIN macro.series se ON se.dataflow_id = s.dataflow_id
-                                AND se.series_key = s.series_key
-            JOIN macro.release r ON r.dataflow_id = s.dataflow_id
-                                AND r.release_date = s.release_date),
+        WITH x AS MATERIALIZED ({staged}),
         prev AS (
             SELECT DISTINCT ON (x.series_id, x.period, x.release_date)
                    x.series_id, x.period, x.release_date, o.value, o.status, o.attributes,
@@ -587,47 +760,47 @@ def merge_observations(stage: Stage, staged: str) -> tuple[int, int, int]:
             JOIN macro.release pr ON pr.id = o.release_id AND pr.release_date <= x.release_date
             ORDER BY x.series_id, x.period, x.release_date, pr.release_date DESC)
         SELECT x.*, p.value AS prev_value, p.status AS prev_status,
-               p.attributes AS prev_attributes, p.release_id AS prev_release,
-               lag(x.release_id) OVER w AS file_prev_release,
-               lag(x.value) OVER w AS file_prev_value, lag(x.status) OVER w AS file_prev_status,
-               lag(x.attributes) OVER w AS file_prev_attributes
+               p.attributes AS prev_attributes, p.release_id AS prev_release{in_file}
         FROM x LEFT JOIN prev p ON p.series_id = x.series_id AND p.period = x.period
                                AND p.release_date = x.release_date
-        WINDOW w AS (PARTITION BY x.series_id, x.period ORDER BY x.release_date)""")
-    stage.sql("""
-        UPDATE resolved SET prev_value = file_prev_value, prev_status = file_prev_status,
-                            prev_attributes = file_prev_attributes,
-                            prev_release = file_prev_release
-        WHERE file_prev_release IS NOT NULL""")
-    counts = stage.sql("""
-        WITH changed AS (
-            INSERT INTO macro.observation AS t (series_id, period, release_id, period_start,
-                                                value, status, attributes)
-            SELECT series_id, period, release_id, period_start, value, status, attributes
-            FROM resolved
-            WHERE prev_release IS NULL
-               OR (value, status, attributes)
-                  IS DISTINCT FROM (prev_value, prev_status, prev_attributes)
-            -- in key order: the index is filled page by page, not at random
-            ORDER BY series_id, period, release_id
-            ON CONFLICT (series_id, period, release_id) DO UPDATE
-            SET value = EXCLUDED.value, status = EXCLUDED.status,
-                attributes = EXCLUDED.attributes
-            RETURNING (xmax = 0) AS inserted)
-        SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),
-               (SELECT count(*) FROM resolved)
-        FROM changed""").one()
-    new_periods = int(stage.sql("""SELECT count(*) FROM resolved WHERE prev_release IS NULL
-                                   """).scalar_one())
-    total = int(counts[2])
-    changed = int(counts[0]) + int(counts[1])
+        {window}""")
+    if several_releases:
+        stage.sql("""
+            UPDATE resolved SET prev_value = file_prev_value, prev_status = file_prev_status,
+                                prev_attributes = file_prev_attributes,
+                                prev_release = file_prev_release
+            WHERE file_prev_release IS NOT NULL""")
+    changed = ("(prev_release IS NULL OR (value, status, attributes) "
+               "IS DISTINCT FROM (prev_value, prev_status, prev_attributes))")
+    # A row of a release the registry already holds for that period revises it in place;
+    # every other change is a plain insert, no conflict to look for.
+    inserted = stage.sql(f"""
+        INSERT INTO macro.observation (series_id, period, release_id, period_start, value,
+                                       status, attributes)
+        SELECT series_id, period, release_id, period_start, value, status, attributes
+        FROM resolved
+        WHERE {changed} AND prev_release IS DISTINCT FROM release_id
+        -- in key order: the index is filled page by page, not at random
+        ORDER BY series_id, period, release_id""").rowcount
+    updated = stage.sql("""
+        UPDATE macro.observation t
+        SET value = r.value, status = r.status, attributes = r.attributes
+        FROM resolved r
+        WHERE r.prev_release = r.release_id
+          AND (r.value, r.status, r.attributes)
+              IS DISTINCT FROM (r.prev_value, r.prev_status, r.prev_attributes)
+          AND t.series_id = r.series_id AND t.period = r.period
+          AND t.release_id = r.release_id""").rowcount
+    total, new_periods = stage.sql("""SELECT count(*), count(*) FILTER (
+                                          WHERE prev_release IS NULL) FROM resolved""").one()
+    changed_rows = inserted + updated
     # A release that changed nothing is no release: the same file twice adds nothing.
     stage.sql("""DELETE FROM macro.release r WHERE r.load_run_id = :run_id
                  AND NOT EXISTS (SELECT 1 FROM macro.observation o WHERE o.release_id = r.id)""")
     stage.details["releases"] = [str(d) for d in stage.sql(
         "SELECT DISTINCT r.release_date FROM resolved x JOIN macro.release r "
         "ON r.id = x.release_id ORDER BY 1").scalars()]
-    return new_periods, changed - new_periods, total - changed
+    return int(new_periods), changed_rows - int(new_periods), int(total) - changed_rows
 
 
 # -- the load -----------------------------------------------------------------------------------

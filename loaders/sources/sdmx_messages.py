@@ -5,7 +5,8 @@
 * SDMX-JSON 2.0, which that library does not read, is walked here: it is plain
   JSON whose series and observations index the value lists of its structure;
 * SDMX-CSV 1.0 (first column DATAFLOW) and 2.0 (STRUCTURE, STRUCTURE_ID, ACTION)
-  are read in bulk with the csv module, row by row, as a national file needs.
+  are read in bulk with the csv module, as fields: a record is built only for a key
+  and attribute set not seen before (:class:`CsvLayout`).
 
 Readers know formats, not the registry: every value comes out as text, and the
 loader checks it against the data structure.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -79,6 +81,10 @@ class DataMessage:
     prepared: str | None = None
     """The header's preparation time (ISO text), taken as the release date."""
     time_dimension: str = "TIME_PERIOD"
+    layout: CsvLayout | None = None
+    """SDMX-CSV: where a row's parts are, for reading :attr:`rows` without records."""
+    rows: Iterator[tuple[int, list[str] | str]] | None = None
+    """SDMX-CSV: each row's number and fields (or a problem), the same rows as records."""
 
 
 StructureFor = Callable[[FlowRef], Any]
@@ -278,47 +284,83 @@ def read_csv(path: Path) -> DataMessage:
         handle.close()
         raise SourceError(f"{path.name} is not SDMX-CSV: its first column is {header[0]!r}, "
                           "not DATAFLOW (1.0) or STRUCTURE (2.0).")
-    return DataMessage(_csv_records(handle, reader, header, version_2=first == "STRUCTURE"))
-
-
-def _csv_records(handle: io.TextIOBase, reader: Any, header: list[str], *, version_2: bool
-                 ) -> Iterator[ObsRecord | tuple[int, str]]:
     try:
-        yield from _csv_rows(reader, header, version_2)
+        layout = CsvLayout.of(header, version_2=first == "STRUCTURE")
+    except SourceError:
+        handle.close()
+        raise
+    rows = _csv_rows(handle, reader, len(header))
+    return DataMessage((layout.record(n, row) if isinstance(row, list) else (n, row)
+                        for n, row in rows), layout=layout, rows=rows)
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """Where an SDMX-CSV file keeps each part of an observation.
+
+    A national file repeats a few thousand keys over millions of rows, so a row is
+    read as its fields: :attr:`signature` picks what the checks depend on (the
+    structure reference, action, key and attributes), and a record is built only for
+    a signature not seen before.
+    """
+
+    version_2: bool
+    header: list[str]
+    key_columns: list[int]
+    attribute_columns: list[int]
+    time_at: int
+    value_at: int
+    release_at: int | None
+    signature: Callable[[list[str]], tuple[str, ...]]
+
+    @classmethod
+    def of(cls, header: list[str], *, version_2: bool) -> CsvLayout:
+        skip = 3 if version_2 else 1
+        try:
+            value_at = header.index("OBS_VALUE")
+        except ValueError:
+            raise SourceError("The SDMX-CSV header has no OBS_VALUE column.") from None
+        time_at = header.index("TIME_PERIOD") if "TIME_PERIOD" in header else None
+        release_at = next((i for i, h in enumerate(header) if h in RELEASE_COLUMNS), None)
+        # Before OBS_VALUE: the dimensions (the time dimension last); after it: attributes.
+        key_columns = [i for i in range(skip, value_at) if i != time_at]
+        if time_at is None:
+            time_at = value_at - 1
+            key_columns = key_columns[:-1]
+        attribute_columns = [i for i in range(value_at + 1, len(header)) if i != release_at]
+        picked = [*range(skip), *key_columns, *attribute_columns]
+        return cls(version_2, header, key_columns, attribute_columns, time_at, value_at,
+                   release_at, operator.itemgetter(*picked) if len(picked) > 1
+                   else lambda row: (row[picked[0]],))
+
+    def record(self, number: int, row: list[str]) -> ObsRecord:
+        header = self.header
+        ref_text = row[1] if self.version_2 else row[0]
+        kind = "structure" if self.version_2 and row[0].lower() == "datastructure" \
+            else "dataflow"
+        return ObsRecord(
+            number, parse_ref(ref_text, kind), {header[i]: row[i] for i in self.key_columns},
+            row[self.time_at], row[self.value_at],
+            {header[i]: row[i] for i in self.attribute_columns if row[i]},
+            self.release(row), self.action(row))
+
+    def release(self, row: list[str]) -> str | None:
+        return row[self.release_at] if self.release_at is not None else None
+
+    def action(self, row: list[str]) -> str:
+        return (row[2] or "I") if self.version_2 else "I"
+
+
+def _csv_rows(handle: io.TextIOBase, reader: Any, width: int
+              ) -> Iterator[tuple[int, list[str] | str]]:
+    """Each row's number and fields, or a problem for a row of the wrong width."""
+    try:
+        for number, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            if len(row) != width:
+                yield number, f"Row {number} has {len(row)} fields; the header has {width}."
+                continue
+            yield number, row
     finally:
         handle.close()
-
-
-def _csv_rows(reader: Any, header: list[str], version_2: bool
-              ) -> Iterator[ObsRecord | tuple[int, str]]:
-    skip = 3 if version_2 else 1
-    try:
-        value_at = header.index("OBS_VALUE")
-    except ValueError:
-        raise SourceError("The SDMX-CSV header has no OBS_VALUE column.") from None
-    time_at = header.index("TIME_PERIOD") if "TIME_PERIOD" in header else None
-    release_at = next((i for i, h in enumerate(header) if h in RELEASE_COLUMNS), None)
-    # Before OBS_VALUE: the dimensions (the time dimension last); after it: attributes.
-    key_columns = [i for i in range(skip, value_at) if i != time_at]
-    if time_at is None:
-        time_at = value_at - 1
-        key_columns = key_columns[:-1]
-    attribute_columns = [i for i in range(value_at + 1, len(header)) if i != release_at]
-    cache: dict[str, FlowRef | None] = {}
-    width = len(header)
-    for number, row in enumerate(reader, start=2):
-        if not row:
-            continue
-        if len(row) != width:
-            yield (number, f"Row {number} has {len(row)} fields; the header has {width}.")
-            continue
-        ref_text = row[1] if version_2 else row[0]
-        flow = cache.get(ref_text)
-        if flow is None and ref_text not in cache:
-            kind = "structure" if version_2 and row[0].lower() == "datastructure" else "dataflow"
-            flow = cache[ref_text] = parse_ref(ref_text, kind)
-        yield ObsRecord(
-            number, flow, {header[i]: row[i] for i in key_columns}, row[time_at],
-            row[value_at], {header[i]: row[i] for i in attribute_columns if row[i]},
-            row[release_at] if release_at is not None else None,
-            (row[2] or "I") if version_2 else "I")

@@ -152,3 +152,28 @@ def test_the_population_series_read_back_by_province(api: TestClient,
     assert node["observations"] == [{"period": "2026-01-01", "value": 4.0, "status": "A",
                                      "releaseDate": "2026-02-01"}]
     assert dt.date.fromisoformat(node["vintages"][0]["releaseDate"]) == dt.date(2026, 2, 1)
+
+
+def test_the_rest_endpoint_answers_sdmx_json_2_that_mdr_reads_back(
+        api: TestClient, database: tuple[str, str, str]) -> None:
+    from loaders.sources.sdmx_messages import ObsRecord, read_json_2
+
+    headers = {"Authorization": f"Bearer {database[1]}",
+               "Accept": "application/vnd.sdmx.data+json;version=2.0.0"}
+    answer = api.get("/sdmx/2.1/data/ECB_EXR1/M.USD.EUR.SP00.A",
+                     params={"startPeriod": "2019-01", "endPeriod": "2019-12"}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert "version=2.0.0" in answer.headers["content-type"]
+    message = read_json_2(answer.json())
+    records = [r for r in message.records if isinstance(r, ObsRecord)]
+    expected = {p: v for p, v in ecb_values().items() if p.startswith("2019")}
+    assert {r.period: float(r.value) for r in records} == {**expected,
+                                                           REVISED_PERIOD: REVISED_VALUE}
+    assert {str(r.flow) for r in records} == {"ECB:ECB_EXR1(1.0)"}
+    assert {tuple(r.key.values()) for r in records} == {("M", "USD", "EUR", "SP00", "A")}
+    statuses = {r.period: r.attributes.get("OBS_STATUS") for r in records}
+    assert statuses[REVISED_PERIOD] == "P"
+    # SDMX-JSON 1.0 stays the default.
+    plain = api.get("/sdmx/2.1/data/ECB_EXR1/M.USD.EUR.SP00.A",
+                    headers={"Authorization": f"Bearer {database[1]}"})
+    assert "version=1.0.0" in plain.headers["content-type"] and "dataSets" in plain.json()

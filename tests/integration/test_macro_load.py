@@ -254,3 +254,36 @@ def test_a_column_the_profile_names_but_the_file_lacks_refuses_the_file(
     assert result.status == "aborted"
     assert "lacks the column(s) status" in (result.message or "")
     assert rows(registry, "SELECT count(*) FROM macro.observation") == [(0,)]
+
+
+def test_a_file_with_more_keys_than_the_check_cache_holds_loads_the_same(
+        registry: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The checks remember a bounded number of keys: one forgotten is checked again, and a
+    duplicate of a row whose key was forgotten in between is still found."""
+    currencies = ["USD", "JPY", "GBP", "CHF", "AUD"]
+    good = [exr_row(f"2020-{m:02d}", f"1.{i}{m}", currency=c)
+            for m in range(1, 7) for i, c in enumerate(currencies)]  # keys interleaved
+    rejected = [exr_row("2020-07", "1,5", currency="JPY"), exr_row("2020-08", "1", freq="Q"),
+                exr_row("2020-01", "9.9", currency="USD")]  # USD's key long forgotten
+    path = write_sdmx_csv(tmp_path / "many.csv", [*good, *rejected])
+    monkeypatch.setattr("loaders.macro.CHECK_CACHE", 2)
+    result = load(registry, path, reject_threshold=None)
+    assert result.status == "committed"
+    assert result.inserted == len(good) - 1  # USD 2020-01 is a duplicate: both rows out
+    assert result.rejected_by_reason == {"duplicate-observation": 2,
+                                         "non-numeric-value": 1,
+                                         "period-not-of-frequency": 1}
+    assert "rows 2, 34" in {i.slug: i.message for i in result.issues}["duplicate-observation"]
+    assert len(rows(registry, "SELECT * FROM macro.series")) == len(currencies)
+    assert latest(registry, "ECB_EXR1", "M.GBP.EUR.SP00.A")["2020-06"] == 1.26
+
+
+def test_values_python_and_postgresql_read_differently_load_as_numbers(
+        registry: Engine, tmp_path: Path) -> None:
+    path = write_sdmx_csv(tmp_path / "values.csv", [
+        exr_row("2021-01", "1_000"), exr_row("2021-02", " 2.5 "), exr_row("2021-03", "1e-400"),
+        exr_row("2021-04", "-3.25e2"), exr_row("2021-05", "")])
+    result = load(registry, path)
+    assert (result.status, result.inserted, result.rejected) == ("committed", 5, 0)
+    assert latest(registry, "ECB_EXR1", "M.USD.EUR.SP00.A") == {
+        "2021-01": 1000.0, "2021-02": 2.5, "2021-03": 0.0, "2021-04": -325.0, "2021-05": None}

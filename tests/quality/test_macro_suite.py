@@ -1,5 +1,6 @@
-"""The macro suite: passes on the loaded samples and the derived population, and catches a
-province total that no longer sums, a derived figure the registry contradicts, a gap."""
+"""The macro suite: passes on the loaded samples and the derived indicators, and catches a
+province total that no longer sums, a derived figure a registry contradicts, a gap; per
+province, the province at fault."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from mdr.settings import Settings
 from quality.run import QualityReport, run_quality
 from tests.api.support import populated_database
 from tests.conftest import drop_database
+from tests.factories.enterprise import ENTERPRISE_SAMPLE
+from tests.factories.land import LAND_SAMPLE
 from tests.factories.macro import MACRO_SAMPLES
 from tests.factories.population import POPULATION_FAMILY
 from tests.quality.support import write
@@ -27,13 +30,15 @@ AS_OF = dt.date(2026, 6, 1)
 def database(cluster: LocalCluster, ref_template: str, settings: Settings,
              tmp_path: Path) -> Iterator[str]:
     name, url = populated_database(cluster, ref_template, tmp_path, settings,
-                                   (POPULATION_FAMILY, MACRO_SAMPLES))
+                                   (POPULATION_FAMILY, ENTERPRISE_SAMPLE, LAND_SAMPLE,
+                                    MACRO_SAMPLES))
     yield url
     drop_database(cluster, name)
 
 
-def check(url: str) -> QualityReport:
-    return run_quality(role_url(url, Role.LOADER), ["macro"], as_of=AS_OF, by_province=False)
+def check(url: str, *, by_province: bool = False) -> QualityReport:
+    return run_quality(role_url(url, Role.LOADER), ["macro"], as_of=AS_OF,
+                       by_province=by_province)
 
 
 def failed(report: QualityReport) -> set[str]:
@@ -43,7 +48,7 @@ def failed(report: QualityReport) -> set[str]:
 def test_the_samples_and_the_derived_population_pass(database: str) -> None:
     report = check(database)
     assert failed(report) == set()
-    assert len(report.registry("macro").results) == 6
+    assert len(report.registry("macro").results) == 9
 
 
 def test_a_province_total_that_no_longer_sums_is_caught(database: str) -> None:
@@ -55,7 +60,39 @@ def test_a_province_total_that_no_longer_sums_is_caught(database: str) -> None:
 
     write(database, tamper)
     assert failed(check(database)) == {"provinces-sum-to-national",
+                                       "province-cells-sum-to-total",
                                        "derived-population-matches-registry"}
+
+
+def test_derived_enterprises_and_land_the_registries_contradict_fail_their_province(
+        database: str) -> None:
+    report = check(database, by_province=True)
+    provinces = {p.code: p for p in report.registry("macro").provinces}
+    # Hà Nội, where the samples' people, company (its head office in a pre-2025 ward that
+    # went whole into Ba Đình) and parcels are.
+    assert "01" in provinces and all(not p.failed_rules for p in provinces.values())
+    assert {r.rule for r in provinces["01"].results} >= {
+        "derived-enterprises-match-registry", "derived-land-area-matches-registry"}
+
+    def tamper(conn: Connection) -> None:
+        # One enterprise and a hectare more than the registries hold, in Hà Nội's totals
+        # and the nation's.
+        conn.execute(text("""
+            UPDATE macro.observation o SET value = value + 1 FROM macro.series s
+            JOIN macro.dataflow f ON f.id = s.dataflow_id
+            WHERE s.id = o.series_id AND f.code IN ('ENT_PROV_2025', 'LAND_PROV_2025')
+              AND s.series_key IN ('D.01._T', 'D.VN._T')"""))
+
+    write(database, tamper)
+    report = check(database, by_province=True)
+    assert failed(report) == {"province-cells-sum-to-total",
+                              "derived-enterprises-match-registry",
+                              "derived-land-area-matches-registry"}
+    provinces = {p.code: p for p in report.registry("macro").provinces}
+    assert set(provinces["01"].failed_rules) == {"province-cells-sum-to-total",
+                                                 "derived-enterprises-match-registry",
+                                                 "derived-land-area-matches-registry"}
+    assert all(not p.failed_rules for code, p in provinces.items() if code != "01")
 
 
 def test_a_missing_month_and_a_repeated_vintage_are_caught(database: str) -> None:

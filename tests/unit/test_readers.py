@@ -47,3 +47,14 @@ def test_a_profile_is_a_yaml_file(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text("name: p\ncolumns:\n  A: national_id\n", encoding="utf-8")
     assert Profile.load(str(path)).columns == {"A": "national_id"}
+
+
+def test_a_bounded_cache_forgets_its_oldest_entries_beyond_its_size() -> None:
+    from loaders.checks import BoundedCache
+
+    cache: BoundedCache[str, int] = BoundedCache(3)
+    for i, key in enumerate("abcde"):
+        cache[key] = i
+    assert list(cache) == ["c", "d", "e"]
+    cache["d"] = 10  # replacing a held key forgets nothing
+    assert dict(cache) == {"c": 2, "d": 10, "e": 4}
