@@ -274,6 +274,9 @@ def load(
         "--bulk", help="First load: build the registry's constraints and indexes after the "
         "data (runs as the schema owner; reads of the registry wait until it ends).")]
     = False,
+    workers: Annotated[int | None, typer.Option(
+        help="Processes validating the rows; default: one per core with --bulk, else one.")]
+    = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Load a file into a registry (commits whole or not at all)."""
@@ -301,7 +304,7 @@ def load(
         cfg = settings()
         options = Options(effective_date=day, reject_threshold=reject_threshold,
                           profile=profile, kind=kind, repair=repair,
-                          bulk=True if bulk else None,
+                          bulk=True if bulk else None, workers=workers,
                           limits=ReadLimits(cfg.load_max_record_bytes,
                                             cfg.load_max_decompressed_bytes,
                                             cfg.load_max_expansion))
