@@ -32,8 +32,12 @@ def test_load_population_bench_smoke() -> None:
         assert point["bulk"]["inserted"] == point["ordinary"]["inserted"] == point["persons"]
         assert point["events_1000"]["rejected"] == point["snapshot_1000"]["rejected"] == 0
         assert point["events_1000"]["inserted"] > 0 and point["bulk"]["peak_rss_mb"] > 0
+        assert point["bulk"]["steps_s"]["rebuild"] > 0
+        assert "rebuild" not in point["ordinary"]["steps_s"]
+    assert figures["growth"][0]["bulk_one_worker"]["inserted"] == 1000
     assert set(result["ratios"]) == {"ours_vs_raw_copy", "ours_vs_best_to_sql",
                                      "bulk_vs_ordinary_at_largest",
+                                     "bulk_workers_vs_one_worker_at_smallest",
                                      "events_1000_largest_vs_smallest",
                                      "snapshot_1000_largest_vs_smallest"}
     assert not list((PROJECT_ROOT / "var").glob("bench-load-population-*"))
