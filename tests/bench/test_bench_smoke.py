@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from mdr.settings import PROJECT_ROOT
@@ -41,6 +42,16 @@ def test_load_population_bench_smoke() -> None:
                                      "events_1000_largest_vs_smallest",
                                      "snapshot_1000_largest_vs_smallest"}
     assert not list((PROJECT_ROOT / "var").glob("bench-load-population-*"))
+
+
+def test_normalise_population_bench_smoke(tmp_path: Path) -> None:
+    # The bench itself stops unless the column-wise result equals the row-wise one.
+    result = run_bench("normalise_population", "--scale", "500", "--data", str(tmp_path),
+                       timeout=300)
+    assert result["figures"]["cells_compared"] == 500 * 18
+    assert result["figures"]["row_wise_us_per_row"] \
+        > result["figures"]["row_wise_column_part_us_per_row"] > 0
+    assert 0 < result["ratios"]["column_part_share_of_row_wise"] < 1
 
 
 def test_api_verify_bench_smoke() -> None:
