@@ -31,6 +31,7 @@ _work: tuple[Validate, list[RowIssue], Callable[[int, str], None]] | None = None
 def _validate_batch(records: list[Record]) -> Batch:
     assert _work is not None
     validate, issues, unreadable = _work
+    before = len(issues)  # what the parent had recorded when the worker forked
     staged = []
     for number, rec in records:
         if isinstance(rec, str):
@@ -39,14 +40,14 @@ def _validate_batch(records: list[Record]) -> Batch:
         row = validate(number, rec)
         if row is not None:
             staged.append(row)
-    found = list(issues)
-    issues.clear()
+    found = issues[before:]
+    del issues[before:]
     return staged, found
 
 
 def validated(records: Iterable[Record], validate: Validate,
-              unreadable: Callable[[int, str], None], issues: list[RowIssue], workers: int
-              ) -> Iterator[Batch]:
+              unreadable: Callable[[int, str], None], issues: list[RowIssue], workers: int,
+              batch_rows: int = BATCH_ROWS) -> Iterator[Batch]:
     """(staged rows, issues) of each batch of ``records``, in order, validated by
     ``validate`` in ``workers`` processes; ``validate`` and ``unreadable`` (a record that
     could not be parsed, with why) append their issues to ``issues``."""
@@ -56,7 +57,7 @@ def validated(records: Iterable[Record], validate: Validate,
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) \
                 as pool:
             pending: deque[Future[Batch]] = deque()
-            for batch in _batches(records):
+            for batch in _batches(records, batch_rows):
                 pending.append(pool.submit(_validate_batch, batch))
                 if len(pending) >= 2 * workers:
                     yield pending.popleft().result()
@@ -66,11 +67,11 @@ def validated(records: Iterable[Record], validate: Validate,
         _work = None
 
 
-def _batches(records: Iterable[Record]) -> Iterator[list[Record]]:
+def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
     batch: list[Record] = []
     for record in records:
         batch.append(record)
-        if len(batch) == BATCH_ROWS:
+        if len(batch) == size:
             yield batch
             batch = []
     if batch:

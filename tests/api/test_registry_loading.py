@@ -16,25 +16,11 @@ from loaders.population import SnapshotStage
 from mdr import db
 from mdr.cluster import LocalCluster
 from mdr.settings import Settings
-from tests.api.support import database_with_client
-
-VERIFY = """query($claim: PersonClaim!) { verifyPerson(claim: $claim) { found match } }"""
-PERSON = """query($id: String!) { person(nationalId: $id) { status } }"""
-HOA = {"nationalId": "001182000002", "fullName": "Trần Thị Hoà"}
-# The compiled hot path answers the first; the general executor the second.
-REQUESTS: list[tuple[str, dict[str, Any]]] = [(VERIFY, {"claim": HOA}),
-                                              (PERSON, {"id": "001182000002"})]
+from tests.api.support import PERSON_READS, database_with_client, post_query
 
 
 class KilledLoad(Exception):
     """Ends the bulk load's transaction as a killed load's ends: rolled back."""
-
-
-def _post(client: TestClient, key: str, query: str, variables: dict[str, Any],
-          accept: str | None = None) -> Any:
-    return client.post("/graphql", json={"query": query, "variables": variables},
-                       headers={"Authorization": f"Bearer {key}",
-                                **({"Accept": accept} if accept else {})})
 
 
 def _loading(response: Any) -> None:
@@ -60,15 +46,15 @@ def test_reads_during_a_bulk_load_say_the_registry_is_loading_then_work_again(
                 with pytest.raises(KilledLoad), owner.begin() as conn, \
                         constraints_built_after(conn, SnapshotStage.registry_tables):
                     for client in (compiled, general):
-                        for query, variables in REQUESTS:
+                        for query, variables in PERSON_READS:
                             for accept in (None, "application/graphql-response+json"):
-                                _loading(_post(client, key, query, variables, accept))
+                                _loading(post_query(client, key, query, variables, accept))
                     raise KilledLoad
                 for client in (compiled, general):
-                    for query, variables in REQUESTS:
-                        answer = _post(client, key, query, variables)
+                    for query, variables in PERSON_READS:
+                        answer = post_query(client, key, query, variables)
                         assert answer.status_code == 200 and "errors" not in answer.json()
-                assert _post(compiled, key, *REQUESTS[0]).json()["data"]["verifyPerson"][
+                assert post_query(compiled, key, *PERSON_READS[0]).json()["data"]["verifyPerson"][
                     "found"] is True
         finally:
             owner.dispose()
