@@ -54,6 +54,16 @@ def test_normalise_population_bench_smoke(tmp_path: Path) -> None:
     assert 0 < result["ratios"]["column_part_share_of_row_wise"] < 1
 
 
+def test_index_builds_bench_smoke() -> None:
+    result = run_bench("index_builds", "--rows", "5000", timeout=300)
+    figures = result["figures"]
+    assert all(figures[f"{kind}_{label}_seconds"] > 0 for kind in ("btree", "gist")
+               for label in ("no_workers", "workers"))
+    assert set(result["ratios"]) == {"btree_no_workers_vs_workers",
+                                     "gist_no_workers_vs_workers"}
+    assert not list((PROJECT_ROOT / "var").glob("bench-index-builds-*"))
+
+
 def test_api_verify_bench_smoke() -> None:
     result = run_bench("api_verify", "--scale", "3000", "--duration", "1", "--connections", "4",
                        timeout=900)
