@@ -239,6 +239,22 @@ def test_a_refresh_does_not_wait_for_readers(database: str, settings: Settings,
         analyst.dispose()
 
 
+def test_a_refresh_is_not_stopped_by_the_interactive_statement_timeout(
+        database: str, key_settings: Settings) -> None:
+    # After a national first load a refresh takes minutes; here it takes longer than the
+    # 20 ms this engine's statements are otherwise allowed.
+    hurried = Settings.from_env({"MDR_STATEMENT_TIMEOUT_MS": "20",
+                                 "MDR_PSEUDONYM_KEY_FILE": str(key_settings.pseudonym_key_path)})
+    loader = db.make_engine(database, hurried, role=db.Role.LOADER, pool_size=1)
+    try:
+        refreshed = analytics.refresh(loader, hurried)
+        with loader.connect() as conn, pytest.raises(DBAPIError, match="statement timeout"):
+            conn.execute(text("SELECT pg_sleep(0.1)"))
+    finally:
+        loader.dispose()
+    assert sum(r["seconds"] for r in refreshed) > 0.02
+
+
 def test_mdr_load_refreshes_the_analytics(clone_db: Callable[[str], str], ref_template: str,
                                           key_settings: Settings, settings: Settings,
                                           tmp_path: Path) -> None:
