@@ -75,14 +75,10 @@ class Options:
     bulk: bool | None = None
     """Build the registry's constraints after the data (``loaders.bulk``); None: when the
     registry is empty and the load's role owns its tables."""
-    workers: int | None = None
-    """Processes validating the rows (``loaders.parallel``); None: one per core for a bulk
-    load (``bulk=True``), else one."""
-
-    def validation_workers(self) -> int:
-        if self.workers is not None:
-            return max(1, self.workers)
-        return os.cpu_count() or 1 if self.bulk else 1
+    workers: int = 1
+    """Processes validating the rows (``loaders.parallel``). More than one pays only with
+    idle cores: on two busy cores, where the database parses the COPY beside them, worker
+    processes measured no faster than one (bench/load_population.py)."""
 
 
 def sha256(path: Path) -> str:
@@ -422,7 +418,7 @@ class FileStage(Stage):
                 self.checker.issues.extend(issues)
                 yield from staged
 
-        workers = self.options.validation_workers() if self.options else 1
+        workers = max(1, self.options.workers) if self.options else 1
         copy_rows(self.conn, self.copy_table or self.table, self.columns,
                   rows() if workers == 1 else rows_of_workers(workers))
         if progress is not None:

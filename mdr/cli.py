@@ -274,9 +274,8 @@ def load(
         "--bulk", help="First load: build the registry's constraints and indexes after the "
         "data (runs as the schema owner; reads of the registry wait until it ends).")]
     = False,
-    workers: Annotated[int | None, typer.Option(
-        help="Processes validating the rows; default: one per core with --bulk, else one.")]
-    = None,
+    workers: Annotated[int, typer.Option(
+        help="Processes validating the rows (more pay only with idle cores).")] = 1,
     as_json: JsonFlag = False,
 ) -> None:
     """Load a file into a registry (commits whole or not at all)."""

@@ -35,7 +35,7 @@ def test_load_population_bench_smoke() -> None:
         assert point["events_1000"]["inserted"] > 0 and point["bulk"]["peak_rss_mb"] > 0
         assert point["bulk"]["steps_s"]["rebuild"] > 0
         assert "rebuild" not in point["ordinary"]["steps_s"]
-    assert figures["growth"][0]["bulk_one_worker"]["inserted"] == 1000
+    assert figures["growth"][0]["bulk_workers"]["inserted"] == 1000
     assert set(result["ratios"]) == {"ours_vs_raw_copy", "ours_vs_best_to_sql",
                                      "bulk_vs_ordinary_at_largest",
                                      "bulk_workers_vs_one_worker_at_smallest",

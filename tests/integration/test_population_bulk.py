@@ -115,8 +115,9 @@ def test_a_bulk_load_rejects_a_defect_for_the_same_reason(
     path = write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, FAMILY + [row for row, _ in BAD])
     _, ordinary = databases(db.Role.LOADER)
     _, bulk = databases(db.Role.OWNER)
+    # The bulk side validates its rows in two worker processes.
     results = [load(ordinary, path, reject_threshold=1.0),
-               load(bulk, path, reject_threshold=1.0, bulk=True)]
+               load(bulk, path, reject_threshold=1.0, bulk=True, workers=2)]
     reasons = [{i.row: i.slug for i in r.issues} for r in results]
     assert reasons[0] == reasons[1]
     assert sorted(reasons[1].values()) == sorted(slug for _, slug in BAD)
