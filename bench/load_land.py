@@ -111,7 +111,7 @@ def main() -> None:
                 "ours_seconds": round(ours_seconds, 2),
                 "ours_parcels_per_s": round(rows / ours_seconds),
                 "ours_summary": {k: summary[k] for k in ("inserted", "rejected", "status")},
-                "ours_step_seconds": summary["details"].get("step_seconds", {}),
+                "ours_step_seconds": summary["details"].get("steps_s", {}),
                 "ours_check_seconds": summary["details"].get("check_seconds", {}),
                 "overlap_check_seconds": summary["details"].get("check_seconds", {})
                 .get("overlap"),
@@ -122,7 +122,7 @@ def main() -> None:
                 "ceiling_parcels_per_s": round(ceiling_rows / ceiling_seconds),
                 "bulk_seconds": round(bulk_seconds, 2),
                 "bulk_summary": {k: bulk_summary[k] for k in ("inserted", "rejected", "status")},
-                "bulk_step_seconds": bulk_summary["details"].get("step_seconds", {}),
+                "bulk_step_seconds": bulk_summary["details"].get("steps_s", {}),
             },
             "ratios": {
                 "ours_vs_ogr2ogr": round(ogr_seconds / ours_seconds, 3),

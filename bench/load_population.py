@@ -13,11 +13,15 @@ measures
   subset (what a user would otherwise reach for);
 
 and, for each registry size of ``--sizes`` (default N/10 and N), the growth curve:
-the first load of the snapshot the ordinary way and in bulk (``--bulk``, each with its
-peak memory), then against the loaded registry a file of 1,000 events and a partial
-snapshot of 1,000 persons. Ratios: the bulk rate over the ordinary rate at the largest
-size, and each delta's time at the largest size over its time at the smallest (1.0:
-a delta costs what it changes, whatever the registry holds).
+the first load of the snapshot in bulk (``--bulk``), then against the loaded registry a
+file of 1,000 events and a partial snapshot of 1,000 persons, then the first load the
+ordinary way (each load with its peak memory and the seconds of its steps); at the
+smallest size also the bulk load with a validating process per core. Ratios: the bulk
+rate over the ordinary rate at the largest size, bulk with a validating process per core
+over bulk with one, and each delta's time at the largest size over its time at the smallest
+(1.0: a delta costs what it changes, whatever the registry holds). Each size's figures
+are written to stderr as soon as they are measured; ``--data DIR`` keeps the generated
+files for later runs.
 
 It prints one JSON object with rows/s for each and the ratios ours / reference.
 """
@@ -88,34 +92,59 @@ def mdr_load(url: str, path: Path, *options: str) -> tuple[float, dict[str, Any]
     return float(summary["seconds"]), summary, rss_kb / 1024
 
 
-def growth(cluster: LocalCluster, work: Path, size: int) -> dict[str, Any]:
-    """First loads (ordinary, bulk) and 1,000-row deltas at one registry size."""
-    data = work / f"data-{size}"
-    generate_population(data, size, seed=5)
+def generated(data_root: Path, size: int) -> Path:
+    """The folder of ``size`` generated persons (seed 5), generated once under
+    ``data_root`` and reused by later runs."""
+    data = data_root / f"population-{size}-seed5"
+    if not (data / "done").exists():
+        generate_population(data, size, seed=5)
+        (data / "done").touch()
+    return data
+
+
+def first_load(url: str, persons: Path, size: int, *options: str) -> dict[str, Any]:
+    seconds, summary, rss = mdr_load(url, persons, *options)
+    return {"seconds": round(seconds, 2), "rows_per_s": round(size / seconds),
+            "peak_rss_mb": round(rss), "inserted": summary["inserted"],
+            "rejected": summary["rejected"], "status": summary["status"],
+            "steps_s": summary.get("details", {}).get("steps_s", {})}
+
+
+def growth(cluster: LocalCluster, data_root: Path, size: int, compare_workers: bool
+           ) -> dict[str, Any]:
+    """First loads (bulk, then ordinary) and 1,000-row deltas at one registry size; with
+    ``compare_workers``, the bulk load with a validating process per core too."""
+    data = generated(data_root, size)
     persons, events = data / "persons.csv", data / "events.csv"
-    ordinary_s, ordinary, ordinary_rss = mdr_load(
-        create_database(cluster, f"o{size}", "mdr"), persons)
-    bulk_s, bulk, bulk_rss = mdr_load(
-        create_database(cluster, f"b{size}", "mdr"), persons, "--bulk")
-    # The deltas go to the ordinarily loaded registry.
-    url = cluster.url(database=f"o{size}")
+    point: dict[str, Any] = {"persons": size}
+
+    def measured(name: str, figures: dict[str, Any]) -> None:
+        # A run of an hour tells what it has done so far.
+        point[name] = figures
+        print(json.dumps({"persons": size, name: figures}), file=sys.stderr, flush=True)
+
+    measured("bulk", first_load(create_database(cluster, f"b{size}", "mdr"), persons, size,
+                                "--bulk"))
+    if compare_workers:
+        cores = str(os.cpu_count() or 1)
+        measured("bulk_workers", first_load(create_database(cluster, f"bw{size}", "mdr"),
+                                            persons, size, "--bulk", "--workers", cores))
+    # The deltas go to the registry loaded in bulk (the same rows as the ordinary load
+    # leaves), before the ordinary load, the longest step, begins.
+    url = cluster.url(database=f"b{size}")
     events_s, events_run, _ = mdr_load(url, spread(events, data / "ev.csv", DELTA_ROWS),
                                        "--kind", "events")
     partial_s, partial_run, _ = mdr_load(url, spread(persons, data / "part.csv", DELTA_ROWS),
                                          "--kind", "snapshot")
-    return {
-        "persons": size,
-        "ordinary": {"seconds": round(ordinary_s, 2), "rows_per_s": round(size / ordinary_s),
-                     "peak_rss_mb": round(ordinary_rss), "inserted": ordinary["inserted"],
-                     "rejected": ordinary["rejected"], "status": ordinary["status"]},
-        "bulk": {"seconds": round(bulk_s, 2), "rows_per_s": round(size / bulk_s),
-                 "peak_rss_mb": round(bulk_rss), "inserted": bulk["inserted"]},
-        "events_1000": {"seconds": round(events_s, 2), "inserted": events_run["inserted"],
-                        "rejected": events_run["rejected"]},
-        "snapshot_1000": {"seconds": round(partial_s, 2),
-                          "unchanged": partial_run["unchanged"],
-                          "rejected": partial_run["rejected"]},
-    }
+    measured("events_1000", {"seconds": round(events_s, 2),
+                             "inserted": events_run["inserted"],
+                             "rejected": events_run["rejected"]})
+    measured("snapshot_1000", {"seconds": round(partial_s, 2),
+                               "unchanged": partial_run["unchanged"],
+                               "rejected": partial_run["rejected"]})
+    measured("ordinary", first_load(create_database(cluster, f"o{size}", "mdr"), persons,
+                                    size))
+    return point
 
 
 def main() -> None:
@@ -124,16 +153,25 @@ def main() -> None:
     parser.add_argument("--sizes", default=None,
                         help="registry sizes of the growth curve, e.g. 100000,1000000 "
                              "(default: scale/10 and scale)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="keep the generated files in this folder and reuse them in "
+                             "later runs (default: generated for this run only)")
+    parser.add_argument("--no-worker-comparison", dest="compare_workers",
+                        action="store_false",
+                        help="skip the bulk load with a validating process per core")
     args = parser.parse_args()
     sizes = sorted({*([int(s) for s in args.sizes.split(",")] if args.sizes
                       else [max(1, args.scale // 10)]), args.scale})
     with bench_cluster("load-population") as (cluster, work):
         url = migrated_with_reference(cluster)
-        curve = [growth(cluster, work, size) for size in sizes]
+        data_root = args.data.resolve() if args.data else work
+        curve = [growth(cluster, data_root, size,
+                        compare_workers=args.compare_workers and size == sizes[0])
+                 for size in sizes]
         small, large = curve[0], curve[-1]
         # The ordinary first load at the largest size is "ours": its file is the one the
         # references load too.
-        persons = work / f"data-{large['persons']}" / "persons.csv"
+        persons = generated(data_root, large["persons"]) / "persons.csv"
         summary = {"read": large["persons"],
                    **{k: large["ordinary"][k] for k in ("inserted", "rejected", "status")}}
         ours_seconds = large["ordinary"]["seconds"]
@@ -168,6 +206,9 @@ def main() -> None:
                 "ours_vs_best_to_sql": round(ours / best_to_sql, 2),
                 "bulk_vs_ordinary_at_largest": round(
                     large["bulk"]["rows_per_s"] / large["ordinary"]["rows_per_s"], 2),
+                **({"bulk_workers_vs_one_worker_at_smallest": round(
+                    small["bulk_workers"]["rows_per_s"] / small["bulk"]["rows_per_s"], 2)}
+                   if "bulk_workers" in small else {}),
                 "events_1000_largest_vs_smallest": round(
                     large["events_1000"]["seconds"] / small["events_1000"]["seconds"], 2),
                 "snapshot_1000_largest_vs_smallest": round(

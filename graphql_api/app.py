@@ -40,6 +40,8 @@ from graphql_api.connections import (
 from graphql_api.context import Context
 from graphql_api.key_cache import KeyCache
 from graphql_api.limits import (
+    LOADING,
+    RETRY_AFTER_LOADING,
     RETRY_AFTER_OUTAGE,
     RateLimiter,
     log_unavailable,
@@ -63,7 +65,8 @@ def _driver_dsn(url: str) -> str:
 
 
 def _server_settings(settings: Settings) -> dict[str, str]:
-    return {"statement_timeout": str(settings.statement_timeout_ms), "timezone": "UTC"}
+    return {"statement_timeout": str(settings.statement_timeout_ms),
+            "lock_timeout": str(settings.api_lock_timeout_ms), "timezone": "UTC"}
 
 
 def _driver_pool(url: str, settings: Settings, sizes: PoolSizes) -> DriverPool:
@@ -141,9 +144,10 @@ class MdrGraphQL(GraphQL[Context, None]):
                     if media_type == GRAPHQL_RESPONSE and scope.get("mdr.request_error"):
                         response.status_code = 400
                     # An outage is told apart from a bug in either media type.
+                    # So is a registry that cannot be read while a bulk load rebuilds it.
                     if scope.get("mdr.unavailable"):
                         response.status_code = 503
-                        response.headers["Retry-After"] = str(RETRY_AFTER_OUTAGE)
+                        response.headers["Retry-After"] = str(scope["mdr.unavailable"])
         await response(scope, receive, send)
 
     def decode_json(self, data: str | bytes) -> object:
@@ -158,8 +162,11 @@ class MdrGraphQL(GraphQL[Context, None]):
             # Nothing was executed, so there is no data entry, not even null.
             processed.pop("data", None)
             request.scope["mdr.request_error"] = True
-        if any((e.extensions or {}).get("code") == "UNAVAILABLE" for e in result.errors or ()):
-            request.scope["mdr.unavailable"] = True
+        codes = {(e.extensions or {}).get("code") for e in result.errors or ()}
+        if "UNAVAILABLE" in codes:
+            request.scope["mdr.unavailable"] = RETRY_AFTER_OUTAGE
+        elif LOADING in codes:
+            request.scope["mdr.unavailable"] = RETRY_AFTER_LOADING
         return processed
 
 

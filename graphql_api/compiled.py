@@ -53,7 +53,16 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from graphql_api import request_text
 from graphql_api.bounds import DOCUMENTS
 from graphql_api.context import Context
-from graphql_api.limits import log_timeout, statement_timeout, timeout_error
+from graphql_api.limits import (
+    LOADING,
+    RETRY_AFTER_LOADING,
+    loading_error,
+    log_loading,
+    log_timeout,
+    registry_locked,
+    statement_timeout,
+    timeout_error,
+)
 from graphql_api.over_http import JSON, negotiate
 
 log = logging.getLogger(__name__)
@@ -205,6 +214,9 @@ class Compiler:
             timed_out = statement_timeout(exc)
             if timed_out is not None:
                 return _timed_out(plan, ctx, timed_out)
+            locked = registry_locked(exc)
+            if locked is not None:
+                return _loading(plan, locked)
             # The general path reports it, masked or readable. A resolver fails before
             # its audit records commit (recording is its last step), so the check is
             # not recorded twice.
@@ -232,6 +244,15 @@ def _timed_out(plan: Plan, ctx: Context, error: BaseException) -> dict[str, Any]
     log_timeout(limit, plan.operation.name.value if plan.operation.name else None, path, error)
     data = None if isinstance(plan.field.type, GraphQLNonNull) else {plan.response_key: None}
     return {"data": data, "errors": [timeout_error(limit, [plan.node], path).formatted]}
+
+
+def _loading(plan: Plan, error: BaseException) -> dict[str, Any]:
+    """The general path's answer while a bulk load holds the registry (REGISTRY_LOADING),
+    without waiting for the lock a second time there."""
+    path = [plan.response_key]
+    log_loading(plan.operation.name.value if plan.operation.name else None, path, error)
+    data = None if isinstance(plan.field.type, GraphQLNonNull) else {plan.response_key: None}
+    return {"data": data, "errors": [loading_error([plan.node], path).formatted]}
 
 
 def _fields(selection_set: SelectionSetNode | None) -> list[FieldNode]:
@@ -441,9 +462,13 @@ class CompiledOperations:
             await self.app(scope, receive, send)
             return
         payload = orjson.dumps(answer)
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", f"{media}; charset=utf-8".encode()),
-                                (b"content-length", str(len(payload)).encode())]})
+        fields = [(b"content-type", f"{media}; charset=utf-8".encode()),
+                  (b"content-length", str(len(payload)).encode())]
+        loading = any(e["extensions"]["code"] == LOADING for e in answer.get("errors", ()))
+        if loading:  # as the general path answers it
+            fields.append((b"retry-after", str(RETRY_AFTER_LOADING).encode()))
+        await send({"type": "http.response.start", "status": 503 if loading else 200,
+                    "headers": fields})
         await send({"type": "http.response.body", "body": payload})
 
     async def _answer(self, body: bytes, scope: Scope) -> dict[str, Any] | None:

@@ -99,6 +99,45 @@ def statement_timeout(error: BaseException | None) -> BaseException | None:
     return None
 
 
+LOCK_NOT_AVAILABLE = "55P03"
+"""SQLSTATE of a statement that waited ``lock_timeout`` for a lock and gave up."""
+LOADING = "REGISTRY_LOADING"
+RETRY_AFTER_LOADING = 60
+"""Seconds a client is asked to wait while a bulk load holds the registry."""
+
+
+def registry_locked(error: BaseException | None) -> BaseException | None:
+    """The database error of a read that gave up waiting for a lock on a registry table,
+    when ``error`` is it or was raised from it; None otherwise. The API's reads wait for
+    no lock but the one a bulk load of a whole registry holds while it rebuilds the
+    registry's tables (loaders/bulk.py) until it commits or rolls back."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if sqlstate == LOCK_NOT_AVAILABLE:
+            return error
+        error = getattr(error, "orig", None) or error.__cause__
+    return None
+
+
+def loading_error(nodes: Collection[Node] | None,
+                  path: Collection[str | int] | None) -> GraphQLError:
+    """What the caller reads while a bulk load holds the registry: not a bug, not an
+    outage of the database, and over when the load ends (the HTTP answer is 503 with
+    Retry-After)."""
+    return GraphQLError(
+        message="The registry is being loaded in bulk and cannot be read until the load "
+                f"ends; retry in {RETRY_AFTER_LOADING} s.", nodes=nodes, path=path,
+        extensions={"code": LOADING, "retryAfter": RETRY_AFTER_LOADING})
+
+
+def log_loading(operation: str | None, path: Collection[str | int] | None,
+                error: BaseException) -> None:
+    log.warning("registry locked by a bulk load in %s at %s: %s",
+                operation or "an anonymous operation", list(path or ()), error)
+
+
 def timeout_error(limit_ms: int | None, nodes: Collection[Node] | None,
                   path: Collection[str | int] | None) -> GraphQLError:
     """What the caller reads when the database stopped a statement at our limit: what
@@ -121,13 +160,18 @@ def log_timeout(limit_ms: int | None, operation: str | None,
 class MaskWithErrorId(MaskErrors):
     """The caller sees an error id; the log keeps the detail under that id. A statement
     stopped by the statement timeout is no mystery: the caller reads that (TIMEOUT); nor
-    is a database that cannot be reached (UNAVAILABLE, answered 503 with Retry-After)."""
+    is a database that cannot be reached (UNAVAILABLE, answered 503 with Retry-After), nor
+    a registry a bulk load holds (REGISTRY_LOADING, also 503 with Retry-After)."""
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         outage = unavailable(error.original_error)
         if outage is not None:
             log_unavailable(self.execution_context.operation_name, error.path, outage)
             return unavailable_error(error.nodes, error.path)
+        locked = registry_locked(error.original_error)
+        if locked is not None:
+            log_loading(self.execution_context.operation_name, error.path, locked)
+            return loading_error(error.nodes, error.path)
         timed_out = statement_timeout(error.original_error)
         if timed_out is not None:
             context = self.execution_context.context

@@ -26,6 +26,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -34,6 +35,7 @@ from sqlalchemy import Connection, Engine, text
 
 from loaders import reasons
 from loaders.bulk import constraints_built_after, may_rebuild, registry_is_empty
+from loaders.parallel import validated
 from loaders.reasons import Reason, RowIssue
 from loaders.rules.dates import parse_date
 from loaders.rules.text import escaped, has_control_characters
@@ -73,6 +75,10 @@ class Options:
     bulk: bool | None = None
     """Build the registry's constraints after the data (``loaders.bulk``); None: when the
     registry is empty and the load's role owns its tables."""
+    workers: int = 1
+    """Processes validating the rows (``loaders.parallel``). More than one pays only with
+    idle cores: on two busy cores, where the database parses the COPY beside them, worker
+    processes measured no faster than one (bench/load_population.py)."""
 
 
 def sha256(path: Path) -> str:
@@ -384,22 +390,37 @@ class FileStage(Stage):
     def read(self, progress: Progress | None) -> int:
         read = 0
 
-        def rows() -> Iterable[tuple[Any, ...]]:
+        def records() -> Iterator[tuple[int, dict[str, str] | str]]:
             nonlocal read
             for number, rec in self.records():
                 read += 1
                 if progress is not None and read % 10_000 == 0:
                     progress(read)
-                if isinstance(rec, str):
-                    self.checker.reject(reasons.UNREADABLE_ROW, number, problem=rec)
-                    continue
-                if read == 1:
+                if read == 1 and not isinstance(rec, str):
                     self.check_header(rec)
+                yield number, rec
+
+        def unreadable(number: int, problem: str) -> None:
+            self.checker.reject(reasons.UNREADABLE_ROW, number, problem=problem)
+
+        def rows() -> Iterable[tuple[Any, ...]]:
+            for number, rec in records():
+                if isinstance(rec, str):
+                    unreadable(number, rec)
+                    continue
                 staged = self.validate(number, rec)
                 if staged is not None:
                     yield staged
 
-        copy_rows(self.conn, self.copy_table or self.table, self.columns, rows())
+        def rows_of_workers(workers: int) -> Iterable[tuple[Any, ...]]:
+            for staged, issues in validated(records(), self.validate, unreadable,
+                                            self.checker.issues, workers):
+                self.checker.issues.extend(issues)
+                yield from staged
+
+        workers = max(1, self.options.workers) if self.options else 1
+        copy_rows(self.conn, self.copy_table or self.table, self.columns,
+                  rows() if workers == 1 else rows_of_workers(workers))
         if progress is not None:
             progress(read)
         self.require_rows(read)
@@ -452,6 +473,24 @@ class FileStage(Stage):
 # -- the run ----------------------------------------------------------------------------------
 
 
+@dataclass
+class Steps:
+    """Seconds each step of a load took (the summary's ``steps_s``)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, step: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[step] = time.perf_counter() - started
+
+    def rounded(self) -> dict[str, float]:
+        return {step: round(s, 2) for step, s in self.seconds.items()}
+
+
 def run_load(engine: Engine, registry: str, source: str,
              make_stage: Callable[[Connection, int], Stage], *,
              options: Options | None = None, progress: Progress | None = None,
@@ -475,14 +514,11 @@ def run_load(engine: Engine, registry: str, source: str,
             take_registry_lock(conn, registry, result.run_id)
             stage = make_stage(conn, result.run_id)
             result.issues = stage.checker.issues
-            # Each step's seconds, in the summary: where a load's time goes.
-            steps = result.details.setdefault("step_seconds", {})
-            step_started = time.perf_counter()
-            result.read = stage.read(progress)
-            steps["read"] = round(time.perf_counter() - step_started, 3)
-            step_started = time.perf_counter()
-            stage.check()
-            steps["check"] = round(time.perf_counter() - step_started, 3)
+            steps = Steps()
+            with steps.timed("read"):
+                result.read = stage.read(progress)
+            with steps.timed("check"):
+                stage.check()
             threshold = options.reject_threshold if options else None
             rejected = result.rejected
             if threshold is not None and result.read and rejected / result.read > threshold:
@@ -496,18 +532,21 @@ def run_load(engine: Engine, registry: str, source: str,
                 options.bulk if options is not None and options.bulk is not None
                 else registry_is_empty(conn, stage.registry_tables[0])
                 and may_rebuild(conn, stage.registry_tables))
-            step_started = time.perf_counter()
             if bulk:
                 result.details["bulk"] = True
-                with constraints_built_after(conn, stage.registry_tables):
+                builds: dict[str, float] = {}
+                with constraints_built_after(conn, stage.registry_tables, builds), \
+                        steps.timed("merge"):
                     result.add(stage.merge())
+                steps.seconds["rebuild"] = sum(builds.values())
+                steps.seconds.update({f"rebuild {name}": s for name, s in builds.items()})
             else:
-                result.add(stage.merge())
-            steps["merge"] = round(time.perf_counter() - step_started, 3)
-            step_started = time.perf_counter()
-            refresh_statistics(conn, stage.registry_tables, result.inserted + result.updated)
-            steps["statistics"] = round(time.perf_counter() - step_started, 3)
+                with steps.timed("merge"):
+                    result.add(stage.merge())
+            with steps.timed("statistics"):
+                refresh_statistics(conn, stage.registry_tables, result.inserted + result.updated)
             result.details.update(stage.details)
+            result.details["steps_s"] = steps.rounded()
             result.status = "committed"
             result.seconds = time.perf_counter() - started
             record_outcome(conn, result)

@@ -33,10 +33,13 @@ class Versioned:
 
 
 def apply_versions(conn: Connection, fact: Versioned, params: dict[str, Any],
-                   changed_table: str, stamp: dict[str, str] | None = None) -> int:
+                   changed_table: str, stamp: dict[str, str] | None = None,
+                   all_new: bool = False) -> int:
     """Merge one fact; adds the subjects (first column) whose history changed to
     ``changed_table``. ``stamp``: columns set on every row it writes and never compared
-    (such as ``{"load_run_id": ":run_id"}``), column to SQL expression."""
+    (such as ``{"load_run_id": ":run_id"}``), column to SQL expression. ``all_new``: the
+    caller knows the table holds no row of any subject in scope (their persons are new
+    to the registry), so nothing is compared or superseded: the versions are inserted."""
     subj = ", ".join(fact.subject)
     vals = ", ".join(fact.values)
     stamp = stamp or {}
@@ -67,6 +70,8 @@ def apply_versions(conn: Connection, fact: Versioned, params: dict[str, Any],
         WHERE {on} AND b.at = a.valid_from AND b.next IS NOT NULL
           AND (a.valid_to IS NULL OR a.valid_to > b.next)""")
     run("DELETE FROM v_versions WHERE valid_to IS NOT NULL AND valid_to <= valid_from")
+    if all_new:
+        return _insert_new(conn, fact, params, changed_table, stamp)
     # Subjects the registry holds nothing current for (a first load) need no comparison.
     run(f"""
         CREATE TEMP TABLE v_known ON COMMIT DROP AS
@@ -124,4 +129,31 @@ def apply_versions(conn: Connection, fact: Versioned, params: dict[str, Any],
         run(f"INSERT INTO {changed_table} SELECT DISTINCT {fact.subject[0]} FROM v_changed")
         run("DROP TABLE v_cut")
     run("DROP TABLE v_versions, v_scope, v_known, v_changed")
+    return changed
+
+
+def _insert_new(conn: Connection, fact: Versioned, params: dict[str, Any], changed_table: str,
+                stamp: dict[str, str]) -> int:
+    """The end of ``apply_versions`` for subjects the table holds no row of: each one with
+    versions is changed, and its versions are inserted, as the comparison would find."""
+    subj = ", ".join(fact.subject)
+    vals = ", ".join(fact.values)
+    on = " AND ".join(f"a.{c} = b.{c}" for c in fact.subject)
+    stamped = "".join(f", {column}" for column in stamp)
+    stamps = "".join(f", {value}" for value in stamp.values())
+
+    def run(sql: str) -> Any:
+        return conn.execute(text(sql), params)
+
+    changed = int(run(f"""
+        WITH changed AS (
+            SELECT a.* FROM v_scope a WHERE EXISTS (SELECT 1 FROM v_versions b WHERE {on})),
+        listed AS (INSERT INTO {changed_table}
+                   SELECT DISTINCT {fact.subject[0]} FROM changed RETURNING 1)
+        SELECT count(*) FROM changed""").scalar_one())
+    run(f"""INSERT INTO {fact.table} ({subj}, {vals}, valid_from, valid_to{stamped})
+            SELECT {', '.join(f'a.{c}' for c in (*fact.subject, *fact.values))},
+                   a.valid_from, a.valid_to{stamps}
+            FROM v_versions a WHERE EXISTS (SELECT 1 FROM v_scope b WHERE {on})""")
+    run("DROP TABLE v_versions, v_scope")
     return changed

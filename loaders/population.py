@@ -320,6 +320,12 @@ class SnapshotStage(_PopulationStage):
         self.sql("DELETE FROM stage_person WHERE reject IS NOT NULL")
         staged = int(self.sql("SELECT count(*) FROM stage_person").scalar_one())
         self.sql("CREATE TEMP TABLE changed (national_id text) ON COMMIT DROP")
+        # A file of persons all new to the registry (a first load of the registry or of a
+        # province) has no history to compare with: its versions are inserted as they are.
+        all_new = not self.sql(
+            "SELECT EXISTS (SELECT 1 FROM stage_person WHERE NOT is_new)").scalar_one()
+        if all_new:
+            self.details["all_new"] = True
         inserted, _ = upsert(
             self.conn, "population.person",
             ("national_id", "sex", "birth_date", "birth_place_unit_id", "nationality",
@@ -332,13 +338,13 @@ class SnapshotStage(_PopulationStage):
                      "status", "death_date"),
             touch="updated_at = now()", params={"run_id": self.run_id},
             changed_table="changed")
-        self._merge_history()
+        self._merge_history(all_new)
         updated = int(self.sql("""
             SELECT count(DISTINCT c.national_id) FROM changed c
             JOIN stage_person s USING (national_id) WHERE NOT s.is_new""").scalar_one())
         return (inserted, updated, staged - inserted - updated)
 
-    def _merge_history(self) -> None:
+    def _merge_history(self, all_new: bool) -> None:
         self.sql("""INSERT INTO population.household (household_code)
                     SELECT DISTINCT household_code FROM stage_person
                     WHERE household_code IS NOT NULL
@@ -403,7 +409,7 @@ class SnapshotStage(_PopulationStage):
         for fact in facts:
             apply_versions(self.conn, fact, {"eff": self.effective_date,
                                              "reorg": REORGANISATION_2025},
-                           changed_table="changed")
+                           changed_table="changed", all_new=all_new)
 
 
 class EventStage(_PopulationStage):

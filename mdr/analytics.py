@@ -34,6 +34,9 @@ def refresh(engine: Engine, settings: Settings,
     every one (concurrently: readers are not blocked), as ``engine``'s role, which must be
     the loader's or the owner's; the views and the seconds each took."""
     with engine.begin() as conn:
+        # A refresh reads whole registries: after a national first load it takes minutes,
+        # past the statement timeout meant for interactive commands.
+        conn.execute(text("SET LOCAL statement_timeout = 0"))
         conn.execute(text("SELECT set_config('mdr.pseudonym_key', :key, true)"),
                      {"key": pseudonym_key(settings)})
         rows = conn.execute(text("SELECT view_name, seconds "

@@ -275,6 +275,8 @@ def load(
         "--bulk", help="First load: build the registry's constraints and indexes after the "
         "data (runs as the schema owner; reads of the registry wait until it ends).")]
     = False,
+    workers: Annotated[int, typer.Option(
+        help="Processes validating the rows (more pay only with idle cores).")] = 1,
     as_json: JsonFlag = False,
 ) -> None:
     """Load a file into a registry (commits whole or not at all)."""
@@ -302,7 +304,7 @@ def load(
         cfg = settings()
         options = Options(effective_date=day, reject_threshold=reject_threshold,
                           profile=profile, kind=kind, repair=repair,
-                          bulk=True if bulk else None,
+                          bulk=True if bulk else None, workers=workers,
                           limits=ReadLimits(cfg.load_max_record_bytes,
                                             cfg.load_max_decompressed_bytes,
                                             cfg.load_max_expansion))

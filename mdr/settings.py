@@ -55,6 +55,10 @@ class Settings:
     """MDR_API_MAX_COST: largest estimated cost of a request (graphql_api/bounds.py)."""
     api_max_text: int = 256
     """MDR_API_MAX_TEXT: longest text value (characters) a request may hold."""
+    api_lock_timeout_ms: int = 1_000
+    """MDR_API_LOCK_TIMEOUT_MS: how long an API read waits for a lock on a registry table
+    (held only while a bulk load rebuilds the registry) before answering REGISTRY_LOADING;
+    0 means it waits."""
     api_dev_mode: bool = False
     """MDR_API_DEV: serve GraphiQL and allow introspection (never in production)."""
     api_workers: int = 1
@@ -123,6 +127,7 @@ class Settings:
             api_max_body_bytes=integer("MDR_API_MAX_BODY_BYTES", 0) or 0,
             api_max_cost=integer("MDR_API_MAX_COST", 1_000_000) or 1_000_000,
             api_max_text=integer("MDR_API_MAX_TEXT", 256) or 256,
+            api_lock_timeout_ms=integer("MDR_API_LOCK_TIMEOUT_MS", 1_000) or 0,
             api_dev_mode=(opt("MDR_API_DEV") or "").lower() in ("1", "true", "yes"),
             api_workers=max(1, integer("MDR_API_WORKERS", 1) or 1),
             demo_scale=integer("MDR_DEMO_SCALE", 100_000) or 100_000,

@@ -59,7 +59,7 @@ _READS_REGISTRY = """
 
 def refresh_function(by_registry: bool) -> None:
     """``etl.refresh_analytics()``: refreshes every materialized view of the analytics
-    schema (0012); ``by_registry`` (0019) adds an argument, the schema of the registry a
+    schema (0012); ``by_registry`` (0016) adds an argument, the schema of the registry a
     load changed, and refreshes only the views that read it (NULL: every view)."""
     signature = "etl.refresh_analytics(registry text DEFAULT NULL)" if by_registry else \
         "etl.refresh_analytics()"
@@ -124,7 +124,7 @@ VALID_TO = "First day it was no longer true; NULL while true."
 # statistical offices suppress small cells, 5 being a common threshold for tables of
 # counts. It is set here, in the views' definitions, and not in a setting: it is the
 # schema's rule of disclosure, the same on the primary and every replica, and changing it
-# is a reviewed migration that redefines the views (as 0018 did to apply it).
+# is a reviewed migration that redefines the views (as 0015 did to apply it).
 SMALL_CELL = 5
 
 
@@ -137,7 +137,7 @@ def counted(smallest_count: int | None) -> str:
 
 def population_by_commune(smallest_count: int | None) -> None:
     """Living persons by commune, sex and age group, cells below ``smallest_count``
-    suppressed (0012 made it without, 0018 with ``SMALL_CELL``)."""
+    suppressed (0012 made it without, 0015 with ``SMALL_CELL``)."""
     current = "superseded_at IS NULL"
     persons = "Number of living persons."
     if smallest_count is not None:

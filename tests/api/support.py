@@ -152,3 +152,20 @@ def poster(client: TestClient, key: str) -> Callable[..., Any]:
         return response.json()
 
     return send
+
+
+def post_query(client: TestClient, key: str, query: str, variables: dict[str, Any],
+               accept: str | None = None) -> Any:
+    """The response to a query POSTed with the key (and ``accept`` as the Accept header)."""
+    return client.post("/graphql", json={"query": query, "variables": variables},
+                       headers={"Authorization": f"Bearer {key}",
+                                **({"Accept": accept} if accept else {})})
+
+
+PERSON_READS: list[tuple[str, dict[str, Any]]] = [
+    ("""query($claim: PersonClaim!) { verifyPerson(claim: $claim) { found match } }""",
+     {"claim": {"nationalId": "001182000002", "fullName": "Trần Thị Hoà"}}),
+    ("""query($id: String!) { person(nationalId: $id) { status } }""",
+     {"id": "001182000002"})]
+"""A verification, which the compiled hot path answers, and a look-up, which the general
+executor answers, of a person of the sample."""

@@ -18,22 +18,14 @@ from graphql_api.limits import unavailable
 from mdr import db
 from mdr.cluster import LocalCluster
 from mdr.settings import Settings
-from tests.api.support import add_client, database_with_client, free_port
+from tests.api.support import (
+    PERSON_READS,
+    add_client,
+    database_with_client,
+    free_port,
+    post_query,
+)
 from tests.conftest import create_database
-
-VERIFY = """query($claim: PersonClaim!) { verifyPerson(claim: $claim) { found match } }"""
-PERSON = """query($id: String!) { person(nationalId: $id) { status } }"""
-HOA = {"nationalId": "001182000002", "fullName": "Trần Thị Hoà"}
-# The compiled hot path, and the general executor.
-REQUESTS: list[tuple[str, dict[str, Any]]] = [(VERIFY, {"claim": HOA}),
-                                              (PERSON, {"id": "001182000002"})]
-
-
-def _post(client: TestClient, key: str, query: str, variables: dict[str, Any],
-          accept: str | None = None) -> Any:
-    return client.post("/graphql", json={"query": query, "variables": variables},
-                       headers={"Authorization": f"Bearer {key}",
-                                **({"Accept": accept} if accept else {})})
 
 
 def _an_outage(response: Any) -> None:
@@ -62,22 +54,22 @@ def test_with_the_database_stopped_requests_get_503_and_service_resumes(
                      "('verify:person', 'Verify persons'), ('read:person', 'Read persons')")
     key = add_client(url, "outage", ["verify:person", "read:person"])
     with TestClient(create_app(Settings.from_env({"MDR_DATABASE_URL": url}))) as client:
-        for query, variables in REQUESTS:
-            assert _post(client, key, query, variables).status_code == 200
+        for query, variables in PERSON_READS:
+            assert post_query(client, key, query, variables).status_code == 200
         own_cluster.stop()
         try:
-            for query, variables in REQUESTS:
+            for query, variables in PERSON_READS:
                 for accept in (None, "application/graphql-response+json"):
-                    _an_outage(_post(client, key, query, variables, accept))
+                    _an_outage(post_query(client, key, query, variables, accept))
             # A key the server has not seen yet: refused at authentication, also 503.
-            _an_outage(_post(client, "mdr_unseen", *REQUESTS[0]))
+            _an_outage(post_query(client, "mdr_unseen", *PERSON_READS[0]))
         finally:
             own_cluster.start()
         deadline = time.monotonic() + 30
-        while _post(client, key, *REQUESTS[0]).status_code != 200:
+        while post_query(client, key, *PERSON_READS[0]).status_code != 200:
             assert time.monotonic() < deadline, "service did not resume"
             time.sleep(0.5)
-        assert _post(client, key, *REQUESTS[1]).status_code == 200
+        assert post_query(client, key, *PERSON_READS[1]).status_code == 200
 
 
 def test_an_unreachable_read_database_gets_503_from_either_executor(
@@ -90,8 +82,8 @@ def test_an_unreachable_read_database_gets_503_from_either_executor(
         app = create_app(Settings.from_env({"MDR_DATABASE_URL": url,
                                             "MDR_READ_DATABASE_URL": nowhere}))
         with TestClient(app) as client:
-            for query, variables in REQUESTS:
-                _an_outage(_post(client, key, query, variables))
+            for query, variables in PERSON_READS:
+                _an_outage(post_query(client, key, query, variables))
 
 
 def test_only_errors_of_reaching_the_database_are_outages() -> None:

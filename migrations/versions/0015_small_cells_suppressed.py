@@ -1,6 +1,6 @@
 """Small cells suppressed in the analytics views that count persons
 
-Revision ID: 0018
+Revision ID: 0015
 Revises: 0014
 Create Date: 2026-12-01 20:00:00
 
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from migrations.analytics_views import SMALL_CELL, population_by_commune, redefine
 
-revision: str = "0018"
+revision: str = "0015"
 down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -1,7 +1,7 @@
 """A load refreshes only the analytics views that read its registry
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-01 21:00:00
 
 ``etl.refresh_analytics()`` refreshed every materialized view after every load: a land
@@ -17,8 +17,8 @@ from alembic import op
 
 from migrations.analytics_views import refresh_function
 
-revision: str = "0019"
-down_revision: str | None = "0018"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
