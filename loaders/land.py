@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -35,6 +34,7 @@ from loaders.base import (
     Progress,
     RegistryLoader,
     RowChecker,
+    Steps,
     copy_rows,
     load_file,
 )
@@ -341,6 +341,8 @@ class ParcelStage(_LandStage):
         super().__init__(*args, **kwargs)
         self.srid = 4326
         """The file's CRS (EPSG code), known once it is read."""
+        self.check_steps = Steps()
+        """Seconds of each geometry check (the summary's ``check_seconds``)."""
         # The geometry checks' per-parcel index probes look costly to the planner, which
         # then JIT-compiles them: seconds of compiling for statements that run in less.
         self.sql("SET LOCAL jit = off")
@@ -423,10 +425,9 @@ class ParcelStage(_LandStage):
 
     def timed(self, name: str, check: Callable[[], None]) -> None:
         """Run one geometry check, keeping its seconds in the summary's details."""
-        started = time.perf_counter()
-        check()
-        self.details.setdefault("check_seconds", {})[name] = round(
-            time.perf_counter() - started, 3)
+        with self.check_steps.timed(name):
+            check()
+        self.details["check_seconds"] = self.check_steps.rounded()
 
     def check_geometry(self) -> None:
         # Only the rows at fault are written (writing every row would copy every boundary).

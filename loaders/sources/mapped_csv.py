@@ -34,9 +34,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from loaders.sources.readers import Profile, SourceError, read_records
+from loaders.sources.readers import Profile, SourceError, read_profile_file, read_records
 from loaders.sources.sdmx_messages import DataMessage, FlowRef, ObsRecord, parse_ref
 
 _KEYS = {"name", "dataflow", "layout", "delimiter", "encoding", "dimensions", "fixed",
@@ -63,16 +61,7 @@ class MappingProfile:
 
     @classmethod
     def load(cls, path_name: str) -> MappingProfile:
-        path = Path(path_name)
-        if not path.is_file():
-            raise SourceError(f"Profile {path_name!r} not found: give the path of a YAML "
-                              "profile file.")
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict):
-            raise SourceError(f"Profile {path} must be a YAML mapping.")
-        unknown = set(data) - _KEYS
-        if unknown:
-            raise SourceError(f"Profile {path} has unknown keys: {', '.join(sorted(unknown))}.")
+        path, data = read_profile_file(path_name, _KEYS)
         flow = parse_ref(str(data.get("dataflow", "")))
         if flow is None:
             raise SourceError(f"Profile {path} must name its dataflow as AGENCY:ID(VERSION).")

@@ -50,6 +50,22 @@ class SourceError(ValueError):
     """A source file or profile that cannot be read at all (not a row problem)."""
 
 
+def read_profile_file(path_name: str, keys: set[str]) -> tuple[Path, dict[str, Any]]:
+    """The YAML mapping of a profile file, refused with a steward's message when the
+    file is missing, is not a mapping or has keys other than ``keys``."""
+    path = Path(path_name)
+    if not path.is_file():
+        raise SourceError(f"Profile {path_name!r} not found: give the path of a YAML "
+                          "profile file.")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise SourceError(f"Profile {path} must be a YAML mapping.")
+    unknown = set(data) - keys
+    if unknown:
+        raise SourceError(f"Profile {path} has unknown keys: {', '.join(sorted(unknown))}.")
+    return path, data
+
+
 @dataclass(frozen=True)
 class Profile:
     """How to read one source layout."""
@@ -73,17 +89,9 @@ class Profile:
         """
         if not path_name:
             return cls(layout=layout)
-        path = Path(path_name)
-        if not path.is_file():
-            raise SourceError(f"Profile {path_name!r} not found: give the path of a YAML "
-                              "profile file.")
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        if not isinstance(data, dict):
-            raise SourceError(f"Profile {path} must be a YAML mapping.")
-        unknown = set(data) - {"name", "format", "delimiter", "encoding", "columns", "values",
-                               "defaults", "crs", "units"}
-        if unknown:
-            raise SourceError(f"Profile {path} has unknown keys: {', '.join(sorted(unknown))}.")
+        path, data = read_profile_file(path_name, {
+            "name", "format", "delimiter", "encoding", "columns", "values", "defaults", "crs",
+            "units"})
         units = str(data.get("units", "national"))
         if units not in ("national", "as-given"):
             raise SourceError(f"Profile {path}: units must be national or as-given, not "
