@@ -143,7 +143,7 @@ def growth(cluster: LocalCluster, data_root: Path, size: int, compare_workers: b
                                "unchanged": partial_run["unchanged"],
                                "rejected": partial_run["rejected"]})
     measured("ordinary", first_load(create_database(cluster, f"o{size}", "mdr"), persons,
-                                    size))
+                                    size, "--no-bulk"))
     return point
 
 

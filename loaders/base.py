@@ -531,7 +531,7 @@ def run_load(engine: Engine, registry: str, source: str,
             bulk = stage.registry_tables and (
                 options.bulk if options is not None and options.bulk is not None
                 else registry_is_empty(conn, stage.registry_tables[0])
-                and may_rebuild(conn, stage.registry_tables))
+                and may_rebuild(conn))
             if bulk:
                 result.details["bulk"] = True
                 builds: dict[str, float] = {}

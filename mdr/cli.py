@@ -271,10 +271,11 @@ def load(
     repair: Annotated[bool, typer.Option(
         "--repair", help="Repair invalid geometry (ST_MakeValid) and flag it, instead of "
         "rejecting it (land).")] = False,
-    bulk: Annotated[bool, typer.Option(
-        "--bulk", help="First load: build the registry's constraints and indexes after the "
-        "data (runs as the schema owner; reads of the registry wait until it ends).")]
-    = False,
+    bulk: Annotated[bool | None, typer.Option(
+        "--bulk/--no-bulk", help="Build the registry's constraints and indexes after the "
+        "data (reads of the registry wait until the load ends); default: only when the "
+        "registry is empty.", show_default=False)]
+    = None,
     workers: Annotated[int, typer.Option(
         help="Processes validating the rows (more pay only with idle cores).")] = 1,
     as_json: JsonFlag = False,
@@ -304,13 +305,11 @@ def load(
         cfg = settings()
         options = Options(effective_date=day, reject_threshold=reject_threshold,
                           profile=profile, kind=kind, repair=repair,
-                          bulk=True if bulk else None, workers=workers,
+                          bulk=bulk, workers=workers,
                           limits=ReadLimits(cfg.load_max_record_bytes,
                                             cfg.load_max_decompressed_bytes,
                                             cfg.load_max_expansion))
-        # Only the owner may rebuild the registry's constraints.
-        role = db.Role.OWNER if bulk else db.Role.LOADER
-        with db.role_engine(cfg, role) as engine, \
+        with db.role_engine(cfg, db.Role.LOADER) as engine, \
                 Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task(f"loading {source.name}", total=None)
             outcome.append(loader.load(engine, source, options,

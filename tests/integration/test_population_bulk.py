@@ -1,4 +1,5 @@
-"""`mdr load population --bulk`: the same registry as an ordinary load, atomic when killed."""
+"""`mdr load population --bulk`: the same registry as an ordinary load, atomic when killed,
+run by the loader without the right to alter the registry's tables."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from fixtures.generator import generate_population
 from loaders.base import LoadResult, Options
@@ -90,7 +92,7 @@ def constraints(engine: Engine) -> set[tuple[str, str]]:
 def test_bulk_and_ordinary_loads_leave_identical_registries(
         databases: Callable[[db.Role], tuple[str, Engine]], population_files: Path) -> None:
     _, ordinary = databases(db.Role.LOADER)
-    _, bulk = databases(db.Role.OWNER)
+    _, bulk = databases(db.Role.LOADER)
     for engine, as_bulk in ((ordinary, False), (bulk, True)):
         first = load(engine, population_files / "persons.csv", bulk=as_bulk)
         assert first.status == "committed" and first.inserted == 1500
@@ -102,19 +104,37 @@ def test_bulk_and_ordinary_loads_leave_identical_registries(
     assert constraints(bulk) == constraints(ordinary)
 
 
-def test_an_empty_registry_is_loaded_in_bulk_when_the_role_may(
+def test_an_empty_registry_is_loaded_in_bulk(
         databases: Callable[[db.Role], tuple[str, Engine]], population_files: Path) -> None:
-    _, owner = databases(db.Role.OWNER)
-    assert load(owner, population_files / "persons.csv").details.get("bulk") is True
+    _, loader = databases(db.Role.LOADER)
+    assert load(loader, population_files / "persons.csv").details.get("bulk") is True
     # Not empty any more: the next snapshot is merged the ordinary way.
-    assert "bulk" not in load(owner, population_files / "persons.csv").details
+    assert "bulk" not in load(loader, population_files / "persons.csv").details
+
+
+def test_the_loader_cannot_commit_with_constraints_set_aside(
+        databases: Callable[[db.Role], tuple[str, Engine]]) -> None:
+    _, loader = databases(db.Role.LOADER)
+    before = constraints(loader)
+    with pytest.raises(DBAPIError, match="was set aside and not restored"), \
+            loader.begin() as conn:
+        conn.execute(text("SELECT etl.set_aside_constraints("
+                          "ARRAY['population.residence']::regclass[])"))
+    assert constraints(loader) == before
+    # Nor set aside the constraints of a table outside the registries.
+    with pytest.raises(DBAPIError, match=r"etl\.load_run is not a table of a registry"), \
+            loader.begin() as conn:
+        conn.execute(text("SELECT etl.set_aside_constraints(ARRAY['etl.load_run']::regclass[])"))
+    # The loader may not alter a registry table itself.
+    with pytest.raises(DBAPIError, match="must be owner"), loader.begin() as conn:
+        conn.execute(text("ALTER TABLE population.residence DROP CONSTRAINT ex_residence_period"))
 
 
 def test_a_bulk_load_rejects_a_defect_for_the_same_reason(
         databases: Callable[[db.Role], tuple[str, Engine]], tmp_path: Path) -> None:
     path = write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, FAMILY + [row for row, _ in BAD])
     _, ordinary = databases(db.Role.LOADER)
-    _, bulk = databases(db.Role.OWNER)
+    _, bulk = databases(db.Role.LOADER)
     # The bulk side validates its rows in two worker processes.
     results = [load(ordinary, path, reject_threshold=1.0),
                load(bulk, path, reject_threshold=1.0, bulk=True, workers=2)]
@@ -128,10 +148,10 @@ def test_a_bulk_load_rejects_a_defect_for_the_same_reason(
 def test_a_killed_bulk_load_leaves_the_registry_as_it_was(
         databases: Callable[[db.Role], tuple[str, Engine]], population_files: Path,
         tmp_path: Path) -> None:
-    url, owner = databases(db.Role.OWNER)
-    assert load(owner, write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, FAMILY),
+    url, loader = databases(db.Role.LOADER)
+    assert load(loader, write_csv(tmp_path / "p.csv", SNAPSHOT_FIELDS, FAMILY),
                 bulk=False).status == "committed"
-    before_rows, before_constraints = registry_rows(owner), constraints(owner)
+    before_rows, before_constraints = registry_rows(loader), constraints(loader)
     loading = subprocess.Popen(
         [str(PROJECT_ROOT / ".venv" / "bin" / "mdr"), "load", "population",
          str(population_files / "persons.csv"), "--bulk", "--effective-date", "2026-01-01"],
@@ -140,7 +160,7 @@ def test_a_killed_bulk_load_leaves_the_registry_as_it_was(
     try:
         # The bulk work has begun once the load holds a registry table exclusively.
         deadline = time.monotonic() + 300
-        while not _altering(owner):
+        while not _altering(loader):
             assert loading.poll() is None, "the load ended before it could be killed"
             assert time.monotonic() < deadline
             time.sleep(0.05)
@@ -150,15 +170,15 @@ def test_a_killed_bulk_load_leaves_the_registry_as_it_was(
         if loading.poll() is None:
             loading.kill()
     # Its server session rolls back when it notices; the registry lock says when.
-    with owner.begin() as conn:
+    with loader.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('mdr.load.population'))"))
-    assert registry_rows(owner) == before_rows
-    assert constraints(owner) == before_constraints
+    assert registry_rows(loader) == before_rows
+    assert constraints(loader) == before_constraints
     # Safe to run again: the next load closes the killed run and commits.
-    again = load(owner, population_files / "persons.csv", bulk=True)
+    again = load(loader, population_files / "persons.csv", bulk=True)
     assert again.status == "committed" and again.inserted == 1500
-    assert constraints(owner) == before_constraints
-    with owner.connect() as conn:
+    assert constraints(loader) == before_constraints
+    with loader.connect() as conn:
         statuses = conn.execute(text("SELECT status FROM etl.load_run "
                                      "WHERE registry = 'population' ORDER BY id")).scalars()
         assert list(statuses) == ["committed", "failed", "committed"]
