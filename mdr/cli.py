@@ -316,9 +316,17 @@ def load(
                                        lambda n: bar.update(task, completed=n)))
     result = outcome[0]
     if result.status == "committed" and registry != "ref":
-        # Analysts see the load once the analytics views that read its registry are.
-        views = refresh_analytics(cfg, registry)
-        log.info("Analytics refreshed: %s.", ", ".join(v["view"] for v in views))
+        # Analysts see the load once the analytics views that read its registry are
+        # refreshed: now, unless the load is too small a part of the registry to pay for
+        # recomputing the views from all of it.
+        if refresh_worth_it(cfg, registry, result.inserted + result.updated):
+            views = refresh_analytics(cfg, registry)
+            result.details["analytics"] = "refreshed"
+            log.info("Analytics refreshed: %s.", ", ".join(v["view"] for v in views))
+        else:
+            result.details["analytics"] = "deferred"
+            log.info("Analytics not refreshed: the load changed a small part of the "
+                     "registry; `mdr analytics refresh` shows it to analysts.")
     print_load_result(result, as_json)
     if result.status != "committed":
         if not as_json and result.message:
@@ -792,6 +800,14 @@ app.add_typer(replica_app, name="replica")
 backup_app = typer.Typer(help="Backups, WAL archive and point-in-time restore (pgBackRest).",
                          no_args_is_help=True)
 app.add_typer(backup_app, name="backup")
+
+
+def refresh_worth_it(cfg: Settings, registry: str, written: int) -> bool:
+    """Whether a load of ``written`` rows into ``registry`` refreshes its analytics now."""
+    from mdr import analytics
+
+    with db.role_engine(cfg, db.Role.LOADER) as engine:
+        return analytics.worth_refreshing(engine, registry, written)
 
 
 def refresh_analytics(cfg: Settings, registry: str | None = None) -> list[dict[str, Any]]:

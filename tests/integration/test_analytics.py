@@ -18,11 +18,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 from typer.testing import CliRunner
 
+from fixtures.generator import generate_population
 from loaders.base import Options
 from loaders.land import load_land
 from loaders.population import load_population
 from loaders.sources.land_layout import RIGHT_FIELDS
-from loaders.sources.population_layout import SNAPSHOT_FIELDS
+from loaders.sources.population_layout import EVENT_FIELDS, SNAPSHOT_FIELDS
 from mdr import analytics, db
 from mdr.cli import app as cli
 from mdr.cluster import LocalCluster
@@ -41,7 +42,7 @@ from tests.factories.land import (
     square,
     write_parcels,
 )
-from tests.factories.population import FAMILY, HANOI_WARD, person
+from tests.factories.population import FAMILY, HANOI_WARD, event, person
 
 BA_DINH = "00004"  # Phường Ba Đình since 2025-07-01
 NEIGHBOURS = [person(f"0010800001{n:02}", given_name=name, household_id=f"HH-N{n}",
@@ -337,6 +338,48 @@ def test_mdr_load_refreshes_the_analytics(clone_db: Callable[[str], str], ref_te
             assert conn.execute(text(
                 "SELECT count(*), count(persons) FROM analytics.population_by_commune"
             )).one() == (len(FAMILY), 0)
+    finally:
+        analyst.dispose()
+
+
+def test_a_small_delta_into_a_large_registry_leaves_the_refresh_to_its_schedule(
+        clone_db: Callable[[str], str], ref_template: str, key_settings: Settings,
+        settings: Settings, tmp_path: Path) -> None:
+    """Recomputing the views costs what the registry holds: a load that changed less than
+    REFRESH_AFTER_SHARE of it does not wait for that, and says so."""
+    url = clone_db(ref_template)
+    env = {"MDR_DATABASE_URL": url,
+           "MDR_PSEUDONYM_KEY_FILE": str(key_settings.pseudonym_key_path)}
+    generate_population(tmp_path, 1500, seed=5, effective_date=dt.date(2026, 1, 1))
+
+    def mdr(*args: str) -> dict[str, Any]:
+        run = CliRunner().invoke(cli, [*args, "--json"], env=env)
+        assert run.exit_code == 0, run.output
+        return dict(json.loads(run.stdout))
+
+    first = mdr("load", "population", str(tmp_path / "persons.csv"),
+                "--effective-date", "2026-01-01")
+    assert first["details"]["analytics"] == "refreshed"
+    analyst = db.make_engine(url, settings, role=db.Role.ANALYST, pool_size=1)
+    try:
+        with analyst.connect() as conn:
+            alive = conn.execute(text(
+                "SELECT count(*) FROM analytics.person WHERE status = 'alive'")).scalar_one()
+        with db.make_engine(url, settings, role=db.Role.LOADER).connect() as conn:
+            who = conn.execute(text("SELECT national_id FROM population.person "
+                                    "WHERE status = 'alive' ORDER BY national_id LIMIT 1"
+                                    )).scalar_one()
+        death = write_csv(tmp_path / "death.csv", EVENT_FIELDS,
+                          [event("death", who, "2026-02-01")])
+        delta = mdr("load", "population", str(death), "--kind", "events")
+        assert (delta["inserted"], delta["details"]["analytics"]) == (1, "deferred")
+        with analyst.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM analytics.person "
+                                     "WHERE status = 'alive'")).scalar_one() == alive
+        mdr("analytics", "refresh")
+        with analyst.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM analytics.person "
+                                     "WHERE status = 'alive'")).scalar_one() == alive - 1
     finally:
         analyst.dispose()
 
