@@ -13,9 +13,10 @@ measures
   subset (what a user would otherwise reach for);
 
 and, for each registry size of ``--sizes`` (default N/10 and N), the growth curve:
-the first load of the snapshot in bulk (``--bulk``), then against the loaded registry a
-file of 1,000 events and a partial snapshot of 1,000 persons, then the first load the
-ordinary way (each load with its peak memory and the seconds of its steps); at the
+the first load of the snapshot in bulk (``--bulk``), then against the loaded registry
+(vacuumed) three files of 1,000 events and three partial snapshots of 1,000 persons (the
+median counts; the whole command's seconds are reported too), then the first load the
+ordinary way (``--no-bulk``; each load with its peak memory and the seconds of its steps); at the
 smallest size also the bulk load with a validating process per core. Ratios: the bulk
 rate over the ordinary rate at the largest size, bulk with a validating process per core
 over bulk with one, and each delta's time at the largest size over its time at the smallest
@@ -31,12 +32,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import psycopg
 from sqlalchemy import create_engine
 from support import (
     ROOT,
@@ -53,6 +57,7 @@ from mdr.cluster import LocalCluster
 
 TO_SQL_ROWS = 100_000
 DELTA_ROWS = 1_000
+DELTA_REPEATS = 3
 
 
 def to_sql(url: str, frame: pd.DataFrame, method: str | None) -> None:
@@ -64,31 +69,37 @@ def to_sql(url: str, frame: pd.DataFrame, method: str | None) -> None:
         engine.dispose()
 
 
-def spread(path: Path, out: Path, count: int) -> Path:
-    """``count`` rows taken evenly across ``path`` (with its header)."""
+def spread(path: Path, out: Path, count: int, offset: int = 0) -> Path:
+    """``count`` rows taken evenly across ``path`` (with its header), starting at row
+    ``offset``: files of different offsets share no row."""
     lines = path.read_text(encoding="utf-8").splitlines()
     step = max(1, (len(lines) - 1) // count)
-    out.write_text("\n".join([lines[0], *lines[1::step][:count]]) + "\n", encoding="utf-8")
+    picked = lines[1 + offset % step::step][:count]
+    out.write_text("\n".join([lines[0], *picked]) + "\n", encoding="utf-8")
     return out
 
 
 def mdr_load(url: str, path: Path, *options: str) -> tuple[float, dict[str, Any], float]:
     """``mdr load population`` as a separate process: the load's seconds (as it measured
     them: the start of the process, the same for every size, would hide a delta's own
-    time), its summary and the process's peak RSS (MB)."""
+    time), its summary (with the whole process's seconds as ``wall_seconds``, which
+    include whatever the command does after the load) and the process's peak RSS (MB)."""
     script = ("import resource, subprocess, sys; "
               "run = subprocess.run(sys.argv[1:]); "
               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
               "sys.exit(run.returncode)")
+    started = time.perf_counter()
     run = subprocess.run(
         [sys.executable, "-c", script, str(ROOT / ".venv" / "bin" / "mdr"), "load",
          "population", str(path), "--effective-date", "2026-01-01", "--json", *options],
         env={**os.environ, "MDR_DATABASE_URL": url}, capture_output=True, text=True,
         check=False)
+    wall = time.perf_counter() - started
     if run.returncode != 0:
         raise SystemExit(f"mdr load population {path.name} failed:\n{run.stdout}{run.stderr}")
     rss_kb = int(run.stderr.strip().splitlines()[-1])
     summary = json.loads(run.stdout)
+    summary["wall_seconds"] = wall
     return float(summary["seconds"]), summary, rss_kb / 1024
 
 
@@ -130,18 +141,25 @@ def growth(cluster: LocalCluster, data_root: Path, size: int, compare_workers: b
         measured("bulk_workers", first_load(create_database(cluster, f"bw{size}", "mdr"),
                                             persons, size, "--bulk", "--workers", cores))
     # The deltas go to the registry loaded in bulk (the same rows as the ordinary load
-    # leaves), before the ordinary load, the longest step, begins.
+    # leaves), before the ordinary load, the longest step, begins; after the vacuum that
+    # autovacuum would run on the new rows anyway (timing a delta beside it would time
+    # the vacuum). Each is run DELTA_REPEATS times with files that share no row; the
+    # median counts.
     url = cluster.url(database=f"b{size}")
-    events_s, events_run, _ = mdr_load(url, spread(events, data / "ev.csv", DELTA_ROWS),
-                                       "--kind", "events")
-    partial_s, partial_run, _ = mdr_load(url, spread(persons, data / "part.csv", DELTA_ROWS),
-                                         "--kind", "snapshot")
-    measured("events_1000", {"seconds": round(events_s, 2),
-                             "inserted": events_run["inserted"],
-                             "rejected": events_run["rejected"]})
-    measured("snapshot_1000", {"seconds": round(partial_s, 2),
-                               "unchanged": partial_run["unchanged"],
-                               "rejected": partial_run["rejected"]})
+    with psycopg.connect(cluster.conninfo(database=f"b{size}"), autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE)")
+    for name, source, kind in (("events_1000", events, "events"),
+                               ("snapshot_1000", persons, "snapshot")):
+        runs = [mdr_load(url, spread(source, data / f"{kind}-{i}.csv", DELTA_ROWS, i),
+                         "--kind", kind) for i in range(DELTA_REPEATS)]
+        measured(name, {
+            "seconds": round(statistics.median(s for s, _, _ in runs), 2),
+            "each_s": [round(s, 2) for s, _, _ in runs],
+            "wall_s": [round(r["wall_seconds"], 2) for _, r, _ in runs],
+            "analytics": [r["details"].get("analytics") for _, r, _ in runs],
+            "inserted": [r["inserted"] for _, r, _ in runs],
+            "unchanged": [r["unchanged"] for _, r, _ in runs],
+            "rejected": [r["rejected"] for _, r, _ in runs]})
     measured("ordinary", first_load(create_database(cluster, f"o{size}", "mdr"), persons,
                                     size, "--no-bulk"))
     return point
