@@ -21,6 +21,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from migrations.roles import ensure_role, member_of_none, only_attributes
+
 revision: str = "0018"
 down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
@@ -35,27 +37,12 @@ parcels counted by province."""
 
 def upgrade() -> None:
     op.execute("RESET ROLE")
-    op.execute(f"""
-        DO $$ BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{SUMMARY_READER}') THEN
-            CREATE ROLE {SUMMARY_READER} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
-          END IF;
-        END $$""")
-    op.execute(f"COMMENT ON ROLE {SUMMARY_READER} IS "
-               "'mdr: reads the summary views of the analytics schema only'")
+    ensure_role(SUMMARY_READER, "reads the summary views of the analytics schema only",
+                login=True)
     # A role that already existed (made by hand, say) must not bring more than this
-    # grants: no attributes beyond login, and no membership of another role.
-    op.execute(f"ALTER ROLE {SUMMARY_READER} NOSUPERUSER NOCREATEDB NOCREATEROLE "
-               "NOREPLICATION NOBYPASSRLS")
-    op.execute(f"""
-        DO $$ DECLARE granted text; BEGIN
-          FOR granted IN SELECT g.rolname FROM pg_auth_members m
-                         JOIN pg_roles g ON g.oid = m.roleid
-                         JOIN pg_roles r ON r.oid = m.member
-                         WHERE r.rolname = '{SUMMARY_READER}' LOOP
-            EXECUTE format('REVOKE %I FROM {SUMMARY_READER}', granted);
-          END LOOP;
-        END $$""")
+    # grants: no attribute beyond login, and no membership of another role.
+    only_attributes(SUMMARY_READER, login=True)
+    member_of_none(SUMMARY_READER)
     op.execute(f"GRANT USAGE ON SCHEMA analytics TO {SUMMARY_READER}")
     for view in SUMMARIES:
         op.execute(f"GRANT SELECT ON analytics.{view} TO {SUMMARY_READER}")

@@ -278,6 +278,31 @@ def test_a_summary_a_migration_redefines_stays_readable_by_the_summary_reader(
         reader.dispose()
 
 
+def test_a_summary_reader_made_by_hand_keeps_only_what_the_migration_grants(
+        clone_db: Callable[[str], str], migrated_template: str, settings: Settings) -> None:
+    url = clone_db(migrated_template)
+    admin = db.make_engine(url, settings, pool_size=1)
+    role = db.Role.SUMMARY_READER.value
+    try:
+        alembic_command.downgrade(db.alembic_config(url), "0018-1")
+        with admin.begin() as conn:  # what an operator might have set up by hand
+            conn.execute(text(f"GRANT mdr_analyst TO {role}"))
+            conn.execute(text(f"ALTER ROLE {role} CREATEDB"))
+        alembic_command.upgrade(db.alembic_config(url), "head")
+        with admin.connect() as conn:
+            granted = conn.execute(text(
+                "SELECT count(*) FROM pg_auth_members WHERE member = CAST(:r AS regrole)"),
+                {"r": role}).scalar_one()
+            creates = conn.execute(text("SELECT rolcreatedb FROM pg_roles WHERE rolname = :r"),
+                                   {"r": role}).scalar_one()
+        assert (granted, creates) == (0, False)
+    finally:
+        with admin.begin() as conn:  # roles belong to the cluster: leave it as it was
+            conn.execute(text(f"REVOKE mdr_analyst FROM {role}"))
+            conn.execute(text(f"ALTER ROLE {role} NOCREATEDB"))
+        admin.dispose()
+
+
 def test_analyst_cannot_reverse_a_pseudonym(analyst: Engine, database: str,
                                             key_settings: Settings) -> None:
     key = analytics.pseudonym_key(key_settings)
