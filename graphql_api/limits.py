@@ -6,7 +6,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -44,23 +44,41 @@ _OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 """Shut down by an administrator, crashed, starting or stopping, out of connections."""
 
 
-def unavailable(error: BaseException | None) -> BaseException | None:
-    """The error saying the database cannot be reached, when ``error`` is it or was raised
-    from it (refused or lost connections, a server shutting down or starting up, no free
-    connection slot); None for every other error."""
+def first_in_chain(error: BaseException | None,
+                   matches: Callable[[BaseException, str | None], bool], *,
+                   implicit: bool = False) -> BaseException | None:
+    """The first error in ``error``'s chain that ``matches`` (given the error and its
+    SQLSTATE, from asyncpg's ``sqlstate`` or psycopg's ``pgcode``), or None.
+
+    The chain is the error, then the driver's error SQLAlchemy keeps in ``orig``, then
+    the explicit cause (``raise ... from``); with ``implicit`` also the error being
+    handled when this one was raised (``__context__``), for a lost connection explains
+    whatever fails after it (a rollback, a cleanup). A chain that loops ends."""
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
         sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
-        if isinstance(error, OSError | asyncpg.ConnectionDoesNotExistError) \
-                or (isinstance(sqlstate, str) and (sqlstate.startswith("08")
-                                                   or sqlstate in _OUTAGE_SQLSTATES)) \
-                or (isinstance(error, asyncpg.InterfaceError)
-                    and "connection is closed" in str(error)) \
-                or getattr(error, "connection_invalidated", False):
+        if matches(error, sqlstate if isinstance(sqlstate, str) else None):
             return error
-        error = getattr(error, "orig", None) or error.__cause__ or error.__context__
+        error = getattr(error, "orig", None) or error.__cause__ \
+            or (error.__context__ if implicit else None)
     return None
+
+
+def _is_outage(error: BaseException, sqlstate: str | None) -> bool:
+    return isinstance(error, OSError | asyncpg.ConnectionDoesNotExistError) \
+        or (sqlstate is not None and (sqlstate.startswith("08")
+                                      or sqlstate in _OUTAGE_SQLSTATES)) \
+        or (isinstance(error, asyncpg.InterfaceError)
+            and "connection is closed" in str(error)) \
+        or bool(getattr(error, "connection_invalidated", False))
+
+
+def unavailable(error: BaseException | None) -> BaseException | None:
+    """The error saying the database cannot be reached, when ``error`` is it or was raised
+    from it, or while handling it (refused or lost connections, a server shutting down or
+    starting up, no free connection slot); None for every other error."""
+    return first_in_chain(error, _is_outage, implicit=True)
 
 
 def unavailable_error(nodes: Collection[Node] | None = None,
@@ -89,14 +107,8 @@ def statement_timeout(error: BaseException | None) -> BaseException | None:
     writes it in English unless ``lc_messages`` says otherwise (mdr's cluster runs in
     C.UTF-8); with translated messages a timeout stays a masked error, as any other.
     """
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
-        if sqlstate == QUERY_CANCELED and "statement timeout" in str(error):
-            return error
-        error = getattr(error, "orig", None) or error.__cause__
-    return None
+    return first_in_chain(error, lambda cancelled, sqlstate: sqlstate == QUERY_CANCELED
+                          and "statement timeout" in str(cancelled))
 
 
 LOCK_NOT_AVAILABLE = "55P03"
@@ -111,14 +123,7 @@ def registry_locked(error: BaseException | None) -> BaseException | None:
     when ``error`` is it or was raised from it; None otherwise. The API's reads wait for
     no lock but the one a bulk load of a whole registry holds while it rebuilds the
     registry's tables (loaders/bulk.py) until it commits or rolls back."""
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
-        if sqlstate == LOCK_NOT_AVAILABLE:
-            return error
-        error = getattr(error, "orig", None) or error.__cause__
-    return None
+    return first_in_chain(error, lambda _, sqlstate: sqlstate == LOCK_NOT_AVAILABLE)
 
 
 def loading_error(nodes: Collection[Node] | None,

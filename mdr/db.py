@@ -1,12 +1,14 @@
 """Engines, roles and the schema-version guard.
 
-The registry is reached as one of four database roles created by the
-migrations (see ``migrations/versions/0001_bootstrap.py``):
+The registry is reached as one of five database roles created by the
+migrations (see ``migrations/versions/0001_bootstrap.py`` and ``0018``):
 
 * ``mdr_owner``   owns the schemas and runs DDL (migrations);
 * ``mdr_loader``  writes the registries, reference data and ``etl``;
 * ``mdr_api``     reads the registries and inserts into ``audit``;
-* ``mdr_analyst`` reads the ``analytics`` schema only.
+* ``mdr_analyst`` reads the ``analytics`` schema only;
+* ``mdr_summary_reader`` reads the summary views of ``analytics`` only (counts with
+  small cells suppressed; no person-level view).
 
 Each process connects *as* its role (not as a superuser that could reset it).
 With the embedded cluster the roles log in over trusted loopback; with
@@ -36,6 +38,7 @@ class Role(StrEnum):
     LOADER = "mdr_loader"
     API = "mdr_api"
     ANALYST = "mdr_analyst"
+    SUMMARY_READER = "mdr_summary_reader"
 
 
 class SchemaBehindError(RuntimeError):

@@ -105,6 +105,17 @@ class Example:
     """The ``data`` the API answered when the demo tried it."""
 
 
+@dataclass(frozen=True)
+class SdmxExample:
+    """An SDMX data URL of a flow derived from the registries, ready to paste."""
+
+    title: str
+    flow: str
+    url: str
+    observations: int
+    """How many observations the API answered when the demo fetched it."""
+
+
 @dataclass
 class DemoResult:
     api: str
@@ -119,8 +130,8 @@ class DemoResult:
     examples: list[Example]
     persons_run: int | None = None
     """The load run of the sample's persons (some of its rows were rejected on purpose)."""
-    sdmx: str | None = None
-    """An SDMX REST data URL of the derived population (SDMX-JSON; format=csv for CSV)."""
+    sdmx: list[SdmxExample] = field(default_factory=list)
+    """An SDMX-CSV data URL of each derived flow the registry publishes."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -205,13 +216,13 @@ def run_demo(cfg: Settings, persons: int = DEFAULT_PERSONS, seed: int = 1,
         state.write(state_path(cfg))
         api = f"http://127.0.0.1:{port}/graphql"
         examples = _examples(admin, api, state.key)
-        sdmx_url = api.removesuffix("/graphql") + "/sdmx/2.1/data/POP_PROV_2025/D..F+M._T"
+        sdmx = _sdmx_examples(admin, api, state.key)
     finally:
         admin.dispose()
     return DemoResult(api=api, graphiql=api, key=state.key, database=database,
                       persons=persons, report=str(report), reused=reused, loads=loads,
                       quality=state.quality, examples=examples,
-                      persons_run=state.runs.get("persons"), sdmx=sdmx_url)
+                      persons_run=state.runs.get("persons"), sdmx=sdmx)
 
 
 @dataclass
@@ -551,6 +562,50 @@ def _land_examples(engine: Engine) -> list[tuple[str, str]]:
              history)]
 
 
+_PUBLISHED = """
+    SELECT f.code FROM macro.dataflow f
+    WHERE f.agency = :agency
+      AND EXISTS (SELECT 1 FROM macro.release r WHERE r.dataflow_id = f.id)"""
+
+
+def _sdmx_examples(engine: Engine, api: str, key: str) -> list[SdmxExample]:
+    """A URL for each derived flow the registry publishes, in its 2025 units: every
+    province by the flow's first breakdown, its other dimensions totalled; each fetched
+    once as SDMX-CSV."""
+    from loaders.macro_derived import AGENCY, AREA, DERIVATIONS, TOTAL, UNIT_SETS, flow_code
+
+    with engine.connect() as conn:
+        published = set(conn.execute(text(_PUBLISHED), {"agency": AGENCY}).scalars())
+    base = api.removesuffix("/graphql") + "/sdmx/2.1/data"
+    out: list[SdmxExample] = []
+    for derivation in DERIVATIONS:
+        flow = flow_code(derivation, UNIT_SETS[0])
+        if flow not in published:
+            continue
+        first, *others = [dimension for dimension, _, _ in derivation.dimensions[len(AREA):]]
+        # FREQ is D; REF_AREA and the first breakdown are left empty: any code.
+        series_key = ".".join(["D", "", "", *[TOTAL] * len(others)])
+        url = f"{base}/{flow}/{series_key}?format=csv"
+        out.append(SdmxExample(
+            title=f"{derivation.name}: each province by {first.lower().replace('_', ' ')}",
+            flow=flow, url=url, observations=_sdmx_observations(url, key)))
+    return out
+
+
+def _sdmx_observations(url: str, key: str) -> int:
+    """How many observations an SDMX-CSV answer holds (a line each after the header)."""
+    request = urllib.request.Request(url, headers={"authorization": f"Bearer {key}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            lines = response.read().decode().splitlines()
+    except urllib.error.HTTPError as exc:
+        raise DemoError(f"The API answered {exc.code} to {url}: "
+                        f"{exc.read().decode(errors='replace')[:500]}") from None
+    if len(lines) < 2:
+        raise DemoError(f"The API answered {url} with no observations.")
+    return len(lines) - 1
+
+
 def curl_line(api: str, key: str, query: str) -> str:
     """A shell line that sends ``query`` to the API with the key."""
     body = json.dumps({"query": query}, ensure_ascii=False)
@@ -594,10 +649,12 @@ def banner(result: DemoResult) -> str:
     for number, example in enumerate(result.examples, start=1):
         lines += ["", f"{number}. {example.title}", example.curl]
     if result.sdmx:
-        lines += ["", "SDMX for statistical tools (women and men of every province, as "
-                  "SDMX-CSV; drop format=csv for SDMX-JSON):",
-                  f"curl -s {shlex.quote(result.sdmx + '?format=csv')} "
-                  f"-H {shlex.quote('Authorization: Bearer ' + result.key)}"]
+        lines += ["", "[bold]SDMX for statistical tools[/bold] (the figures derived from the "
+                  "registries, as SDMX-CSV; drop format=csv for SDMX-JSON):"]
+        for derived in result.sdmx:
+            lines += ["", f"{derived.title} ({derived.observations:,} observations)",
+                      f"curl -s {shlex.quote(derived.url)} "
+                      f"-H {shlex.quote('Authorization: Bearer ' + result.key)}"]
     lines += [
         "",
         "[bold]A steward's day:[/bold]",

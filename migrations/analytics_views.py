@@ -26,12 +26,22 @@ def matview(name: str, comment: str, query: str, unique: str,
 def redefine(name: str, create: Callable[[], None]) -> None:
     """Replaces a materialized view of the analytics schema by what ``create`` makes, and
     fills it at once if the old one was filled, so analysts never meet an empty view;
-    only for views without pseudonyms, which need the key of a refresh."""
-    populated = op.get_bind().execute(sa.text(
+    only for views without pseudonyms, which need the key of a refresh. Whoever could
+    read the old view can read the new one (``mdr_summary_reader`` reads the summaries
+    by a grant on each, which the drop would otherwise take away)."""
+    bind = op.get_bind()
+    populated = bind.execute(sa.text(
         "SELECT ispopulated FROM pg_matviews WHERE schemaname = 'analytics' "
         "AND matviewname = :name"), {"name": name}).scalar()
+    readers = bind.execute(sa.text(
+        "SELECT DISTINCT a.grantee::regrole::text FROM pg_class c, aclexplode(c.relacl) a "
+        "WHERE c.oid = format('analytics.%I', CAST(:name AS text))::regclass "
+        "AND a.privilege_type = 'SELECT' AND a.grantee NOT IN (0, c.relowner)"),
+        {"name": name}).scalars().all()
     op.execute(f"DROP MATERIALIZED VIEW analytics.{name}")
     create()
+    for reader in readers:  # as regrole writes it: quoted where the name needs it
+        op.execute(f"GRANT SELECT ON analytics.{name} TO {reader}")
     if populated:
         op.execute(f"REFRESH MATERIALIZED VIEW analytics.{name}")
 

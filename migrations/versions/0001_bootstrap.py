@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from migrations.roles import ensure_role
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -37,13 +39,7 @@ def upgrade() -> None:
         op.execute(f"CREATE EXTENSION IF NOT EXISTS {ext} WITH SCHEMA public")
 
     for role, purpose in ROLES.items():
-        op.execute(f"""
-            DO $$ BEGIN
-              IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{role}') THEN
-                CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
-              END IF;
-            END $$""")
-        op.execute(f"COMMENT ON ROLE {role} IS 'mdr: {purpose}'")
+        ensure_role(role, purpose, login=True)
 
     # Nobody but the owner may create objects in the shared schema.
     op.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")

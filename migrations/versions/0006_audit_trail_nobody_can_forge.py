@@ -28,6 +28,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from migrations.roles import ensure_role, only_attributes, without_members
+
 revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
@@ -42,27 +44,12 @@ OUTCOMES = ("match", "mismatch", "not-found", "invalid", "read", "denied")
 
 def upgrade() -> None:
     op.execute("RESET ROLE")
-    op.execute(f"""
-        DO $$ BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{AUDIT_OWNER}') THEN
-            CREATE ROLE {AUDIT_OWNER} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
-          END IF;
-        END $$""")
-    op.execute(f"COMMENT ON ROLE {AUDIT_OWNER} IS "
-               "'mdr: owns the audit trail; nobody logs in as it or is a member of it'")
+    ensure_role(AUDIT_OWNER, "owns the audit trail; nobody logs in as it or is a member "
+                "of it", login=False)
     # A role that already existed (made by hand, say) must not open a way in: no login,
     # and no member but the administrator running this migration.
-    op.execute(f"ALTER ROLE {AUDIT_OWNER} NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE")
-    op.execute(f"""
-        DO $$ DECLARE member text; BEGIN
-          FOR member IN SELECT r.rolname FROM pg_auth_members m
-                        JOIN pg_roles r ON r.oid = m.member
-                        JOIN pg_roles g ON g.oid = m.roleid
-                        WHERE g.rolname = '{AUDIT_OWNER}' AND NOT r.rolsuper
-                          AND r.rolname <> session_user LOOP
-            EXECUTE format('REVOKE {AUDIT_OWNER} FROM %I', member);
-          END LOOP;
-        END $$""")
+    only_attributes(AUDIT_OWNER, login=False)
+    without_members(AUDIT_OWNER)
 
     # Grants given by the old owner pass to the new one; the owner's own rights go with
     # the objects. Identity sequences and indexes follow their tables.

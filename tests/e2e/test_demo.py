@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from loaders.macro_derived import DERIVATIONS, flow_code
 from tests.api.support import free_port
 
 
@@ -116,7 +117,17 @@ def test_demo_comes_up_its_examples_answer_as_printed_and_a_second_run_reuses_it
                                          "quality report", f"the API on port {port}"}
         banner = demo(env, "--persons", "300", "--port", port)["banner"]
         assert "mdr demo stop" in banner and first["key"] in banner
-        assert matching["curl"] in banner and "/sdmx/2.1/data/POP_PROV_2025/" in banner
+        assert matching["curl"] in banner
+        # Each derived flow family the registries publish has a URL that answers as printed.
+        assert [f["flow"] for f in first["sdmx"]] == [flow_code(d, "2025") for d in DERIVATIONS]
+        assert {f["flow"] for f in first["sdmx"]} >= {"POP_PROV_2025", "ENT_PROV_2025",
+                                                      "LAND_PROV_2025"}
+        for flow in first["sdmx"]:
+            assert f"{shlex.quote(flow['url'])} -H" in banner
+            answer = httpx.get(flow["url"], headers={"Authorization": f"Bearer {first['key']}"},
+                               timeout=30)
+            assert answer.status_code == 200 and flow["flow"] in answer.text
+            assert len(answer.text.splitlines()) - 1 == flow["observations"] > 0
         assert first["persons_run"] == persons["run_id"]
         assert f"mdr rejects export {persons['run_id']} --out" in banner
     finally:

@@ -14,6 +14,8 @@ from typing import Any
 import psycopg
 import pytest
 from alembic import command as alembic_command
+from alembic.operations import Operations
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 from typer.testing import CliRunner
@@ -28,7 +30,7 @@ from mdr import analytics, db
 from mdr.cli import app as cli
 from mdr.cluster import LocalCluster
 from mdr.settings import Settings
-from migrations.analytics_views import SMALL_CELL
+from migrations.analytics_views import SMALL_CELL, population_by_commune, redefine
 from tests.api.support import DEFAULT_SEEDS, populated_database
 from tests.conftest import drop_database
 from tests.factories import write_csv
@@ -204,6 +206,102 @@ def test_analyst_cannot_read_any_base_table_audit_or_etl(analyst: Engine,
             with pytest.raises(ProgrammingError, match="permission denied"):
                 conn.execute(text(f"SELECT 1 FROM {table} LIMIT 1"))
             conn.rollback()
+
+
+SUMMARIES = {"population_by_commune": "persons", "enterprise_by_industry_province":
+             "enterprises", "land_use_by_province": "parcels"}
+"""The summary views and what each counts."""
+
+
+def test_the_summary_reader_reads_the_summaries_and_no_person_level_view(
+        database: str, settings: Settings) -> None:
+    reader = db.make_engine(database, settings, role=db.Role.SUMMARY_READER, pool_size=1)
+    analyst = db.make_engine(database, settings, role=db.Role.ANALYST, pool_size=1)
+    try:
+        with reader.connect() as conn:
+            seen = {view: tuple(conn.execute(text(
+                f"SELECT count(*), sum({count}) FROM analytics.{view}")).one())
+                for view, count in SUMMARIES.items()}
+            cells = conn.execute(text(
+                "SELECT commune_code, sex, age_group, persons "
+                "FROM analytics.population_by_commune ORDER BY 1, 2, 3")).all()
+            every = conn.execute(text(
+                "SELECT matviewname FROM pg_matviews WHERE schemaname = 'analytics' "
+                "UNION ALL SELECT viewname FROM pg_views WHERE schemaname = 'analytics'")
+            ).scalars().all()
+            assert {"person", "residence", "land_right", "land_parcel"} <= set(every)
+            for view in set(every) - set(SUMMARIES):
+                with pytest.raises(ProgrammingError, match="permission denied"):
+                    conn.execute(text(f"SELECT 1 FROM analytics.{view} LIMIT 1"))
+                conn.rollback()
+            for table in ("population.person", "population.residence",
+                          "enterprise.enterprise", "land.parcel_version", "ref.admin_unit",
+                          "etl.load_run", "audit.access_record"):
+                with pytest.raises(ProgrammingError, match="permission denied"):
+                    conn.execute(text(f"SELECT 1 FROM {table} LIMIT 1"))
+                conn.rollback()
+        with analyst.connect() as conn:
+            assert conn.execute(text(
+                "SELECT commune_code, sex, age_group, persons "
+                "FROM analytics.population_by_commune ORDER BY 1, 2, 3")).all() == cells
+    finally:
+        reader.dispose()
+        analyst.dispose()
+    assert all(rows for rows, _ in seen.values()), seen
+    assert seen["enterprise_by_industry_province"][1] and seen["land_use_by_province"][1]
+    # The cells the analyst's aggregate shows, suppressed alike: the family of four fills
+    # no cell of SMALL_CELL persons, so none says how many.
+    assert cells and all(c.persons is None for c in cells)
+
+
+def test_a_summary_a_migration_redefines_stays_readable_by_the_summary_reader(
+        clone_db: Callable[[str], str], migrated_template: str, settings: Settings) -> None:
+    url = clone_db(migrated_template)
+    admin = db.make_engine(url, settings, pool_size=1)
+    reader = db.make_engine(url, settings, role=db.Role.SUMMARY_READER, pool_size=1)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text("SET LOCAL ROLE mdr_owner"))
+            conn.execute(text("REFRESH MATERIALIZED VIEW analytics.population_by_commune"))
+            # What a later migration changing the small-cell rule would do.
+            with Operations.context(MigrationContext.configure(conn)):
+                redefine("population_by_commune",
+                         lambda: population_by_commune(SMALL_CELL + 1))
+        with reader.connect() as conn:
+            assert conn.execute(text(
+                "SELECT count(*) FROM analytics.population_by_commune")).scalar_one() == 0
+            comment = conn.execute(text(
+                "SELECT col_description('analytics.population_by_commune'::regclass, 8)")
+            ).scalar_one()
+        assert f"fewer than {SMALL_CELL + 1}" in comment
+    finally:
+        admin.dispose()
+        reader.dispose()
+
+
+def test_a_summary_reader_made_by_hand_keeps_only_what_the_migration_grants(
+        clone_db: Callable[[str], str], migrated_template: str, settings: Settings) -> None:
+    url = clone_db(migrated_template)
+    admin = db.make_engine(url, settings, pool_size=1)
+    role = db.Role.SUMMARY_READER.value
+    try:
+        alembic_command.downgrade(db.alembic_config(url), "0018-1")
+        with admin.begin() as conn:  # what an operator might have set up by hand
+            conn.execute(text(f"GRANT mdr_analyst TO {role}"))
+            conn.execute(text(f"ALTER ROLE {role} CREATEDB"))
+        alembic_command.upgrade(db.alembic_config(url), "head")
+        with admin.connect() as conn:
+            granted = conn.execute(text(
+                "SELECT count(*) FROM pg_auth_members WHERE member = CAST(:r AS regrole)"),
+                {"r": role}).scalar_one()
+            creates = conn.execute(text("SELECT rolcreatedb FROM pg_roles WHERE rolname = :r"),
+                                   {"r": role}).scalar_one()
+        assert (granted, creates) == (0, False)
+    finally:
+        with admin.begin() as conn:  # roles belong to the cluster: leave it as it was
+            conn.execute(text(f"REVOKE mdr_analyst FROM {role}"))
+            conn.execute(text(f"ALTER ROLE {role} NOCREATEDB"))
+        admin.dispose()
 
 
 def test_analyst_cannot_reverse_a_pseudonym(analyst: Engine, database: str,
