@@ -1,7 +1,7 @@
 """A role that reads the published summaries and nothing else: mdr_summary_reader
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-01 23:30:00
 
 ``mdr_analyst`` reads every analytics view, ``analytics.person`` among them: a birth year,
@@ -24,7 +24,7 @@ from alembic import op
 from migrations.roles import ensure_role, member_of_none, only_attributes
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
