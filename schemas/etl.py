@@ -20,8 +20,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, REGCLASS
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schemas.base import Base
@@ -215,3 +216,25 @@ class PseudonymKey(Base):
         DateTime(timezone=True), server_default=func.now(),
         comment="When a refresh first used the key.",
     )
+
+
+class SetAside(Base):
+    __tablename__ = "set_aside"
+    __table_args__ = (
+        CheckConstraint("kind IN ('i', 'f', 'x')", name="kind_known"),
+        {"schema": SCHEMA,
+         "comment": "Constraints and indexes a bulk load dropped and must build again before "
+         "its transaction commits (empty between loads)."},
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True,
+                                    comment="Row key.")
+    xact: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("txid_current()"),
+        comment="The transaction that set it aside.")
+    target: Mapped[str] = mapped_column(REGCLASS, comment="Its table.")
+    name: Mapped[str] = mapped_column(Text, comment="Its name.")
+    kind: Mapped[str] = mapped_column(
+        String(1), comment="i: a plain index; f: a foreign key; x: an exclusion constraint.")
+    definition: Mapped[str] = mapped_column(
+        Text, comment="Its definition, as PostgreSQL prints it.")

@@ -24,7 +24,9 @@ Create Date: 2026-12-01 23:30:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0017"
 down_revision: str | None = "0016"
@@ -33,17 +35,23 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.execute("""
-        CREATE TABLE etl.set_aside (
-            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-            xact xid8 NOT NULL DEFAULT pg_current_xact_id(),
-            target regclass NOT NULL,
-            name text NOT NULL,
-            kind char(1) NOT NULL CHECK (kind IN ('i', 'f', 'x')),
-            definition text NOT NULL)""")
-    op.execute("COMMENT ON TABLE etl.set_aside IS 'Constraints and indexes a bulk load "
-               "dropped and must build again before its transaction commits (empty between "
-               "loads).'")
+    op.create_table(
+        "set_aside",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=True),
+                  comment="Row key."),
+        sa.Column("xact", sa.BigInteger(), server_default=sa.text("txid_current()"),
+                  nullable=False, comment="The transaction that set it aside."),
+        sa.Column("target", postgresql.REGCLASS(), nullable=False, comment="Its table."),
+        sa.Column("name", sa.Text(), nullable=False, comment="Its name."),
+        sa.Column("kind", sa.String(1), nullable=False,
+                  comment="i: a plain index; f: a foreign key; x: an exclusion constraint."),
+        sa.Column("definition", sa.Text(), nullable=False,
+                  comment="Its definition, as PostgreSQL prints it."),
+        sa.CheckConstraint("kind IN ('i', 'f', 'x')", name=op.f("ck_set_aside_kind_known")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_set_aside")),
+        schema="etl",
+        comment="Constraints and indexes a bulk load dropped and must build again before "
+        "its transaction commits (empty between loads).")
     op.execute("""
         CREATE FUNCTION etl.set_aside_left() RETURNS trigger
         LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
@@ -85,7 +93,7 @@ def upgrade() -> None:
               AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
             ORDER BY 3, 1, 2;
             FOR item IN SELECT * FROM etl.set_aside
-                        WHERE xact = pg_current_xact_id() AND set_aside.target = ANY(tables)
+                        WHERE xact = txid_current() AND set_aside.target = ANY(tables)
                         ORDER BY id LOOP
                 IF item.kind = 'i' THEN
                     EXECUTE format('DROP INDEX %I.%I',
@@ -106,7 +114,7 @@ def upgrade() -> None:
             started timestamptz;
         BEGIN
             -- Indexes first, then foreign keys, then exclusion constraints.
-            FOR item IN SELECT * FROM etl.set_aside WHERE xact = pg_current_xact_id()
+            FOR item IN SELECT * FROM etl.set_aside WHERE xact = txid_current()
                         ORDER BY CASE kind WHEN 'i' THEN 0 WHEN 'f' THEN 1 ELSE 2 END, id
                         LOOP
                 started := clock_timestamp();
