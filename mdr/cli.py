@@ -9,7 +9,7 @@ import functools
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from sqlalchemy import Connection
@@ -22,6 +22,9 @@ from mdr.errors import explain
 from mdr.output import emit_json, err, out
 from mdr.settings import Settings, SettingsError
 from schemas.reference import REORGANISATION_2025
+
+if TYPE_CHECKING:
+    from loaders.base import RegistryLoader
 
 app = typer.Typer(help="mdr: national master-data registries.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -282,12 +285,12 @@ def load(
     """Load a file into a registry (commits whole or not at all)."""
     from rich.progress import Progress
 
-    from loaders.base import Options, registered_loaders
+    from loaders.base import Options, registered_loader, registered_loaders
     from loaders.sources.readers import ReadLimits
 
-    known = registered_loaders()
-    loader = known.get(registry)
+    loader = registered_loader(registry)
     if loader is None:
+        known = registered_loaders()
         listing = ", ".join(f"{name} ({each.summary})" for name, each in known.items())
         raise typer.BadParameter(f"{registry!r} is not a registry with a loader. Known: "
                                  f"{listing}", param_hint="REGISTRY")
@@ -308,8 +311,11 @@ def load(
                           limits=ReadLimits(cfg.load_max_record_bytes,
                                             cfg.load_max_decompressed_bytes,
                                             cfg.load_max_expansion))
-        # Only the owner may rebuild the registry's constraints.
-        role = db.Role.OWNER if bulk else db.Role.LOADER
+        # Only the owner may rebuild the registry's constraints: a first load (into an
+        # empty registry) runs as the owner, so it can build them after the data as
+        # --bulk does; any other load runs as the loader.
+        role = db.Role.OWNER if bulk or first_load(cfg, loader, source, kind) \
+            else db.Role.LOADER
         with db.role_engine(cfg, role) as engine, \
                 Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
             task = bar.add_task(f"loading {source.name}", total=None)
@@ -325,6 +331,18 @@ def load(
         if not as_json and result.message:
             err.print(result.message, highlight=False, markup=False)
         raise typer.Exit(1)
+
+
+def first_load(cfg: Settings, loader: RegistryLoader, source: Path, kind: str | None) -> bool:
+    """Whether loading ``source`` is a first load: its registry declares the table that
+    decides it (``RegistryLoader.first_load_table``), and that table holds no row."""
+    from loaders.bulk import registry_is_empty
+
+    table = loader.first_load_table(source, kind) if loader.first_load_table else None
+    if table is None:
+        return False
+    with db.role_engine(cfg, db.Role.LOADER) as engine, engine.connect() as conn:
+        return registry_is_empty(conn, table)
 
 
 @app.command("reasons")
