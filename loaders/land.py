@@ -51,8 +51,8 @@ from loaders.sources.land_layout import (
 )
 from loaders.sources.readers import Profile, SourceError
 from loaders.sources.spatial import FeatureBatch, is_spatial, open_spatial
-from schemas.land import RRR_TYPES
-from schemas.temporal import current_on
+from schemas.constants import RRR_TYPES
+from schemas.periods import current_on
 
 REGISTRY = "land"
 

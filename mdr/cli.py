@@ -21,7 +21,7 @@ from mdr.cluster import ClusterError
 from mdr.errors import explain
 from mdr.output import emit_json, err, out
 from mdr.settings import Settings, SettingsError
-from schemas.reference import REORGANISATION_2025
+from schemas.constants import REORGANISATION_2025
 
 if TYPE_CHECKING:
     from loaders.base import RegistryLoader
