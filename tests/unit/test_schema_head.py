@@ -10,6 +10,7 @@ import pytest
 from alembic.script import ScriptDirectory
 
 from mdr import db
+from mdr.settings import PROJECT_ROOT
 
 
 def test_code_head_is_alembics_head() -> None:
@@ -18,7 +19,7 @@ def test_code_head_is_alembics_head() -> None:
 
 def test_two_heads_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     versions = tmp_path / "migrations" / "versions"
-    shutil.copytree(db.PROJECT_ROOT / "migrations" / "versions", versions,
+    shutil.copytree(PROJECT_ROOT / "migrations" / "versions", versions,
                     ignore=shutil.ignore_patterns("__pycache__"))
     head = db.code_head()
     # A branch's revision written beside another on the same parent: two heads.
