@@ -583,21 +583,23 @@ class ParcelStage(_LandStage):
              AND p.parcel_number = s.parcel_number""")
         self.sql("ANALYZE stage_id")
         self.sql("CREATE TEMP TABLE changed_parcel (parcel_id bigint) ON COMMIT DROP")
+        known, splits = self.sql(
+            "SELECT bool_or(parcel_id IS NOT NULL), bool_or(parents IS NOT NULL) "
+            "FROM stage_parcel").one()
         # Parcels all new to the registry, none replacing another (a first load of the
         # registry or of a commune) have no history to compare with.
-        all_new = not self.sql("SELECT EXISTS (SELECT 1 FROM stage_parcel "
-                               "WHERE parcel_id IS NOT NULL OR parents IS NOT NULL)").scalar_one()
+        all_new = not known and not splits
         if all_new:
             self.details["all_new"] = True
+        # A split or merge ends the parents on the day their children begin.
+        parents = f"""UNION ALL
+                     SELECT p.id, s.valid_from FROM stage_parcel s, unnest(s.parents) AS k
+                     JOIN land.parcel p ON {_IS_PARENT}""" if splits else ""
         apply_versions(self.conn, Versioned(
             "land.parcel_version", ("parcel_id",),
             ("unit_id", "geom", "declared_area_m2", "land_use", "address", "repaired"),
-            # A split or merge ends the parents on the day their children begin.
             scope=f"""SELECT i.parcel_id, valid_from FROM stage_parcel JOIN stage_id i
-                       USING (row_number)
-                     UNION ALL
-                     SELECT p.id, s.valid_from FROM stage_parcel s, unnest(s.parents) AS k
-                     JOIN land.parcel p ON {_IS_PARENT}""",
+                       USING (row_number) {parents}""",
             # Boundaries are stored as multipolygons, whichever of the two a file gives.
             # In the order of their place on a Hilbert curve (the geometry's sort order),
             # so neighbours arrive together: the GiST indexes (the boundaries' and the
@@ -609,6 +611,9 @@ class ParcelStage(_LandStage):
                         ORDER BY geom"""),
             {"run_id": self.run_id}, changed_table="changed_parcel",
             stamp={"load_run_id": ":run_id"}, all_new=all_new)
+        if all_new:
+            # Each staged parcel is inserted with its version, and none replaces another.
+            return inserted, 0, staged - inserted
         self.sql(f"""
             INSERT INTO land.parcel_lineage (parent_id, child_id, change_kind, effective_date,
                                              load_run_id)
