@@ -493,7 +493,9 @@ class ParcelStage(_LandStage):
             SELECT row_number, box(point(ST_XMin(geom), ST_YMin(geom)),
                                    point(ST_XMax(geom), ST_YMax(geom))) AS box
             FROM stage_parcel WHERE reject IS NULL""")
-        self.sql("CREATE INDEX ON stage_box USING gist (box)")
+        # Their index is SP-GiST's quad-tree of boxes: built in a third of a GiST's time
+        # (no penalties to weigh), probed about as fast.
+        self.sql("CREATE INDEX ON stage_box USING spgist (box)")
         self.sql("ANALYZE stage_box")
         self.sql(f"""
             CREATE TEMP TABLE stage_pair ON COMMIT DROP AS
