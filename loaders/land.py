@@ -39,7 +39,7 @@ from loaders.base import (
     load_file,
 )
 from loaders.checks import reject_units_not_found, reject_unknown_codes, set_unit_at, upsert
-from loaders.history import Versioned, apply_versions
+from loaders.history import Versioned, apply_versions, insert_first_versions
 from loaders.rules.dates import parse_date
 from loaders.rules.identifiers import PERSONAL_NUMBER
 from loaders.rules.text import clean, clean_all, has_control_characters
@@ -583,8 +583,6 @@ class ParcelStage(_LandStage):
             SELECT s.row_number, p.id AS parcel_id FROM stage_parcel s JOIN land.parcel p
               ON p.commune_code = s.commune_code AND p.map_sheet = s.map_sheet
              AND p.parcel_number = s.parcel_number""")
-        self.sql("ANALYZE stage_id")
-        self.sql("CREATE TEMP TABLE changed_parcel (parcel_id bigint) ON COMMIT DROP")
         known, splits = self.sql(
             "SELECT bool_or(parcel_id IS NOT NULL), bool_or(parents IS NOT NULL) "
             "FROM stage_parcel").one()
@@ -593,29 +591,33 @@ class ParcelStage(_LandStage):
         all_new = not known and not splits
         if all_new:
             self.details["all_new"] = True
-        # A split or merge ends the parents on the day their children begin.
-        parents = f"""UNION ALL
-                     SELECT p.id, s.valid_from FROM stage_parcel s, unnest(s.parents) AS k
-                     JOIN land.parcel p ON {_IS_PARENT}""" if splits else ""
-        apply_versions(self.conn, Versioned(
+        # Boundaries are stored as multipolygons, whichever of the two a file gives.
+        # In the order of their place on a Hilbert curve (the geometry's sort order),
+        # so neighbours arrive together: the GiST indexes (the boundaries' and the
+        # exclusion constraint's, whose parcel ids follow the file) are built or grown
+        # several times faster than from rows in the file's order.
+        versions = Versioned(
             "land.parcel_version", ("parcel_id",),
             ("unit_id", "geom", "declared_area_m2", "land_use", "address", "repaired"),
+            # A split or merge ends the parents on the day their children begin.
             scope=f"""SELECT i.parcel_id, valid_from FROM stage_parcel JOIN stage_id i
-                       USING (row_number) {parents}""",
-            # Boundaries are stored as multipolygons, whichever of the two a file gives.
-            # In the order of their place on a Hilbert curve (the geometry's sort order),
-            # so neighbours arrive together: the GiST indexes (the boundaries' and the
-            # exclusion constraint's, whose parcel ids follow the file) are built or grown
-            # several times faster than from rows in the file's order.
+                       USING (row_number)
+                     UNION ALL
+                     SELECT p.id, s.valid_from FROM stage_parcel s, unnest(s.parents) AS k
+                     JOIN land.parcel p ON {_IS_PARENT}""",
             versions="""SELECT i.parcel_id, unit_id, ST_Multi(geom), declared_area_m2,
                                land_use, address, repaired, valid_from, NULL::date
                         FROM stage_parcel JOIN stage_id i USING (row_number)
-                        ORDER BY geom"""),
-            {"run_id": self.run_id}, changed_table="changed_parcel",
-            stamp={"load_run_id": ":run_id"}, all_new=all_new)
+                        ORDER BY geom""")
         if all_new:
-            # Each staged parcel is inserted with its version, and none replaces another.
+            # Each staged parcel is new with its one version, and none replaces another.
+            insert_first_versions(self.conn, versions, {"run_id": self.run_id},
+                                  stamp={"load_run_id": ":run_id"})
             return inserted, 0, staged - inserted
+        self.sql("ANALYZE stage_id")
+        self.sql("CREATE TEMP TABLE changed_parcel (parcel_id bigint) ON COMMIT DROP")
+        apply_versions(self.conn, versions, {"run_id": self.run_id},
+                       changed_table="changed_parcel", stamp={"load_run_id": ":run_id"})
         self.sql(f"""
             INSERT INTO land.parcel_lineage (parent_id, child_id, change_kind, effective_date,
                                              load_run_id)
