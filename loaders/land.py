@@ -504,6 +504,9 @@ class ParcelStage(_LandStage):
              AND b.row_number < a.row_number
              AND area(a.box # b.box) * {METRES_PER_DEGREE ** 2} > {OVERLAP_MIN_AREA_M2}""")
         self.sql("ANALYZE stage_pair")
+        # A registry without parcels (a first load) has none to overlap: its index is not
+        # probed once per staged parcel for nothing.
+        registered = self.sql("SELECT EXISTS (SELECT 1 FROM land.parcel_version)").scalar_one()
         self.sql(f"""
             CREATE TEMP TABLE parcel_overlap ON COMMIT DROP AS
             SELECT s.row_number, o.other, o.area, o.area / least(ST_Area(s.geom::geography),
@@ -519,7 +522,7 @@ class ParcelStage(_LandStage):
                   AND {current_on('v', 's.valid_from')}
                   AND v.parcel_id IS DISTINCT FROM s.parcel_id
                   AND v.parcel_id NOT IN (SELECT id FROM replaced)) AS o
-            WHERE s.reject IS NULL""")
+            WHERE s.reject IS NULL AND {'true' if registered else 'false'}""")
         self.sql("""
             INSERT INTO parcel_overlap
             SELECT s.row_number, t.commune_code || '/' || t.map_sheet || '/' || t.parcel_number,
