@@ -26,7 +26,7 @@ import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -603,6 +603,18 @@ class RegistryLoader:
     """The kinds of file it reads (``--kind``); empty: one kind."""
     default_path: Path | None = None
     """What it loads when no path is given (data shipped with mdr); None: a path is needed."""
+
+
+def registered_loader(registry: str) -> RegistryLoader | None:
+    """The loader of ``registry``: looked for in its namesake module first, so a load
+    imports only the loader it runs; else among all of them."""
+    loader = None
+    if registry.isidentifier():
+        with suppress(ModuleNotFoundError):
+            loader = getattr(importlib.import_module(f"loaders.{registry}"), "LOADER", None)
+    if isinstance(loader, RegistryLoader) and loader.registry == registry:
+        return loader
+    return registered_loaders().get(registry)
 
 
 def registered_loaders() -> dict[str, RegistryLoader]:

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, text
 
 from loaders import reasons
 from loaders.base import FileStage
-from schemas.temporal import in_force
+from schemas.periods import in_force
 
 
 def unit_at(alias: str, code_sql: str, day_sql: str, level: str = "commune") -> str:

@@ -157,3 +157,20 @@ def _insert_new(conn: Connection, fact: Versioned, params: dict[str, Any], chang
             FROM v_versions a WHERE EXISTS (SELECT 1 FROM v_scope b WHERE {on})""")
     run("DROP TABLE v_versions, v_scope")
     return changed
+
+
+def insert_first_versions(conn: Connection, fact: Versioned, params: dict[str, Any],
+                          stamp: dict[str, str] | None = None) -> int:
+    """The versions of subjects the table holds no row of, one version each (the source
+    names each subject once): inserted as they are, in the order ``fact.versions`` gives
+    them, with nothing to cut or compare (``apply_versions`` would find each one changed
+    and insert it unchanged). Returns the rows inserted."""
+    subj = ", ".join(fact.subject)
+    vals = ", ".join(fact.values)
+    stamp = stamp or {}
+    stamped = "".join(f", {column}" for column in stamp)
+    stamps = "".join(f", {value}" for value in stamp.values())
+    return int(conn.execute(text(f"""
+        INSERT INTO {fact.table} ({subj}, {vals}, valid_from, valid_to{stamped})
+        SELECT {subj}, {vals}, valid_from, valid_to{stamps}
+        FROM ({fact.versions}) AS v({subj}, {vals}, valid_from, valid_to)"""), params).rowcount)

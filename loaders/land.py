@@ -39,7 +39,7 @@ from loaders.base import (
     load_file,
 )
 from loaders.checks import reject_units_not_found, reject_unknown_codes, set_unit_at, upsert
-from loaders.history import Versioned, apply_versions
+from loaders.history import Versioned, apply_versions, insert_first_versions
 from loaders.rules.dates import parse_date
 from loaders.rules.identifiers import PERSONAL_NUMBER
 from loaders.rules.text import clean, clean_all, has_control_characters
@@ -51,8 +51,8 @@ from loaders.sources.land_layout import (
 )
 from loaders.sources.readers import Profile, SourceError
 from loaders.sources.spatial import FeatureBatch, is_spatial, open_spatial
-from schemas.land import RRR_TYPES
-from schemas.temporal import current_on
+from schemas.constants import RRR_TYPES
+from schemas.periods import current_on
 
 REGISTRY = "land"
 
@@ -487,7 +487,9 @@ class ParcelStage(_LandStage):
             SELECT row_number, box(point(ST_XMin(geom), ST_YMin(geom)),
                                    point(ST_XMax(geom), ST_YMax(geom))) AS box
             FROM stage_parcel WHERE reject IS NULL""")
-        self.sql("CREATE INDEX ON stage_box USING gist (box)")
+        # Their index is SP-GiST's quad-tree of boxes: built in a third of a GiST's time
+        # (no penalties to weigh), probed about as fast.
+        self.sql("CREATE INDEX ON stage_box USING spgist (box)")
         self.sql("ANALYZE stage_box")
         self.sql(f"""
             CREATE TEMP TABLE stage_pair ON COMMIT DROP AS
@@ -496,6 +498,9 @@ class ParcelStage(_LandStage):
              AND b.row_number < a.row_number
              AND area(a.box # b.box) * {METRES_PER_DEGREE ** 2} > {OVERLAP_MIN_AREA_M2}""")
         self.sql("ANALYZE stage_pair")
+        # A registry without parcels (a first load) has none to overlap: its index is not
+        # probed once per staged parcel for nothing.
+        registered = self.sql("SELECT EXISTS (SELECT 1 FROM land.parcel_version)").scalar_one()
         self.sql(f"""
             CREATE TEMP TABLE parcel_overlap ON COMMIT DROP AS
             SELECT s.row_number, o.other, o.area, o.area / least(ST_Area(s.geom::geography),
@@ -511,7 +516,7 @@ class ParcelStage(_LandStage):
                   AND {current_on('v', 's.valid_from')}
                   AND v.parcel_id IS DISTINCT FROM s.parcel_id
                   AND v.parcel_id NOT IN (SELECT id FROM replaced)) AS o
-            WHERE s.reject IS NULL""")
+            WHERE s.reject IS NULL AND {'true' if registered else 'false'}""")
         self.sql("""
             INSERT INTO parcel_overlap
             SELECT s.row_number, t.commune_code || '/' || t.map_sheet || '/' || t.parcel_number,
@@ -575,9 +580,20 @@ class ParcelStage(_LandStage):
             SELECT s.row_number, p.id AS parcel_id FROM stage_parcel s JOIN land.parcel p
               ON p.commune_code = s.commune_code AND p.map_sheet = s.map_sheet
              AND p.parcel_number = s.parcel_number""")
-        self.sql("ANALYZE stage_id")
-        self.sql("CREATE TEMP TABLE changed_parcel (parcel_id bigint) ON COMMIT DROP")
-        apply_versions(self.conn, Versioned(
+        known, splits = self.sql(
+            "SELECT bool_or(parcel_id IS NOT NULL), bool_or(parents IS NOT NULL) "
+            "FROM stage_parcel").one()
+        # Parcels all new to the registry, none replacing another (a first load of the
+        # registry or of a commune) have no history to compare with.
+        all_new = not known and not splits
+        if all_new:
+            self.details["all_new"] = True
+        # Boundaries are stored as multipolygons, whichever of the two a file gives.
+        # In the order of their place on a Hilbert curve (the geometry's sort order),
+        # so neighbours arrive together: the GiST indexes (the boundaries' and the
+        # exclusion constraint's, whose parcel ids follow the file) are built or grown
+        # several times faster than from rows in the file's order.
+        versions = Versioned(
             "land.parcel_version", ("parcel_id",),
             ("unit_id", "geom", "declared_area_m2", "land_use", "address", "repaired"),
             # A split or merge ends the parents on the day their children begin.
@@ -586,12 +602,19 @@ class ParcelStage(_LandStage):
                      UNION ALL
                      SELECT p.id, s.valid_from FROM stage_parcel s, unnest(s.parents) AS k
                      JOIN land.parcel p ON {_IS_PARENT}""",
-            # Boundaries are stored as multipolygons, whichever of the two a file gives.
             versions="""SELECT i.parcel_id, unit_id, ST_Multi(geom), declared_area_m2,
                                land_use, address, repaired, valid_from, NULL::date
-                        FROM stage_parcel JOIN stage_id i USING (row_number)"""),
-            {"run_id": self.run_id}, changed_table="changed_parcel",
-            stamp={"load_run_id": ":run_id"})
+                        FROM stage_parcel JOIN stage_id i USING (row_number)
+                        ORDER BY geom""")
+        if all_new:
+            # Each staged parcel is new with its one version, and none replaces another.
+            insert_first_versions(self.conn, versions, {"run_id": self.run_id},
+                                  stamp={"load_run_id": ":run_id"})
+            return inserted, 0, staged - inserted
+        self.sql("ANALYZE stage_id")
+        self.sql("CREATE TEMP TABLE changed_parcel (parcel_id bigint) ON COMMIT DROP")
+        apply_versions(self.conn, versions, {"run_id": self.run_id},
+                       changed_table="changed_parcel", stamp={"load_run_id": ":run_id"})
         self.sql(f"""
             INSERT INTO land.parcel_lineage (parent_id, child_id, change_kind, effective_date,
                                              load_run_id)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.reference import REORGANISATION_2025
+from schemas.constants import REORGANISATION_2025
 
 POPULATION, REFERENCE, ENTERPRISE, LAND, MACRO = (
     "population", "ref", "enterprise", "land", "macro")

@@ -21,7 +21,8 @@ from mdr.cluster import ClusterError
 from mdr.errors import explain
 from mdr.output import emit_json, err, out
 from mdr.settings import Settings, SettingsError
-from schemas.reference import REORGANISATION_2025
+from schemas.constants import REORGANISATION_2025
+
 
 app = typer.Typer(help="mdr: national master-data registries.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -283,12 +284,12 @@ def load(
     """Load a file into a registry (commits whole or not at all)."""
     from rich.progress import Progress
 
-    from loaders.base import Options, registered_loaders
+    from loaders.base import Options, registered_loader, registered_loaders
     from loaders.sources.readers import ReadLimits
 
-    known = registered_loaders()
-    loader = known.get(registry)
+    loader = registered_loader(registry)
     if loader is None:
+        known = registered_loaders()
         listing = ", ".join(f"{name} ({each.summary})" for name, each in known.items())
         raise typer.BadParameter(f"{registry!r} is not a registry with a loader. Known: "
                                  f"{listing}", param_hint="REGISTRY")

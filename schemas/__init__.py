@@ -1,9 +1,28 @@
-"""SQLAlchemy models of every registry; importing this package completes the metadata."""
+"""SQLAlchemy models of every registry.
 
-from schemas import audit, enterprise, etl, land, macro, population, reference
-from schemas.base import SCHEMAS, Base
+The models are imported when first asked for: ``schemas.metadata`` (the complete
+metadata, as migrations compare it) imports every module, ``schemas.land`` its own.
+A load or command that needs only the plain values (``schemas.constants``,
+``schemas.periods``) starts without the ORM and GeoAlchemy.
+"""
 
-metadata = Base.metadata
+from __future__ import annotations
 
-__all__ = ["SCHEMAS", "Base", "audit", "enterprise", "etl", "land", "macro", "metadata",
-           "population", "reference"]
+import importlib
+from typing import Any
+
+MODULES = ("audit", "enterprise", "etl", "land", "macro", "population", "reference")
+
+__all__ = ["SCHEMAS", "Base", "metadata", *MODULES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in MODULES:
+        return importlib.import_module(f"schemas.{name}")
+    if name in ("SCHEMAS", "Base", "metadata"):
+        for module in MODULES:
+            importlib.import_module(f"schemas.{module}")
+        from schemas.base import SCHEMAS, Base
+
+        return {"SCHEMAS": SCHEMAS, "Base": Base, "metadata": Base.metadata}[name]
+    raise AttributeError(f"module 'schemas' has no attribute {name!r}")

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from loaders.rules.identifiers import PERSONAL_NUMBER
 from schemas.base import Base, recorded_at_column
+from schemas.constants import RRR_TYPES as RRR_TYPES
 from schemas.enterprise import ENTERPRISE_FK
 from schemas.population import PERSON_FK
 from schemas.temporal import Bitemporal, periods_in_order
@@ -52,15 +53,6 @@ from schemas.temporal import Bitemporal, periods_in_order
 SCHEMA = "land"
 
 PARTY_KINDS = ("person", "enterprise", "organisation", "group")
-RRR_TYPES = {
-    # code: (LADM class, Vietnamese name, English name)
-    "land-use-right": ("right", "Quyền sử dụng đất", "Land-use right"),
-    "asset-ownership": ("right", "Quyền sở hữu tài sản gắn liền với đất",
-                        "Ownership of assets attached to the land"),
-    "mortgage": ("restriction", "Thế chấp", "Mortgage"),
-    "easement": ("restriction", "Quyền đối với thửa đất liền kề", "Easement"),
-    "planning-restriction": ("restriction", "Hạn chế theo quy hoạch", "Planning restriction"),
-}
 SOURCE_TYPES = {
     "certificate": "Certificate of land-use rights (Giấy chứng nhận), with its serial number",
     "contract": "Contract (transfer, lease, mortgage)",

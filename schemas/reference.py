@@ -23,12 +23,10 @@ from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from schemas.base import Base, recorded_at_column
+from schemas.constants import REORGANISATION_2025 as REORGANISATION_2025
 
 SCHEMA = "ref"
 
-REORGANISATION_2025 = dt.date(2025, 7, 1)
-"""The day the 2025 reorganisation took effect: the three-tier units end, the two-tier
-units begin, and the crosswalk (``admin_unit_change``) maps the one onto the other."""
 
 LEVEL_BY_CODE_LENGTH = {2: "province", 3: "district", 5: "commune"}
 

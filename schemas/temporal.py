@@ -15,6 +15,9 @@ from sqlalchemy import CheckConstraint, Date, DateTime, func, text
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from schemas.periods import current_on as current_on
+from schemas.periods import in_force as in_force
+
 
 class Bitemporal:
     """Mixin: valid_from, valid_to, recorded_at, superseded_at."""
@@ -64,15 +67,3 @@ def periods_in_order() -> tuple[CheckConstraint, CheckConstraint]:
         CheckConstraint("superseded_at IS NULL OR recorded_at <= superseded_at",
                         name="record_period"),
     )
-
-
-def current_on(alias: str, day: str) -> str:
-    """SQL: the registry's current knowledge of a bitemporal row, valid on ``day``."""
-    return (f"{alias}.superseded_at IS NULL AND {alias}.valid_from <= {day} "
-            f"AND ({alias}.valid_to IS NULL OR {alias}.valid_to > {day})")
-
-
-def in_force(alias: str, day: str) -> str:
-    """SQL: a version with a validity period (NULL bounds open) in force on ``day``."""
-    return (f"({alias}.valid_from IS NULL OR {alias}.valid_from <= {day}) "
-            f"AND ({alias}.valid_to IS NULL OR {alias}.valid_to > {day})")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyogrio
 import pyogrio.errors
 import pyogrio.raw
@@ -143,6 +144,10 @@ def _srid(crs: str, path: Path) -> int:
 
 def _texts(column: pa.Array) -> list[str]:
     """A column's values as text, blank when missing."""
+    if pa.types.is_date32(column.type):
+        # Arrow writes a whole column of days as ISO text at once (as date.isoformat does
+        # one value at a time).
+        column = pc.cast(column, pa.string())
     values = column.to_pylist()
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         return [value if value is not None else "" for value in values]

@@ -286,6 +286,51 @@ def test_the_cli_prints_one_json_summary_and_repair_is_an_option(
     assert set(summary["details"]["check_seconds"]) >= {"geometry", "overlap"}
 
 
+REGISTRY_CONSTRAINTS = """
+    SELECT count(*) FROM pg_constraint
+    WHERE conrelid IN ('land.parcel'::regclass, 'land.parcel_version'::regclass)"""
+REGISTRY_INDEXES = """
+    SELECT count(*) FROM pg_index
+    WHERE indrelid IN ('land.parcel'::regclass, 'land.parcel_version'::regclass)"""
+
+
+def test_a_first_load_of_parcels_builds_the_registry_in_bulk_by_itself_and_checks_all(
+        land_url: str, settings: Settings, corner: tuple[float, float],
+        tmp_path: Path) -> None:
+    x, y = corner
+    owner = db.make_engine(land_url, settings, role=db.Role.OWNER)
+    constraints, indexes = scalar(owner, REGISTRY_CONSTRAINTS), scalar(owner, REGISTRY_INDEXES)
+    rows = row_of_parcels(corner, 3)
+    rows.append(parcel(HANOI_WARD, "9", square(x + STEP + PARCEL_SIZE / 2, y)))  # on 1 and 2
+    env = {"MDR_DATABASE_URL": land_url}
+    first = CliRunner().invoke(app, ["load", "land", str(write_parcels(
+        tmp_path / "first.geojson", rows)), "--effective-date", "2026-06-01",
+        "--reject-threshold", "0.5", "--json"], env=env)
+    assert first.exit_code == 0, first.stdout
+    summary = json.loads(first.stdout)
+    # Built in bulk (constraints after the data) without being asked, every check on.
+    assert summary["details"]["bulk"] and summary["details"]["all_new"]
+    assert "rebuild" in summary["details"]["steps_s"]
+    assert (summary["inserted"], summary["rejected_by_reason"]) == (3, {"parcel-overlap": 1})
+    assert scalar(owner, REGISTRY_CONSTRAINTS) == constraints
+    assert scalar(owner, REGISTRY_INDEXES) == indexes
+    assert scalar(owner, "SELECT count(*) FROM land.parcel_version "
+                         "WHERE NOT ST_IsValid(geom)") == 0
+    # The registry holds parcels now: the next load is an ordinary one, as the loader,
+    # comparing the parcels it names again with their history.
+    moved = [parcel(HANOI_WARD, "1", square(x, y + STEP)),
+             parcel(HANOI_WARD, "4", square(x + 4 * STEP, y))]
+    second = CliRunner().invoke(app, ["load", "land", str(write_parcels(
+        tmp_path / "second.geojson", moved)), "--effective-date", "2026-07-01", "--json"],
+        env=env)
+    assert second.exit_code == 0, second.stdout
+    later = json.loads(second.stdout)
+    assert "bulk" not in later["details"] and "all_new" not in later["details"]
+    assert (later["inserted"], later["updated"], later["rejected"]) == (1, 1, 0)
+    assert scalar(owner, "SELECT count(*) FROM land.parcel_version") == 5
+    owner.dispose()
+
+
 def test_an_enterprise_holds_land_while_it_is_active_in_the_enterprise_registry(
         registry: Engine, corner: tuple[float, float], tmp_path: Path) -> None:
     load(registry, write_parcels(tmp_path / "p.geojson", row_of_parcels(corner, 3)))

@@ -4,8 +4,11 @@ grow with the file, and the batch path stages or rejects rows as the row path do
 from __future__ import annotations
 
 import datetime as dt
+import json
 import tracemalloc
 from pathlib import Path
+
+from shapely.geometry import mapping
 
 from loaders.land import LandChecker
 from loaders.sources.readers import Profile
@@ -81,3 +84,23 @@ def test_the_batch_path_stages_and_rejects_as_the_row_path_does(tmp_path: Path) 
         [(i.row, i.slug) for i in by_row.issues] == [
             (3, "missing-required-field"), (4, "invalid-date"),
             (5, "missing-required-field"), (6, "invalid-text"), (8, "unknown-parcel")]
+
+
+def test_a_column_of_days_is_read_as_iso_dates_and_a_missing_day_as_blank(
+        tmp_path: Path) -> None:
+    # Written as plain GeoJSON, as the generator and most tools write it: GDAL reads a
+    # property whose values all look like days as a column of dates.
+    days = ["2025-11-08", None, "2026-02-28"]
+    features = [{"type": "Feature", "properties": {
+        "commune_code": "00070", "map_sheet": "1", "parcel_number": str(n), "land_use": "ODT",
+        "declared_area_m2": "430", "valid_from": day},
+        "geometry": mapping(square(105.85 + n * 0.0003, 21.03))}
+        for n, day in enumerate(days, start=1)]
+    path = tmp_path / "days.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    with open_spatial(path, Profile()) as layer:
+        (batch,) = list(layer.batches())
+    assert batch.columns["valid_from"] == ["2025-11-08", "", "2026-02-28"]
+    staged = list(LandChecker(path.name, dt.date(2026, 1, 1)).parcel_rows(batch))
+    assert [row[7] for row in staged] == [dt.date(2025, 11, 8), dt.date(2026, 1, 1),
+                                          dt.date(2026, 2, 28)]
