@@ -23,7 +23,6 @@ from mdr.output import emit_json, err, out
 from mdr.settings import Settings, SettingsError
 from schemas.constants import REORGANISATION_2025
 
-
 app = typer.Typer(help="mdr: national master-data registries.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 db_app = typer.Typer(help="The database: embedded cluster and migrations.", no_args_is_help=True)
