@@ -11,6 +11,7 @@ that says the same thing again therefore changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,22 @@ class Versioned:
     """SELECT subject..., values..., valid_from, valid_to — what it says from then on."""
 
 
+def _columns(fact: Versioned, stamp: dict[str, str] | None) -> tuple[str, str, str, str, str]:
+    """What a merge's statements are written with: the subject's and the values' column
+    lists, the join of two aliases ``a`` and ``b`` on the subject, and the stamped
+    columns with their values (each list led by a comma, empty without a stamp)."""
+    stamp = stamp or {}
+    return (", ".join(fact.subject), ", ".join(fact.values),
+            " AND ".join(f"a.{c} = b.{c}" for c in fact.subject),
+            "".join(f", {column}" for column in stamp),
+            "".join(f", {value}" for value in stamp.values()))
+
+
+def _runner(conn: Connection, params: dict[str, Any]) -> Callable[[str], Any]:
+    """Runs one statement of a merge with its parameters."""
+    return lambda sql: conn.execute(text(sql), params)
+
+
 def apply_versions(conn: Connection, fact: Versioned, params: dict[str, Any],
                    changed_table: str, stamp: dict[str, str] | None = None,
                    all_new: bool = False) -> int:
@@ -40,15 +57,8 @@ def apply_versions(conn: Connection, fact: Versioned, params: dict[str, Any],
     (such as ``{"load_run_id": ":run_id"}``), column to SQL expression. ``all_new``: the
     caller knows the table holds no row of any subject in scope (their persons are new
     to the registry), so nothing is compared or superseded: the versions are inserted."""
-    subj = ", ".join(fact.subject)
-    vals = ", ".join(fact.values)
-    stamp = stamp or {}
-    stamped = "".join(f", {column}" for column in stamp)
-    stamps = "".join(f", {value}" for value in stamp.values())
-    on = " AND ".join(f"a.{c} = b.{c}" for c in fact.subject)
-
-    def run(sql: str) -> Any:
-        return conn.execute(text(sql), params)
+    subj, vals, on, stamped, stamps = _columns(fact, stamp)
+    run = _runner(conn, params)
 
     run(f"""CREATE TEMP TABLE v_versions ON COMMIT DROP AS
             SELECT * FROM ({fact.versions}) AS v({subj}, {vals}, valid_from, valid_to)""")
@@ -71,7 +81,7 @@ def apply_versions(conn: Connection, fact: Versioned, params: dict[str, Any],
           AND (a.valid_to IS NULL OR a.valid_to > b.next)""")
     run("DELETE FROM v_versions WHERE valid_to IS NOT NULL AND valid_to <= valid_from")
     if all_new:
-        return _insert_new(conn, fact, params, changed_table, stamp)
+        return _insert_new(conn, fact, params, changed_table, stamp or {})
     # Subjects the registry holds nothing current for (a first load) need no comparison.
     run(f"""
         CREATE TEMP TABLE v_known ON COMMIT DROP AS
@@ -136,14 +146,8 @@ def _insert_new(conn: Connection, fact: Versioned, params: dict[str, Any], chang
                 stamp: dict[str, str]) -> int:
     """The end of ``apply_versions`` for subjects the table holds no row of: each one with
     versions is changed, and its versions are inserted, as the comparison would find."""
-    subj = ", ".join(fact.subject)
-    vals = ", ".join(fact.values)
-    on = " AND ".join(f"a.{c} = b.{c}" for c in fact.subject)
-    stamped = "".join(f", {column}" for column in stamp)
-    stamps = "".join(f", {value}" for value in stamp.values())
-
-    def run(sql: str) -> Any:
-        return conn.execute(text(sql), params)
+    subj, vals, on, stamped, stamps = _columns(fact, stamp)
+    run = _runner(conn, params)
 
     changed = int(run(f"""
         WITH changed AS (
@@ -165,11 +169,7 @@ def insert_first_versions(conn: Connection, fact: Versioned, params: dict[str, A
     names each subject once): inserted as they are, in the order ``fact.versions`` gives
     them, with nothing to cut or compare (``apply_versions`` would find each one changed
     and insert it unchanged). Returns the rows inserted."""
-    subj = ", ".join(fact.subject)
-    vals = ", ".join(fact.values)
-    stamp = stamp or {}
-    stamped = "".join(f", {column}" for column in stamp)
-    stamps = "".join(f", {value}" for value in stamp.values())
+    subj, vals, _, stamped, stamps = _columns(fact, stamp)
     return int(conn.execute(text(f"""
         INSERT INTO {fact.table} ({subj}, {vals}, valid_from, valid_to{stamped})
         SELECT {subj}, {vals}, valid_from, valid_to{stamps}

@@ -319,8 +319,8 @@ def load(
         # Analysts see the load once the analytics views that read its registry are
         # refreshed: now, unless the load is too small a part of the registry to pay for
         # recomputing the views from all of it.
-        if refresh_worth_it(cfg, registry, result.inserted + result.updated):
-            views = refresh_analytics(cfg, registry)
+        views = refresh_after_load(cfg, registry, result.inserted + result.updated)
+        if views is not None:
             result.details["analytics"] = "refreshed"
             log.info("Analytics refreshed: %s.", ", ".join(v["view"] for v in views))
         else:
@@ -802,20 +802,25 @@ backup_app = typer.Typer(help="Backups, WAL archive and point-in-time restore (p
 app.add_typer(backup_app, name="backup")
 
 
-def refresh_worth_it(cfg: Settings, registry: str, written: int) -> bool:
-    """Whether a load of ``written`` rows into ``registry`` refreshes its analytics now."""
-    from mdr import analytics
-
-    with db.role_engine(cfg, db.Role.LOADER) as engine:
-        return analytics.worth_refreshing(engine, registry, written)
-
-
 def refresh_analytics(cfg: Settings, registry: str | None = None) -> list[dict[str, Any]]:
     """Refresh the analytics views that read ``registry`` (all of them by default) as the
     loader (loads and the command share this)."""
     from mdr import analytics
 
     with db.role_engine(cfg, db.Role.LOADER) as engine:
+        return analytics.refresh(engine, cfg, registry)
+
+
+def refresh_after_load(cfg: Settings, registry: str, written: int
+                       ) -> list[dict[str, Any]] | None:
+    """``refresh_analytics`` after a load that wrote ``written`` rows into ``registry``,
+    when that is worth it (``analytics.worth_refreshing``); None when the refresh is left
+    to ``mdr analytics refresh``."""
+    from mdr import analytics
+
+    with db.role_engine(cfg, db.Role.LOADER) as engine:
+        if not analytics.worth_refreshing(engine, registry, written):
+            return None
         return analytics.refresh(engine, cfg, registry)
 
 
