@@ -534,12 +534,9 @@ def run_load(engine: Engine, registry: str, source: str,
                 and may_rebuild(conn))
             if bulk:
                 result.details["bulk"] = True
-                builds: dict[str, float] = {}
-                with constraints_built_after(conn, stage.registry_tables, builds), \
+                with constraints_built_after(conn, stage.registry_tables, steps), \
                         steps.timed("merge"):
                     result.add(stage.merge())
-                steps.seconds["rebuild"] = sum(builds.values())
-                steps.seconds.update({f"rebuild {name}": s for name, s in builds.items()})
             else:
                 with steps.timed("merge"):
                     result.add(stage.merge())

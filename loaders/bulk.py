@@ -22,8 +22,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, text
+
+if TYPE_CHECKING:
+    from loaders.base import Steps
 
 
 def registry_is_empty(conn: Connection, table: str) -> bool:
@@ -44,11 +48,10 @@ MAINTENANCE_WORK_MEM = "256MB"
 
 @contextmanager
 def constraints_built_after(conn: Connection, tables: Sequence[str],
-                            seconds: dict[str, float] | None = None) -> Iterator[None]:
+                            steps: Steps | None = None) -> Iterator[None]:
     """Set the tables' foreign keys, exclusion constraints and plain indexes aside; build
-    them again after the body (which fills the tables). ``seconds``: filled with each
-    build's time, by index or constraint name."""
-    seconds = {} if seconds is None else seconds
+    them again after the body (which fills the tables). ``steps``: given the seconds of
+    the rebuild (``rebuild``) and of each build (``rebuild <index or constraint>``)."""
     # A btree build may sort with parallel workers, one per core, inside this
     # transaction; GiST builds (the exclusion constraints) have no parallel mode in
     # PostgreSQL 15 and run on one core whatever this says.
@@ -57,5 +60,7 @@ def constraints_built_after(conn: Connection, tables: Sequence[str],
     conn.execute(text("SELECT etl.set_aside_constraints(CAST(:tables AS regclass[]))"),
                  {"tables": list(tables)})
     yield
-    for name, took in conn.execute(text("SELECT name, seconds FROM etl.restore_constraints()")):
-        seconds[name] = took
+    builds = conn.execute(text("SELECT name, seconds FROM etl.restore_constraints()")).all()
+    if steps is not None:
+        steps.seconds["rebuild"] = sum(took for _, took in builds)
+        steps.seconds.update({f"rebuild {name}": took for name, took in builds})
